@@ -1,0 +1,56 @@
+"""The exception tree of seller-sentinel.
+
+    SentinelError
+    ├── ConfigError              bad or missing key; the message says the fix
+    ├── SourceError
+    │   ├── Throttled            retry_after seconds
+    │   ├── SourceUnavailable    network, 5xx, token refused
+    │   └── MalformedPayload     one record; becomes a reject in the batch
+    ├── ScenarioError            a scenario file line that cannot be used
+    └── DeliveryError            permanent: bool
+"""
+from __future__ import annotations
+
+
+class SentinelError(Exception):
+    """Base of every error seller-sentinel raises on purpose."""
+
+
+class ConfigError(SentinelError):
+    """A config file that cannot be used; the message names file, key and fix."""
+
+
+class SourceError(SentinelError):
+    """An SP-API feed could not be read this time."""
+
+
+class Throttled(SourceError):
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceUnavailable(SourceError):
+    """Network failure, 5xx, or credentials refused."""
+
+    def __init__(self, message: str, *, credentials_refused: bool = False) -> None:
+        super().__init__(message)
+        self.credentials_refused = credentials_refused
+
+
+class MalformedPayload(SourceError):
+    """One record that does not parse; it is quarantined, the rest of the page is kept."""
+
+
+class ScenarioError(SentinelError):
+    """A scenario file that breaks FORMAT.md; the message names the line."""
+
+
+class DeliveryError(SentinelError):
+    """One delivery attempt failed; `permanent` says whether retrying can help."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after

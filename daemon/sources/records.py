@@ -1,0 +1,138 @@
+"""Parsed SP-API records and the Batch a source hands to the pipeline. Values only, no IO."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterator, Protocol, Union
+
+Cursor = dict[str, Any]  # JSON-able; each source owns its shape
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order as Orders v0 getOrders shows it."""
+
+    order_id: str
+    marketplace_id: str
+    channel: str  # "MFN" | "AFN"
+    status: str  # OrderStatus, e.g. "Unshipped", "Shipped", "Canceled"
+    purchase_at: datetime
+    last_update_at: datetime
+    latest_ship_at: datetime | None
+    latest_delivery_at: datetime | None
+    quantity: int
+    is_replacement: bool = False
+    is_business: bool = False
+
+
+@dataclass(frozen=True)
+class CancellationRecord:
+    """Who cancelled an order: "seller", "buyer", "amazon" or "unknown" (v0 getOrderItems or 2026 cancellation)."""
+
+    order_id: str
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """Shipment facts of a seller-fulfilled order from Orders 2026-01-01 (packages[] and cancellation)."""
+
+    order_id: str
+    marketplace_id: str
+    tracking_valid: bool | None  # None: no package yet
+    delivered: bool
+    cancelled_by: str | None = None  # "seller" | "buyer" | "amazon" when the 2026 API says so
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A 1-3 star row of GET_SELLER_FEEDBACK_DATA."""
+
+    order_id: str
+    marketplace_id: str
+    feedback_day: date
+    rating: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class FeedbackCoverage:
+    """The days a feedback report covered completely: stored feedback inside them but absent from the report was removed."""
+
+    marketplace_id: str
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True)
+class FinancialEventRecord:
+    """A GuaranteeClaimEventList or ChargebackEventList entry: direction +1 grants, -1 reverses."""
+
+    event_key: str
+    order_id: str
+    kind: str  # "claim" | "chargeback"
+    direction: int
+    posted_at: datetime
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class AmazonFigure:
+    """One metric as Amazon's GET_V2_SELLER_PERFORMANCE_REPORT states it."""
+
+    marketplace_id: str
+    metric: str  # metric id as in METRICS.md ("odr", "lsr_30d", "ahr", ...)
+    fulfillment: str  # "MFN" | "AFN" | "ALL"
+    numerator: int | None
+    denominator: int | None
+    value: float | None
+    window_from: datetime | None = None
+    window_to: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. claims/chargebacks counts, ahrStatus
+
+
+@dataclass(frozen=True)
+class PerformanceSnapshot:
+    """A whole performance report, kept as Amazon's official figures at `fetched_at`."""
+
+    fetched_at: datetime
+    document: str  # the raw JSON text, stored verbatim
+    figures: tuple[AmazonFigure, ...]
+
+
+Record = Union[
+    OrderRecord, CancellationRecord, PackageRecord, FeedbackRecord, FeedbackCoverage,
+    FinancialEventRecord, PerformanceSnapshot,
+]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A raw payload that did not parse, with the reason; quarantined, never fatal."""
+
+    source: str
+    raw: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One page of a source: what to store, what to quarantine, and the cursor once both are committed."""
+
+    source: str
+    records: tuple[Record, ...]
+    rejects: tuple[Reject, ...]
+    next_cursor: Cursor | None
+    api_calls: int = 0
+
+
+class Source(Protocol):
+    name: str  # "orders", "order_items", "packages", "feedback", "finances", "performance"
+
+    def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
+        """Yield batches up to `until`; each batch's next_cursor is safe to store once it is committed."""
+        ...
