@@ -1,0 +1,78 @@
+"""METRICS.md as data: every locally computed metric with its fulfillment, window and limit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Amazon's limit p/q; `upper` breaches at or above it, `lower` breaches below it (METRICS.md Conventions)."""
+
+    p: int
+    q: int
+    direction: str  # "upper" | "lower"
+
+    @property
+    def value(self) -> float:
+        return self.p / self.q
+
+    def breached(self, numerator: int, denominator: int) -> bool:
+        """Integer breach test; an empty window never breaches."""
+        if denominator == 0:
+            return False
+        if self.direction == "upper":
+            return numerator * self.q >= denominator * self.p
+        return numerator * self.q < denominator * self.p
+
+    def defects_to_breach(self, numerator: int, denominator: int) -> int:
+        """More defective orders (with today's denominator) that cross the limit; 0 once crossed."""
+        if self.direction == "upper":
+            return max(0, -(-(self.p * denominator) // self.q) - numerator)
+        if self.breached(numerator, denominator):
+            return 0
+        return max(0, (self.q * numerator - self.p * denominator) // self.q + 1)
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """Half-open window [T - (offset + length) days, T - offset days) over the anchor day of each fact."""
+
+    length_days: int
+    offset_days: int = 0
+
+    def days(self, evaluated_at_day: date) -> tuple[date, date]:
+        """First day in the window and the first day after it."""
+        end = evaluated_at_day - timedelta(days=self.offset_days)
+        return end - timedelta(days=self.length_days), end
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    id: str
+    fulfillment: str
+    limit: Limit
+    window: WindowRule
+    anchor: str  # which date places an order in the window (documentation and forecasts)
+    label: str
+
+
+ODR_OFFSET_DAYS = 14  # METRICS.md §1: the 60-day window ends 14 days before T
+
+METRICS: tuple[MetricDefinition, ...] = (
+    MetricDefinition("odr", "MFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase", "Order Defect Rate"),
+    MetricDefinition("odr", "AFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase", "Order Defect Rate"),
+    MetricDefinition("lsr_10d", "MFN", Limit(1, 25, "upper"), WindowRule(10), "latest_ship", "Late Shipment Rate (10 days)"),
+    MetricDefinition("lsr_30d", "MFN", Limit(1, 25, "upper"), WindowRule(30), "latest_ship", "Late Shipment Rate (30 days)"),
+    MetricDefinition("cr_7d", "MFN", Limit(1, 40, "upper"), WindowRule(7), "purchase", "Pre-fulfillment Cancel Rate"),
+    MetricDefinition("vtr_30d", "MFN", Limit(95, 100, "lower"), WindowRule(30), "ship_confirm", "Valid Tracking Rate"),
+    MetricDefinition("otdr_14d", "MFN", Limit(9, 10, "lower"), WindowRule(14, 7), "latest_delivery", "On-Time Delivery Rate"),
+)
+
+
+def definition(metric: str, fulfillment: str) -> MetricDefinition:
+    """The definition of one (metric, fulfillment) pair."""
+    for item in METRICS:
+        if item.id == metric and item.fulfillment == fulfillment:
+            return item
+    raise KeyError(f"unknown metric {metric} {fulfillment}")

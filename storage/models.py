@@ -1,0 +1,245 @@
+"""SQLAlchemy 2.x mapped tables. No queries, no business rules."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, Float, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.db import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Order(Base):
+    """One order as Orders v0 shows it, plus the facts derived from the other feeds and its bucket contributions."""
+
+    __tablename__ = "orders"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(24))
+    purchase_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_update_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    latest_ship_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    latest_delivery_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    quantity: Mapped[int] = mapped_column(Integer)
+    is_replacement: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    ship_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # first sight of Shipped
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # first sight of Canceled
+    contributions: Mapped[str] = mapped_column(Text, default="[]")  # JSON of what is in metric_buckets
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_orders_open_mfn", "account", "channel", "status"),
+        Index("ix_orders_purchase", "account", "marketplace_id", "purchase_at"),
+    )
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20))
+    feedback_day: Mapped[date] = mapped_column(Date)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_feedback_day", "account", "marketplace_id", "feedback_day"),)
+
+
+class Shipment(Base):
+    """Orders 2026-01-01 facts: tracking validity, first sight of delivery, explicit cancel attribution."""
+
+    __tablename__ = "shipments"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_valid: Mapped[bool | None] = mapped_column(Boolean)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    cancel_reason: Mapped[str | None] = mapped_column(String(120))
+
+
+class Cancellation(Base):
+    """Orders v0 getOrderItems verdict on a cancelled order: "buyer" or "unknown"."""
+
+    __tablename__ = "cancellations"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    by: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class FinancialEvent(Base):
+    __tablename__ = "financial_events"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[int] = mapped_column(Integer)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+
+    __table_args__ = (Index("ix_financial_events_order", "account", "order_id"),)
+
+
+class MetricBucket(Base):
+    """Sum of order contributions per anchor day: a metric value is the sum over its window's days."""
+
+    __tablename__ = "metric_buckets"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    numerator: Mapped[int] = mapped_column(Integer, default=0)
+    denominator: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MetricHistory(Base):
+    """The value of each metric at each daily evaluation, for trends, pace and digests."""
+
+    __tablename__ = "metric_history"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    numerator: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+
+
+class SourceCursor(Base):
+    __tablename__ = "cursors"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FeedHealth(Base):
+    """When each feed last succeeded, last failed and why: the daemon's own No Data and Error signals."""
+
+    __tablename__ = "feed_health"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    credentials_refused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QuarantinedPayload(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    raw: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PerformanceReport(Base):
+    """Amazon's V2 performance report, verbatim, as fetched."""
+
+    __tablename__ = "performance_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class AmazonFigure(Base):
+    """One metric as Amazon's report states it, per fetch: the official figure beside the local one."""
+
+    __tablename__ = "amazon_figures"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    numerator: Mapped[int | None] = mapped_column(Integer)
+    denominator: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    window_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    window_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class AlertState(Base):
+    """The current level of one (account, marketplace, metric, fulfillment): what decide() compares against."""
+
+    __tablename__ = "alert_states"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    candidate_level: Mapped[str | None] = mapped_column(String(16))  # a change waiting out the pending period
+    candidate_count: Mapped[int] = mapped_column(Integer, default=0)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # notifications sent for this key
+
+
+class AlertRecord(Base):
+    __tablename__ = "alerts"
+    alert_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    marketplace_id: Mapped[str] = mapped_column(String(20))
+    metric: Mapped[str] = mapped_column(String(40))
+    fulfillment: Mapped[str] = mapped_column(String(3))
+    level: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[str] = mapped_column(Text)  # the Alert as JSON
+
+    __table_args__ = (Index("ix_alerts_raised", "account", "raised_at"),)
+
+
+class Delivery(Base):
+    """One alert to one channel: the outbox row the delivery job claims, sends and records."""
+
+    __tablename__ = "deliveries"
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(160))
+    channel: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+
+class Silence(Base):
+    __tablename__ = "silences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64))
+    marketplace_id: Mapped[str | None] = mapped_column(String(20))
+    metric: Mapped[str | None] = mapped_column(String(40))
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DigestRun(Base):
+    """A digest period already enqueued, so a restart never sends the same digest twice."""
+
+    __tablename__ = "digest_runs"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime)

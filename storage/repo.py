@@ -1,0 +1,325 @@
+"""Writes and reads of the data path: batches, cursors, quarantine, derived order facts and metric buckets.
+
+No metric rules live here: what an order contributes comes from alerts.metrics.contributions.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from alerts.metrics.contributions import Contribution, OrderFacts, contributions
+from daemon.sources.records import (
+    AmazonFigure as AmazonFigureRecord,
+    Batch, CancellationRecord, Cursor, FeedbackCoverage, FeedbackRecord, FinancialEventRecord,
+    OrderRecord, PackageRecord, PerformanceSnapshot, Reject,
+)
+from storage import models as m
+from storage.db import make_sessionmaker
+from storage.upsert import upsert
+
+SHIPPED_STATUSES = frozenset({"Shipped", "PartiallyShipped"})
+CHUNK = 500
+
+BucketKey = tuple[str, str, str, date]  # marketplace, metric, fulfillment, day
+
+
+class Store:
+    """The database of one daemon: every unit of work is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or rolls back on an exception."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def cursor(self, account: str, source: str) -> Cursor | None:
+        """The stored cursor of one feed, or None before its first committed page."""
+        with self.sessions() as session:
+            row = session.get(m.SourceCursor, (account, source))
+            return json.loads(row.value) if row else None
+
+    def window_counts(
+        self, account: str, marketplace_id: str, metric: str, fulfillment: str, first_day: date, end_day: date
+    ) -> tuple[int, int]:
+        """Numerator and denominator summed over buckets with first_day <= day < end_day."""
+        with self.sessions() as session:
+            return window_counts(session, account, marketplace_id, metric, fulfillment, first_day, end_day)
+
+
+def window_counts(
+    session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str, first_day: date, end_day: date
+) -> tuple[int, int]:
+    """Numerator and denominator summed over the window's day buckets: O(days), whatever the order count."""
+    b = m.MetricBucket
+    num, den = session.execute(
+        select(func.coalesce(func.sum(b.numerator), 0), func.coalesce(func.sum(b.denominator), 0)).where(
+            b.account == account, b.marketplace_id == marketplace_id, b.metric == metric,
+            b.fulfillment == fulfillment, b.day >= first_day, b.day < end_day,
+        )
+    ).one()
+    return int(num), int(den)
+
+
+def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime) -> set[str]:
+    """Upsert a batch's records, quarantine its rejects, move its cursor; returns the order ids whose facts changed."""
+    changed: set[str] = set()
+    by_type: dict[type, list[Any]] = defaultdict(list)
+    for record in batch.records:
+        by_type[type(record)].append(record)
+    changed |= _store_orders(session, account, by_type[OrderRecord], seen_at)
+    changed |= _store_cancellations(session, account, by_type[CancellationRecord])
+    changed |= _store_packages(session, account, by_type[PackageRecord], seen_at)
+    changed |= _store_feedback(session, account, by_type[FeedbackRecord], by_type[FeedbackCoverage], seen_at)
+    changed |= _store_financial_events(session, account, by_type[FinancialEventRecord])
+    for snapshot in by_type[PerformanceSnapshot]:
+        _store_performance(session, account, snapshot)
+    quarantine(session, account, batch.rejects, seen_at)
+    if batch.next_cursor is not None:
+        set_cursor(session, account, batch.source, batch.next_cursor, seen_at)
+    refresh_contributions(session, account, changed)
+    return changed
+
+
+def set_cursor(session: Session, account: str, source: str, cursor: Cursor, now: datetime) -> None:
+    """Move a feed's cursor; called in the transaction that stored the rows it covers."""
+    upsert(
+        session, m.SourceCursor.__table__,
+        [{"account": account, "source": source, "value": json.dumps(cursor, sort_keys=True), "updated_at": now}],
+        ("account", "source"),
+        lambda ex: {"value": ex.value, "updated_at": ex.updated_at},
+    )
+
+
+def quarantine(session: Session, account: str, rejects: Iterable[Reject], now: datetime) -> None:
+    """Keep payloads that did not parse, with the reason, for a person to look at."""
+    rows = [{"account": account, "source": r.source, "raw": r.raw, "error": r.error, "seen_at": now} for r in rejects]
+    if rows:
+        session.execute(m.QuarantinedPayload.__table__.insert(), rows)
+
+
+def _store_orders(session: Session, account: str, records: list[OrderRecord], seen_at: datetime) -> set[str]:
+    rows = [
+        {
+            "account": account, "order_id": r.order_id, "marketplace_id": r.marketplace_id, "channel": r.channel,
+            "status": r.status, "purchase_at": r.purchase_at, "last_update_at": r.last_update_at,
+            "latest_ship_at": r.latest_ship_at, "latest_delivery_at": r.latest_delivery_at,
+            "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
+            # SPAPI_NOTES §3: LastUpdateDate at the first sight of Shipped is the ship-confirmation instant.
+            "ship_confirmed_at": r.last_update_at if r.status in SHIPPED_STATUSES else None,
+            "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
+            "contributions": "[]", "first_seen_at": seen_at,
+        }
+        for r in records
+    ]
+    table = m.Order.__table__
+    upsert(
+        session, table, rows, ("account", "order_id"),
+        lambda ex: {
+            "status": ex.status, "last_update_at": ex.last_update_at, "latest_ship_at": ex.latest_ship_at,
+            "latest_delivery_at": func.coalesce(ex.latest_delivery_at, table.c.latest_delivery_at),
+            "quantity": ex.quantity, "is_replacement": ex.is_replacement, "is_business": ex.is_business,
+            "ship_confirmed_at": func.coalesce(table.c.ship_confirmed_at, ex.ship_confirmed_at),
+            "cancelled_at": func.coalesce(table.c.cancelled_at, ex.cancelled_at),
+        },
+    )
+    return {r.order_id for r in records}
+
+
+def _store_cancellations(session: Session, account: str, records: list[CancellationRecord]) -> set[str]:
+    rows = [{"account": account, "order_id": r.order_id, "by": r.by, "reason": r.reason} for r in records]
+    upsert(session, m.Cancellation.__table__, rows, ("account", "order_id"), lambda ex: {"by": ex.by, "reason": ex.reason})
+    return {r.order_id for r in records}
+
+
+def _store_packages(session: Session, account: str, records: list[PackageRecord], seen_at: datetime) -> set[str]:
+    rows = [
+        {
+            "account": account, "order_id": r.order_id, "tracking_valid": r.tracking_valid,
+            # FORMAT.md: no delivery timestamp in the API, so the first sync that sees DELIVERED stands for it.
+            "delivered_at": seen_at if r.delivered else None,
+            "cancelled_by": r.cancelled_by, "cancel_reason": r.cancel_reason,
+        }
+        for r in records
+    ]
+    table = m.Shipment.__table__
+    upsert(
+        session, table, rows, ("account", "order_id"),
+        lambda ex: {
+            "tracking_valid": func.coalesce(ex.tracking_valid, table.c.tracking_valid),
+            "delivered_at": func.coalesce(table.c.delivered_at, ex.delivered_at),
+            "cancelled_by": func.coalesce(ex.cancelled_by, table.c.cancelled_by),
+            "cancel_reason": func.coalesce(ex.cancel_reason, table.c.cancel_reason),
+        },
+    )
+    return {r.order_id for r in records}
+
+
+def _store_feedback(
+    session: Session, account: str, records: list[FeedbackRecord], coverages: list[FeedbackCoverage], seen_at: datetime
+) -> set[str]:
+    rows = [
+        {
+            "account": account, "order_id": r.order_id, "marketplace_id": r.marketplace_id,
+            "feedback_day": r.feedback_day, "rating": r.rating, "comment": r.comment,
+            "first_seen_at": seen_at, "removed_at": None,
+        }
+        for r in records
+    ]
+    table = m.Feedback.__table__
+    # Only rows whose visible state changes are reported as changed, so re-reading the same report is free.
+    existing = _existing_feedback(session, account, [r.order_id for r in records])
+    changed = {
+        r.order_id for r in records
+        if existing.get(r.order_id) != (r.rating, None)
+    }
+    upsert(
+        session, table, rows, ("account", "order_id"),
+        lambda ex: {"rating": ex.rating, "feedback_day": ex.feedback_day, "comment": ex.comment, "removed_at": None},
+    )
+    for coverage in coverages:
+        present = {r.order_id for r in records if r.marketplace_id == coverage.marketplace_id}
+        f = m.Feedback
+        candidates = session.scalars(
+            select(f.order_id).where(
+                f.account == account, f.marketplace_id == coverage.marketplace_id, f.removed_at.is_(None),
+                f.feedback_day >= coverage.first_day, f.feedback_day <= coverage.last_day,
+            )
+        ).all()
+        removed = [order_id for order_id in candidates if order_id not in present]
+        for start in range(0, len(removed), CHUNK):
+            session.execute(
+                update(f).where(f.account == account, f.order_id.in_(removed[start:start + CHUNK])).values(removed_at=seen_at)
+            )
+        changed |= set(removed)
+    return changed
+
+
+def _existing_feedback(session: Session, account: str, order_ids: list[str]) -> dict[str, tuple[int, datetime | None]]:
+    f = m.Feedback
+    found: dict[str, tuple[int, datetime | None]] = {}
+    for start in range(0, len(order_ids), CHUNK):
+        for order_id, rating, removed_at in session.execute(
+            select(f.order_id, f.rating, f.removed_at).where(f.account == account, f.order_id.in_(order_ids[start:start + CHUNK]))
+        ):
+            found[order_id] = (rating, removed_at)
+    return found
+
+
+def _store_financial_events(session: Session, account: str, records: list[FinancialEventRecord]) -> set[str]:
+    rows = [
+        {
+            "account": account, "event_key": r.event_key, "order_id": r.order_id, "kind": r.kind,
+            "direction": r.direction, "posted_at": r.posted_at, "amount": r.amount, "currency": r.currency,
+        }
+        for r in records
+    ]
+    upsert(session, m.FinancialEvent.__table__, rows, ("account", "event_key"))
+    return {r.order_id for r in records}
+
+
+def _store_performance(session: Session, account: str, snapshot: PerformanceSnapshot) -> None:
+    session.add(m.PerformanceReport(account=account, fetched_at=snapshot.fetched_at, document=snapshot.document))
+    upsert(
+        session, m.AmazonFigure.__table__,
+        [_figure_row(account, snapshot.fetched_at, figure) for figure in snapshot.figures],
+        ("account", "marketplace_id", "metric", "fulfillment", "fetched_at"),
+        lambda ex: {"numerator": ex.numerator, "denominator": ex.denominator, "value": ex.value, "details": ex.details},
+    )
+
+
+def _figure_row(account: str, fetched_at: datetime, figure: AmazonFigureRecord) -> dict[str, Any]:
+    return {
+        "account": account, "marketplace_id": figure.marketplace_id, "metric": figure.metric,
+        "fulfillment": figure.fulfillment, "fetched_at": fetched_at, "numerator": figure.numerator,
+        "denominator": figure.denominator, "value": figure.value, "window_from": figure.window_from,
+        "window_to": figure.window_to, "details": json.dumps(figure.details, sort_keys=True, default=str),
+    }
+
+
+def refresh_contributions(session: Session, account: str, order_ids: Iterable[str]) -> None:
+    """Recompute the facts of changed orders and move their bucket contributions by the difference."""
+    ids = sorted(order_ids)
+    deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+    updates: list[dict[str, Any]] = []
+    for start in range(0, len(ids), CHUNK):
+        for order, facts in _facts_of(session, account, ids[start:start + CHUNK]):
+            new = _encode(contributions(facts))
+            if new == order.contributions:
+                continue
+            for sign, encoded in ((-1, order.contributions), (1, new)):
+                for metric, fulfillment, day, num, den in json.loads(encoded):
+                    delta = deltas[(order.marketplace_id, metric, fulfillment, date.fromisoformat(day))]
+                    delta[0] += sign * num
+                    delta[1] += sign * den
+            updates.append({"account": account, "order_id": order.order_id, "contributions": new})
+    if updates:
+        session.execute(update(m.Order), updates)
+    rows = [
+        {"account": account, "marketplace_id": mp, "metric": metric, "fulfillment": ff, "day": day,
+         "numerator": num, "denominator": den}
+        for (mp, metric, ff, day), (num, den) in sorted(deltas.items())
+        if num or den
+    ]
+    table = m.MetricBucket.__table__
+    upsert(
+        session, table, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
+        lambda ex: {"numerator": table.c.numerator + ex.numerator, "denominator": table.c.denominator + ex.denominator},
+    )
+
+
+def _encode(items: tuple[Contribution, ...]) -> str:
+    return json.dumps([[c.metric, c.fulfillment, c.day.isoformat(), c.numerator, c.denominator] for c in sorted(items)])
+
+
+def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[m.Order, OrderFacts]]:
+    orders = session.scalars(select(m.Order).where(m.Order.account == account, m.Order.order_id.in_(ids))).all()
+    if not orders:
+        return
+    f, s, c, e = m.Feedback, m.Shipment, m.Cancellation, m.FinancialEvent
+    negative = set(session.scalars(
+        select(f.order_id).where(f.account == account, f.order_id.in_(ids), f.rating <= 2, f.removed_at.is_(None))
+    ))
+    shipments = {row.order_id: row for row in session.scalars(select(s).where(s.account == account, s.order_id.in_(ids)))}
+    cancels = {row.order_id: row for row in session.scalars(select(c).where(c.account == account, c.order_id.in_(ids)))}
+    granted: dict[tuple[str, str], int] = {
+        (order_id, kind): int(total)
+        for order_id, kind, total in session.execute(
+            select(e.order_id, e.kind, func.sum(e.direction))
+            .where(and_(e.account == account, e.order_id.in_(ids)))
+            .group_by(e.order_id, e.kind)
+        )
+    }
+    for order in orders:
+        shipment = shipments.get(order.order_id)
+        cancel = cancels.get(order.order_id)
+        cancel_by, cancel_reason = None, None
+        if order.cancelled_at is not None:
+            # The 2026 API names who cancelled; v0 items only recognise buyer requests.
+            if shipment is not None and shipment.cancelled_by:
+                cancel_by, cancel_reason = shipment.cancelled_by, shipment.cancel_reason
+            elif cancel is not None:
+                cancel_by, cancel_reason = cancel.by, cancel.reason
+            else:
+                cancel_by = "unknown"
+        yield order, OrderFacts(
+            marketplace_id=order.marketplace_id, channel=order.channel, purchase_at=order.purchase_at,
+            latest_ship_at=order.latest_ship_at, latest_delivery_at=order.latest_delivery_at,
+            quantity=order.quantity, ship_confirmed_at=order.ship_confirmed_at,
+            cancelled=order.cancelled_at is not None, cancel_by=cancel_by, cancel_reason=cancel_reason,
+            tracking_valid=shipment.tracking_valid if shipment else None,
+            delivered_at=shipment.delivered_at if shipment else None,
+            negative_feedback=order.order_id in negative,
+            claims_granted=granted.get((order.order_id, "claim"), 0),
+            chargebacks_granted=granted.get((order.order_id, "chargeback"), 0),
+        )
