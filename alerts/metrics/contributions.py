@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 SELLER_CAUSED_AMAZON_CANCELS = frozenset({"ship_confirm_timeout"})  # METRICS.md §3
+GRANTED_CLAIMS = "odr_granted_claims"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ def contributions(facts: OrderFacts) -> tuple[Contribution, ...]:
     purchase_day = facts.purchase_at.date()
     if facts.channel in ("MFN", "AFN"):
         out.append(Contribution("odr", facts.channel, purchase_day, int(facts.defective), 1))
+        if facts.claims_granted > 0 or facts.chargebacks_granted > 0:
+            # Not a metric: lets the daemon tell Amazon's open claims from the granted ones it already knows.
+            out.append(Contribution(GRANTED_CLAIMS, facts.channel, purchase_day, 1, 0))
     if facts.channel != "MFN":
         return tuple(out)
     out.append(Contribution("cr_7d", "MFN", purchase_day, int(facts.seller_cancelled), 1))

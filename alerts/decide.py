@@ -1,0 +1,70 @@
+"""Previous alert state + new level -> whether to notify, and the next state. Pure.
+
+Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
+`settle_evaluations` evaluations in a row (Grafana's "keep firing for"), so a metric wobbling around
+a threshold does not notify on every poll. An unchanged raised level is re-notified after the repeat
+interval (Alertmanager's repeat_interval).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from alerts.model import Level, NotifyReason
+
+
+@dataclass(frozen=True)
+class StateView:
+    level: Level
+    since: datetime
+    last_notified_at: datetime | None
+    candidate_level: Level | None
+    candidate_count: int
+    sequence: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    repeat_interval: timedelta = timedelta(hours=24)
+    pending_evaluations: int = 1  # evaluations a raise must hold before it is sent
+    settle_evaluations: int = 2  # evaluations a lower level must hold before de-escalating or resolving
+
+
+@dataclass(frozen=True)
+class Decision:
+    reason: NotifyReason | None
+    state: StateView
+    level: Level  # the level to announce (RESOLVED for a resolution)
+
+
+def initial_state(now: datetime) -> StateView:
+    """The state of a key never evaluated before: OK."""
+    return StateView(Level.OK, now, None, None, 0, 0)
+
+
+def decide(previous: StateView, observed: Level, now: datetime, policy: Policy) -> Decision:
+    """Whether this evaluation notifies, and the state to store."""
+    current = previous.level
+    if observed == current:
+        state = replace(previous, candidate_level=None, candidate_count=0)
+        due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
+        if current != Level.OK and due:
+            return _notify(state, NotifyReason.REPEAT, current, now)
+        return Decision(None, state, current)
+
+    needed = policy.pending_evaluations if observed.rank > current.rank else policy.settle_evaluations
+    count = previous.candidate_count + 1 if previous.candidate_level == observed else 1
+    if count < needed:
+        return Decision(None, replace(previous, candidate_level=observed, candidate_count=count), current)
+
+    state = replace(previous, level=observed, since=now, candidate_level=None, candidate_count=0)
+    if observed.rank > current.rank:
+        reason = NotifyReason.FIRST if current == Level.OK else NotifyReason.ESCALATED
+        return _notify(state, reason, observed, now)
+    if observed == Level.OK:
+        return _notify(state, NotifyReason.RESOLVED, Level.RESOLVED, now)
+    return _notify(state, NotifyReason.DE_ESCALATED, observed, now)
+
+
+def _notify(state: StateView, reason: NotifyReason, level: Level, now: datetime) -> Decision:
+    return Decision(reason, replace(state, last_notified_at=now, sequence=state.sequence + 1), level)

@@ -1,0 +1,189 @@
+"""Value against Amazon's limit and the seller's margins: level, defects to breach, forecast, and why. Pure."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from alerts.forecast import DaySeries, project
+from alerts.metrics.definitions import MetricDefinition
+from alerts.model import Level
+
+LOW_VOLUME_ORDERS = 100  # METRICS.md, last section: say so when fewer orders are in the window
+CRITICAL_FORECAST_DAYS = 3
+
+SHORT_NAMES = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate",
+               "vtr_30d": "VTR", "otdr_14d": "OTDR"}
+DEFECT_WORDS = {
+    "odr": "defective orders", "lsr_10d": "late shipments", "lsr_30d": "late shipments",
+    "cr_7d": "seller cancellations", "vtr_30d": "shipments without valid tracking",
+    "otdr_14d": "late-delivered units",
+}
+ADVICE = {
+    "odr": ("Answer open A-to-z claims and buyer messages today; refund or replace before a claim is filed.",
+            "Ask Amazon to remove feedback that is about FBA fulfilment or product reviews."),
+    "lsr_10d": ("Confirm shipment of every unshipped order due today, and raise handling time on slow SKUs.",),
+    "lsr_30d": ("Confirm shipment of every unshipped order due today, and raise handling time on slow SKUs.",),
+    "cr_7d": ("Fix stock levels so orders are not cancelled for lack of inventory; pause listings that are out of stock.",),
+    "vtr_30d": ("Use a supported carrier and enter its tracking number when confirming shipment (Buy Shipping does both).",),
+    "otdr_14d": ("Use faster shipping services or lengthen the transit time in your shipping settings.",),
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The seller's margins for one metric: rates (fractions) and/or defects left before the limit."""
+
+    warning_rate: float | None = None
+    critical_rate: float | None = None
+    warning_defects_left: int | None = None
+    critical_defects_left: int | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything known about one metric at an evaluation instant."""
+
+    definition: MetricDefinition
+    marketplace_id: str
+    at: datetime
+    numerator: int
+    denominator: int
+    series: DaySeries
+    unattributed: int = 0  # in Amazon's report but not attributable through the API (open claims, chargebacks)
+    certain: tuple[int, int] = (0, 0)  # certain to enter: (numerator, denominator), e.g. past-due unshipped orders
+    amazon_value: float | None = None
+    enforced: bool = True
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    level: Level
+    value: float | None
+    limit: float
+    numerator: int
+    denominator: int
+    defects_to_breach: int | None
+    forecast_breach_at: datetime | None
+    headline: str
+    explanation: tuple[str, ...]
+    advice: tuple[str, ...]
+    low_volume: bool
+    amazon_value: float | None
+
+
+def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int) -> Evaluation:
+    """Level, defects to breach and forecast of one metric, with one sentence per reason."""
+    d = obs.definition
+    upper = d.limit.direction == "upper"
+    num = obs.numerator + (obs.unattributed if upper else 0)
+    den = obs.denominator
+    value = num / den if den else None
+    today = obs.at.date()
+    dtb = d.limit.defects_to_breach(num, den) if den else None
+    forecast = project(obs.series, d, today, horizon_days, (obs.certain[0] + (obs.unattributed if upper else 0), obs.certain[1])) if den else None
+    breach_day = forecast.breach_day if forecast else None
+    low_volume = 0 < den < LOW_VOLUME_ORDERS
+
+    level = Level.OK
+    if den and obs.enforced:
+        level = _level_now(d, thresholds, num, den, dtb)
+        if breach_day is not None and level.rank < Level.CRITICAL.rank:
+            days_left = (breach_day - today).days
+            floor = Level.CRITICAL if days_left <= CRITICAL_FORECAST_DAYS else Level.WARNING
+            level = max(level, floor, key=lambda lv: lv.rank)
+
+    explanation = _explain(obs, num, den, dtb, forecast, low_volume)
+    return Evaluation(
+        level=level, value=value, limit=d.limit.value, numerator=num, denominator=den,
+        defects_to_breach=dtb, forecast_breach_at=_midnight(breach_day), headline=_headline(d, value, dtb, breach_day, today),
+        explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
+    )
+
+
+def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int | None) -> Level:
+    if d.limit.breached(num, den):
+        return Level.BREACH
+    rate = num / den
+    upper = d.limit.direction == "upper"
+
+    def crosses(threshold: float | None) -> bool:
+        if threshold is None:
+            return False
+        return rate >= threshold if upper else rate < threshold
+
+    def within(left: int | None) -> bool:
+        return left is not None and dtb is not None and dtb <= left
+
+    if crosses(t.critical_rate) or within(t.critical_defects_left):
+        return Level.CRITICAL
+    # With few orders a single defect is the whole margin: one defect present and one more breaching is a warning.
+    last_defect = upper and num > 0 and dtb == 1
+    if crosses(t.warning_rate) or within(t.warning_defects_left) or last_defect:
+        return Level.WARNING
+    return Level.OK
+
+
+def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, low_volume: bool) -> tuple[str, ...]:
+    d = obs.definition
+    name = SHORT_NAMES.get(d.id, d.id)
+    words = DEFECT_WORDS.get(d.id, "defects")
+    upper = d.limit.direction == "upper"
+    if not den:
+        return (f"No orders in the {name} window yet.",)
+    out = [f"{name} is {_pct(num / den)} against a limit of {_pct(d.limit.value)} ({num} of {den})."]
+    if dtb:
+        out.append(f"{dtb} more {words} in the window breach the limit.")
+    if obs.unattributed and upper:
+        out.append(f"{obs.unattributed} open A-to-z claims or chargebacks in Amazon's report are counted too.")
+    if forecast is not None and forecast.pending is not None:
+        pending = forecast.pending
+        entering = pending.numerator - num
+        when = pending.day.strftime("%-d %B")
+        if d.window.offset_days and entering > 0 and pending.denominator:
+            out.append(
+                f"{entering} {words} on orders from the last {d.window.offset_days} days will enter the window by "
+                f"{when}: {name} will reach {_pct(pending.numerator / pending.denominator)}."
+            )
+        elif obs.certain[0] and pending.denominator:
+            out.append(
+                f"{obs.certain[0]} unshipped orders are past their ship-by date and can only end as late shipments: "
+                f"{name} would reach {_pct(pending.numerator / pending.denominator)}."
+            )
+        if d.window.offset_days and upper and pending.denominator and pending.denominator < den * 0.9 and entering <= 0:
+            out.append(
+                f"The window shrinks from {den} to {pending.denominator} orders by {when}: the rate rises to "
+                f"{_pct(pending.numerator / pending.denominator)} with no new defect."
+            )
+        if forecast.breach_day is not None:
+            days = (forecast.breach_day - obs.at.date()).days
+            out.append(f"At today's pace of orders and defects the limit is crossed around "
+                       f"{forecast.breach_day.strftime('%-d %B')} (~{days} days).")
+    if low_volume:
+        out.append(f"Under {LOW_VOLUME_ORDERS} orders in the window ({den}): each defect moves the rate by "
+                   f"{_pct(1 / den)}" + (", and one more defect breaches." if dtb == 1 else "."))
+    if obs.amazon_value is not None:
+        out.append(f"Amazon's own figure: {_pct(obs.amazon_value)}.")
+    if not obs.enforced:
+        out.append(f"Amazon does not enforce {name} in this marketplace; shown for information.")
+    return tuple(out)
+
+
+def _headline(d: MetricDefinition, value: float | None, dtb: int | None, breach_day: date | None, today: date) -> str:
+    name = SHORT_NAMES.get(d.id, d.id)
+    text = f"{name} {_pct(value)} of {_pct(d.limit.value)}"
+    if dtb == 0:
+        text += ": over the limit"
+    elif dtb is not None:
+        text += f"; {dtb} more {DEFECT_WORDS.get(d.id, 'defects')} in the window and you breach"
+    if breach_day is not None and dtb:
+        text += f"; at today's pace that is in ~{(breach_day - today).days} days"
+    return text
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(0), tzinfo=timezone.utc)
+

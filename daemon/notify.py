@@ -1,0 +1,63 @@
+"""The notify stage: an observed level becomes, through decide(), a stored state change, an alert and its deliveries, in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from alerts.decide import Policy, StateView, decide, initial_state
+from alerts.model import Alert, AlertKey, Level, NotifyReason
+from alerts.outbox import enqueue
+from storage import alerts_repo
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which alerts a channel receives."""
+
+    channel: str
+    min_level: Level
+    accounts: frozenset[str] = frozenset()  # empty: every account
+
+    def accepts(self, account: str, level: Level) -> bool:
+        return (not self.accounts or account in self.accounts) and level.rank >= self.min_level.rank
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What an evaluation found, before decide(): the level and the words that go with it."""
+
+    key: AlertKey
+    kind: str  # "metric" | "operational"
+    level: Level
+    headline: str
+    fields: dict  # the remaining Alert fields (value, limit, explanation, ...)
+
+
+def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...]) -> Alert | None:
+    """Apply one finding to its alert state; on a notify reason, insert the alert and one delivery per route."""
+    row = alerts_repo.get_state(session, finding.key)
+    previous = initial_state(now) if row is None else StateView(
+        Level(row.level), row.since, row.last_notified_at,
+        Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.sequence,
+    )
+    decision = decide(previous, finding.level, now, policy)
+    state = decision.state
+    alerts_repo.save_state(
+        session, finding.key, state.level.value, state.since, state.last_notified_at,
+        state.candidate_level.value if state.candidate_level else None, state.candidate_count, state.sequence,
+    )
+    if decision.reason is None:
+        return None
+    alert = Alert(
+        alert_id=f"{finding.key.dedup_key}#{state.sequence}", key=finding.key, kind=finding.kind,
+        level=decision.level, reason=decision.reason, raised_at=now, headline=finding.headline, **finding.fields,
+    )
+    # A resolution goes wherever the raise went: routes that accepted the level being left.
+    routed_level = previous.level if decision.reason == NotifyReason.RESOLVED else decision.level
+    channels = [] if alerts_repo.is_silenced(session, finding.key, now) else [
+        r.channel for r in routes if r.accepts(finding.key.account, routed_level)
+    ]
+    enqueue(session, alert, channels, now)
+    return alert

@@ -1,0 +1,94 @@
+"""The running daemon's parts for one account and the stage calls over them; built by app.py."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alerts.decide import Policy
+from alerts.evaluate import Thresholds, evaluate
+from alerts.model import Alert, AlertKey, RenderedMessage
+from alerts.outbox import DeliveryReport, deliver_due
+from daemon.clock import Clock
+from daemon.notify import Finding, Route, notify
+from daemon.observe import observations
+from daemon.pipeline import PollResult, local_metrics, poll_source, record_history, MetricValue
+from daemon.sources.records import Source
+from storage.repo import Store
+
+logger = logging.getLogger(__name__)
+
+FEEDS = ("orders", "packages", "finances", "feedback", "performance")
+
+
+@dataclass
+class AccountRuntime:
+    name: str
+    seller_id: str
+    marketplaces: tuple[str, ...]
+    sources: dict[str, Source]
+    otdr_enforced: frozenset[str]
+    thresholds: Callable[[str, str], Thresholds]  # (marketplace, metric) -> margins
+
+
+@dataclass
+class App:
+    """Everything a stage needs, composed once: the scheduler, replay, CLI and tests all call these methods."""
+
+    store: Store
+    clock: Clock
+    accounts: list[AccountRuntime]
+    routes: tuple[Route, ...]
+    channels: Mapping[str, object]
+    render: Callable[[Alert], RenderedMessage]
+    policy: Policy = field(default_factory=Policy)
+    horizon_days: int = 30
+
+    def account(self, name: str) -> AccountRuntime:
+        return next(a for a in self.accounts if a.name == name)
+
+    def sync(self, account: AccountRuntime, until: datetime, feeds: tuple[str, ...] = FEEDS) -> list[PollResult]:
+        """Poll the given feeds of one account up to `until`; a failing feed never stops the others."""
+        results = []
+        for feed in feeds:
+            source = account.sources.get(feed)
+            if source is not None:
+                results.append(poll_source(self.store, account.name, source, until, self.clock.now()))
+        return results
+
+    def metrics(self, account: AccountRuntime, at: datetime) -> list[MetricValue]:
+        """The local value of every metric at `at`, recorded in the history."""
+        values = local_metrics(self.store, account.name, account.marketplaces, at)
+        record_history(self.store, values)
+        return values
+
+    def evaluate(self, account: AccountRuntime, at: datetime, now: datetime) -> list[Alert]:
+        """Evaluate every metric at `at` and notify what changed, in one transaction."""
+        alerts = []
+        with self.store.transaction() as session:
+            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
+                d = obs.definition
+                ev = evaluate(obs, account.thresholds(obs.marketplace_id, d.id), self.horizon_days)
+                finding = Finding(
+                    key=AlertKey(account.name, obs.marketplace_id, d.id, d.fulfillment), kind="metric",
+                    level=ev.level, headline=ev.headline,
+                    fields=dict(
+                        explanation=ev.explanation, advice=ev.advice, value=ev.value, limit=ev.limit,
+                        direction=d.limit.direction, numerator=ev.numerator, denominator=ev.denominator,
+                        defects_to_breach=ev.defects_to_breach, forecast_breach_at=ev.forecast_breach_at,
+                        amazon_value=ev.amazon_value, seller_id=account.seller_id,
+                        details={"low_volume": ev.low_volume, "evaluated_at": at.isoformat()},
+                    ),
+                )
+                alert = notify(session, finding, now, self.policy, self.routes)
+                if alert is not None:
+                    alerts.append(alert)
+        for alert in alerts:
+            logger.info("alert account=%s metric=%s level=%s reason=%s", account.name, alert.key.metric,
+                        alert.level.value, alert.reason.value)
+        return alerts
+
+    def deliver(self) -> DeliveryReport:
+        """Send what the outbox holds due."""
+        return deliver_due(self.store, self.channels, self.render, self.clock)
