@@ -1,0 +1,79 @@
+"""Levels, defects to breach and forecasts of one metric evaluation."""
+from datetime import date, datetime, timedelta, timezone
+
+from alerts.evaluate import Observation, Thresholds, evaluate
+from alerts.forecast import DaySeries
+from alerts.metrics.definitions import definition
+from alerts.model import Level
+
+T = datetime(2026, 5, 1, tzinfo=timezone.utc)
+ODR = definition("odr", "MFN")
+LSR = definition("lsr_10d", "MFN")
+ODR_MARGINS = Thresholds(warning_rate=0.0075, critical_rate=0.009)
+
+
+def flat(first: date, days: int, per_day: int, defects: dict[int, int] | None = None) -> DaySeries:
+    defects = defects or {}
+    return DaySeries({first + timedelta(days=i): (defects.get(i, 0), per_day) for i in range(days)})
+
+
+def odr_observation(series: DaySeries, **kw) -> Observation:
+    first, end = ODR.window.days(T.date())
+    num, den = series.window(first, end)
+    return Observation(ODR, "ATVPDKIKX0DER", T, num, den, series, **kw)
+
+
+def test_a_healthy_metric_is_ok_with_no_forecast():
+    ev = evaluate(odr_observation(flat(date(2026, 2, 1), 89, 50)), ODR_MARGINS, 30)
+    assert ev.level == Level.OK and ev.forecast_breach_at is None
+    assert ev.defects_to_breach == 30
+
+
+def test_defects_on_recent_orders_that_will_enter_the_window_raise_a_forecast_alert():
+    # 50 orders a day; 40 defects on orders of the last 14 days, invisible in today's window.
+    series = flat(date(2026, 2, 1), 89, 50, {i: 3 for i in range(76, 89)})
+    ev = evaluate(odr_observation(series), ODR_MARGINS, 30)
+    assert ev.value == 0
+    assert ev.level in (Level.WARNING, Level.CRITICAL)
+    assert ev.forecast_breach_at is not None and ev.forecast_breach_at > T
+    assert any("will enter the window" in s for s in ev.explanation)
+
+
+def test_one_defect_in_a_small_window_is_a_warning_saying_one_more_breaches():
+    series = flat(date(2026, 2, 1), 89, 1, {20: 1})
+    ev = evaluate(odr_observation(series), ODR_MARGINS, 30)
+    assert (ev.numerator, ev.denominator) == (1, 60)
+    assert ev.level == Level.BREACH  # under 100 orders a single defect is already over 1%
+    series = flat(date(2026, 2, 1), 89, 3, {20: 1})
+    ev = evaluate(odr_observation(series), ODR_MARGINS, 30)
+    assert (ev.numerator, ev.denominator, ev.defects_to_breach) == (1, 180, 1)
+    assert ev.level == Level.WARNING  # 0.56% is under the 0.75% margin, but one more defect breaches
+    assert "1 more defective orders in the window breach the limit." in ev.explanation
+
+
+def test_low_volume_is_stated_in_the_explanation():
+    ev = evaluate(odr_observation(flat(date(2026, 2, 1), 89, 1)), ODR_MARGINS, 30)
+    assert ev.low_volume
+    assert any(s.startswith("Under 100 orders in the window (60)") for s in ev.explanation)
+
+
+def test_open_claims_in_amazons_report_count_toward_the_estimate():
+    ev = evaluate(odr_observation(flat(date(2026, 2, 1), 89, 3), unattributed=2), ODR_MARGINS, 30)
+    assert ev.level == Level.BREACH and ev.numerator == 2
+
+
+def test_unshipped_orders_past_their_ship_by_date_are_certain_late_shipments():
+    series = flat(date(2026, 4, 17), 14, 10)
+    first, end = LSR.window.days(T.date())
+    num, den = series.window(first, end)
+    obs = Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, certain=(6, 6))
+    ev = evaluate(obs, Thresholds(warning_rate=0.03, critical_rate=0.036), 30)
+    assert ev.value == 0 and ev.forecast_breach_at == T + timedelta(days=1)
+    assert any("past their ship-by date" in s for s in ev.explanation)
+
+
+def test_otdr_outside_enforcing_marketplaces_never_alerts():
+    d = definition("otdr_14d", "MFN")
+    series = flat(date(2026, 4, 1), 30, 10)
+    obs = Observation(d, "A1PA6795UKMFR9", T, 0, 100, series, enforced=False)
+    assert evaluate(obs, Thresholds(warning_rate=0.92), 30).level == Level.OK

@@ -1,0 +1,128 @@
+"""The data path's storage: idempotent upserts, cursors in the same transaction, quarantine, incremental buckets."""
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+
+from daemon.sources.records import (
+    Batch, FeedbackCoverage, FeedbackRecord, FinancialEventRecord, OrderRecord, PackageRecord, Reject,
+)
+from storage import models as m
+from storage.repo import store_batch
+
+T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+MP = "ATVPDKIKX0DER"
+
+
+def order(n: int, status: str = "Unshipped", updated: datetime = T0, day: int = 0) -> OrderRecord:
+    purchase = T0 + timedelta(days=day, hours=1)
+    return OrderRecord(
+        order_id=f"111-{n:07d}-0000001", marketplace_id=MP, channel="MFN", status=status,
+        purchase_at=purchase, last_update_at=updated, latest_ship_at=purchase + timedelta(days=2),
+        latest_delivery_at=purchase + timedelta(days=7), quantity=1,
+    )
+
+
+def save(store, *records, cursor=None, rejects=(), seen_at=T0, source="orders"):
+    with store.transaction() as session:
+        return store_batch(session, "main", Batch(source, tuple(records), tuple(rejects), cursor), seen_at)
+
+
+def counts(store, metric, first=date(2026, 1, 1), end=date(2026, 6, 1)):
+    return store.window_counts("main", MP, metric, "MFN", first, end)
+
+
+def test_storing_the_same_page_twice_changes_nothing(store):
+    page = [order(1), order(2), order(3, "Shipped", T0 + timedelta(days=1))]
+    save(store, *page, cursor={"after": "a"})
+    save(store, *page, cursor={"after": "a"})
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(m.Order)) == 3
+    assert counts(store, "odr") == (0, 3)
+    assert counts(store, "vtr_30d") == (0, 1)
+
+
+def test_first_sight_of_shipped_is_kept_as_the_ship_confirmation_instant(store):
+    shipped_at = T0 + timedelta(days=3)  # after the ship-by instant: late
+    save(store, order(1, "Shipped", shipped_at))
+    save(store, order(1, "Shipped", shipped_at + timedelta(days=5)))  # a later update must not move it
+    with store.sessions() as session:
+        assert session.get(m.Order, ("main", order(1).order_id)).ship_confirmed_at == shipped_at
+    assert counts(store, "lsr_30d") == (1, 1)
+
+
+def test_the_cursor_moves_in_the_same_transaction_as_the_rows(store):
+    save(store, order(1), cursor={"after": "2026-03-01T00:00:00Z"})
+    assert store.cursor("main", "orders") == {"after": "2026-03-01T00:00:00Z"}
+    assert store.cursor("main", "feedback") is None
+
+
+def test_cursor_stays_put_when_the_commit_fails(store):
+    save(store, order(1), cursor={"after": "first"})
+    # A real database failure at the cursor write, after the rows of the same batch were written.
+    with store.engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TRIGGER refuse_cursor BEFORE UPDATE ON cursors BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        ))
+    with pytest.raises(Exception, match="disk full"):
+        save(store, order(2), order(3), cursor={"after": "second"})
+    assert store.cursor("main", "orders") == {"after": "first"}
+    assert counts(store, "odr") == (0, 1)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse_cursor"))
+    save(store, order(2), order(3), cursor={"after": "second"})
+    assert counts(store, "odr") == (0, 3)
+
+
+def test_rejects_are_quarantined_with_the_reason_and_the_rest_is_kept(store):
+    save(store, order(1), rejects=[Reject("orders", '{"AmazonOrderId": null}', "AmazonOrderId missing")])
+    with store.sessions() as session:
+        rows = session.scalars(select(m.QuarantinedPayload)).all()
+    assert [(r.source, r.error) for r in rows] == [("orders", "AmazonOrderId missing")]
+    assert counts(store, "odr") == (0, 1)
+
+
+def test_negative_feedback_counts_until_a_report_no_longer_lists_it(store):
+    save(store, order(1), order(2))
+    negative = FeedbackRecord(order(1).order_id, MP, date(2026, 3, 5), 1, "<b>broken</b>")
+    neutral = FeedbackRecord(order(2).order_id, MP, date(2026, 3, 5), 3, "")
+    coverage = FeedbackCoverage(MP, date(2026, 3, 2), date(2026, 3, 9))
+    save(store, negative, neutral, coverage, source="feedback")
+    assert counts(store, "odr") == (1, 2)
+    save(store, neutral, coverage, source="feedback", seen_at=T0 + timedelta(days=10))
+    assert counts(store, "odr") == (0, 2)
+    with store.sessions() as session:
+        assert session.get(m.Feedback, ("main", order(1).order_id)).removed_at == T0 + timedelta(days=10)
+
+
+def test_feedback_outside_the_covered_days_is_not_marked_removed(store):
+    save(store, order(1))
+    save(store, FeedbackRecord(order(1).order_id, MP, date(2026, 3, 1), 2, ""), source="feedback")
+    save(store, FeedbackCoverage(MP, date(2026, 3, 2), date(2026, 3, 9)), source="feedback")
+    assert counts(store, "odr") == (1, 1)
+
+
+def test_a_reversed_claim_stops_counting(store):
+    save(store, order(1))
+    grant = FinancialEventRecord("k1", order(1).order_id, "claim", 1, T0 + timedelta(days=9), Decimal("10.00"), "USD")
+    save(store, grant, source="finances")
+    save(store, grant, source="finances")
+    assert counts(store, "odr") == (1, 1)
+    reversal = FinancialEventRecord("k2", order(1).order_id, "claim", -1, T0 + timedelta(days=20), Decimal("10.00"), "USD")
+    save(store, reversal, source="finances")
+    assert counts(store, "odr") == (0, 1)
+
+
+def test_facts_that_arrive_before_their_order_count_once_it_appears(store):
+    save(store, PackageRecord(order(1).order_id, MP, tracking_valid=False, delivered=False), source="packages")
+    save(store, order(1, "Shipped", T0 + timedelta(days=1)))
+    assert counts(store, "vtr_30d") == (0, 1)
+
+
+def test_only_changed_orders_touch_the_buckets(store):
+    save(store, *[order(n, day=n % 20) for n in range(200)])
+    changed = save(store, order(7, "Shipped", T0 + timedelta(days=8), day=7))
+    assert changed == {order(7).order_id}
+    assert counts(store, "odr") == (0, 200)
+    assert counts(store, "lsr_30d") == (0, 1)
