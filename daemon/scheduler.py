@@ -1,0 +1,56 @@
+"""APScheduler 3 set-up for `run` and `demo`: each job is one call into the App. No business logic."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
+def guarded(job: Job) -> Callable[[], None]:
+    """A job that logs and returns on any error: the daemon keeps running and the next tick retries."""
+
+    def tick() -> None:
+        try:
+            job.run()
+        except Exception:
+            logger.exception("job failed job=%s", job.id)
+
+    return tick
+
+
+def run_jobs(jobs: list[Job], stop: threading.Event, on_started: Callable[[], None] = lambda: None) -> None:
+    """Run the jobs until `stop` is set; every job also runs once at start."""
+    # One worker thread: SQLite wants a single writer, and jobs never overlap themselves.
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone="UTC",
+    )
+    for job in jobs:
+        tick = guarded(job)
+        scheduler.add_job(
+            tick, IntervalTrigger(seconds=job.every_seconds), id=job.id, name=job.id,
+            misfire_grace_time=max(1, int(job.every_seconds)),
+        )
+        # A date trigger without a run date fires at once: every job also runs when the daemon starts.
+        scheduler.add_job(tick, "date", id=f"{job.id}:start", name=f"{job.id}:start")
+    scheduler.start()
+    on_started()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
