@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, and_, func, select
 
 from daemon.pipeline import local_metrics
 from daemon.sources.records import Batch, OrderRecord
@@ -42,16 +42,18 @@ def fill(store: Store, count: int, seed: int = 7) -> None:
 
 
 def full_recompute_odr(store: Store) -> tuple[int, int]:
-    """What evaluation would cost without buckets: scan every order of the window (one metric only)."""
+    """What one evaluation costs without buckets: count the window's orders and their defects by scanning them."""
     first = EVAL_AT - timedelta(days=74)
     end = EVAL_AT - timedelta(days=14)
-    o = m.Order
+    o, f = m.Order, m.Feedback
+    negative = select(f.order_id).where(f.account == o.account, f.order_id == o.order_id, f.rating <= 2,
+                                        f.removed_at.is_(None)).exists()
     with store.sessions() as session:
-        rows = session.execute(
-            select(o.order_id, o.contributions).where(and_(o.account == "bench", o.channel == "MFN",
-                                                            o.purchase_at >= first, o.purchase_at < end))
-        ).all()
-    return len(rows), sum('"odr", "MFN"' in r.contributions and ', 1, 1]' in r.contributions for r in rows)
+        den, num = session.execute(
+            select(func.count(), func.coalesce(func.sum(negative.cast(Integer)), 0)).select_from(o).where(
+                and_(o.account == "bench", o.channel == "MFN", o.purchase_at >= first, o.purchase_at < end))
+        ).one()
+    return int(num), int(den)
 
 
 def timed(fn, repeat: int) -> float:

@@ -1,0 +1,148 @@
+"""The `seller-sentinel` command: parse arguments, load the config, call the app. No logic."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from daemon.errors import ConfigError, ScenarioError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(args, "log_level", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return args.handler(args)
+    except (ConfigError, ScenarioError) as exc:
+        print(f"seller-sentinel: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seller-sentinel", description="Early warnings for Amazon account health.")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon (no --config: the built-in simulated seller)")
+    run.add_argument("--config", type=Path)
+    run.set_defaults(handler=_run)
+
+    demo = sub.add_parser("demo", help="simulator and daemon together on a breach-bound account, fast virtual time")
+    demo.add_argument("--state-dir", type=Path, default=Path("demo-state"))
+    demo.add_argument("--seconds-per-day", type=float, default=4.0, help="real seconds per virtual day")
+    demo.add_argument("--days", type=int, default=20, help="virtual days to run before stopping")
+    demo.set_defaults(handler=_demo)
+
+    status = sub.add_parser("status", help="every metric: value, limit, defects to breach, Amazon's figure, open alerts")
+    status.add_argument("--config", type=Path)
+    status.set_defaults(handler=_status)
+
+    replay = sub.add_parser("replay", help="replay a scenario file and write metrics.jsonl and alerts.jsonl")
+    replay.add_argument("scenario", type=Path)
+    replay.add_argument("--out", type=Path, required=True)
+    replay.add_argument("--config", type=Path)
+    replay.set_defaults(handler=_replay)
+
+    check = sub.add_parser("check-config", help="validate a config file and print it, secrets masked")
+    check.add_argument("--config", type=Path, required=True)
+    check.set_defaults(handler=_check_config)
+
+    test_alert = sub.add_parser("test-alert", help="send a sample alert through one channel and say what happened")
+    test_alert.add_argument("--config", type=Path)
+    test_alert.add_argument("--channel", required=True)
+    test_alert.set_defaults(handler=_test_alert)
+
+    silence = sub.add_parser("silence", help="mute one account or metric until a given time, or list silences")
+    silence.add_argument("--config", type=Path)
+    silence.add_argument("--account")
+    silence.add_argument("--marketplace")
+    silence.add_argument("--metric")
+    silence.add_argument("--until", type=_instant, help="ISO 8601 instant, e.g. 2026-03-14T00:00:00Z")
+    silence.add_argument("--reason")
+    silence.add_argument("--list", action="store_true")
+    silence.set_defaults(handler=_silence)
+    return parser
+
+
+def _instant(text: str) -> datetime:
+    from daemon.clock import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text}") from exc
+
+
+def _config(path: Path | None):
+    from daemon.config import load_config
+
+    return load_config(path, os.environ)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from daemon.app import run_daemon
+
+    return run_daemon(_config(args.config))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from daemon.app import run_demo
+
+    return run_demo(args.state_dir, seconds_per_day=args.seconds_per_day, days=args.days)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from daemon.app import print_status
+
+    return print_status(_config(args.config), sys.stdout)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from daemon.replay import replay
+
+    config = _config(args.config) if args.config else None
+    summary = replay(args.scenario, args.out, config)
+    print(f"replayed {summary.days} days: {summary.metric_rows} metric rows, {summary.alerts} alerts, "
+          f"{summary.api_calls} SP-API calls -> {args.out}")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from daemon.config import describe_config
+
+    print(describe_config(_config(args.config)))
+    return 0
+
+
+def _test_alert(args: argparse.Namespace) -> int:
+    from daemon.app import send_test_alert
+
+    return send_test_alert(_config(args.config), args.channel, sys.stdout)
+
+
+def _silence(args: argparse.Namespace) -> int:
+    from daemon.app import add_silence, list_silences
+
+    config = _config(args.config)
+    if args.list:
+        return list_silences(config, sys.stdout)
+    missing = [name for name in ("account", "until", "reason") if getattr(args, name) is None]
+    if missing:
+        print(f"seller-sentinel: silence needs --{' --'.join(missing)} (or --list)", file=sys.stderr)
+        return 2
+    return add_silence(config, args.account, args.marketplace, args.metric, args.until, args.reason, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
