@@ -1,0 +1,478 @@
+"""The fake Selling Partner API: serves a scenario on loopback, on a virtual clock, as Amazon's models describe.
+
+Decisions (FORMAT.md leaves them open):
+- Lists answer as of their upper bound (LastUpdatedBefore, lastUpdatedBefore, PostedBefore, dataEndTime):
+  a client asking about "up to T" sees the account as it was at T, even if the clock is a little later.
+- In Orders 2026-01-01, `lastUpdatedTime` also moves when a package is delivered.
+- Reports: IN_QUEUE at creation, IN_PROGRESS after 10 virtual seconds, DONE (or CANCELLED for an empty
+  feedback report) after 30; their content is fixed when they are created.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from daemon.clock import Clock, format_instant, parse_instant
+from daemon.simulator import payloads
+from daemon.simulator.amazon import performance_report
+from daemon.simulator.scenario import Scenario
+from daemon.simulator.state import order_state
+from daemon.simulator.throttle import USAGE_PLANS, UsagePlans
+
+TWO_MINUTES = timedelta(minutes=2)
+QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.", "details": ""}]}
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand, for tests: throttling, server errors, malformed records, refused credentials, a held call."""
+
+    throttle_every: int = 0
+    server_error_every: int = 0
+    malformed_every: int = 0
+    refused_refresh_tokens: frozenset[str] = frozenset()
+    expired_client_secrets: frozenset[str] = frozenset()
+    hold_call: tuple[str, int] | None = None
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    operation: str
+    path: str
+    query: dict[str, str]
+    status: int
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class _Report:
+    report_id: str
+    report_type: str
+    created_at: datetime
+    marketplace_ids: list[str]
+    data_start: datetime | None
+    data_end: datetime | None
+    content: bytes
+
+
+ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/auth/o2/token$"), "token"),
+    ("GET", re.compile(r"^/orders/v0/orders$"), "getOrders"),
+    ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/orderItems$"), "getOrderItems"),
+    ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)$"), "getOrder"),
+    ("GET", re.compile(r"^/orders/2026-01-01/orders$"), "searchOrders"),
+    ("GET", re.compile(r"^/orders/2026-01-01/orders/(?P<id>[^/]+)$"), "getOrder2026"),
+    ("POST", re.compile(r"^/reports/2021-06-30/reports$"), "createReport"),
+    ("GET", re.compile(r"^/reports/2021-06-30/reports/(?P<id>[^/]+)$"), "getReport"),
+    ("GET", re.compile(r"^/reports/2021-06-30/documents/(?P<id>[^/]+)$"), "getReportDocument"),
+    ("GET", re.compile(r"^/download/(?P<id>[^/]+)$"), "download"),
+    ("GET", re.compile(r"^/finances/v0/financialEvents$"), "listFinancialEvents"),
+]
+
+
+class SimulatorServer:
+    """A loopback HTTP server answering SP-API calls from a scenario; `with SimulatorServer(...) as server:`."""
+
+    def __init__(self, scenario: Scenario, clock: Clock, *, host: str = "127.0.0.1", port: int = 0,
+                 faults: Faults | None = None) -> None:
+        self.scenario = scenario
+        self.clock = clock
+        self.faults = faults or Faults()
+        self.calls: list[CallRecord] = []
+        self._plans = UsagePlans()
+        self._tokens: dict[str, str] = {}
+        self._reports: dict[str, _Report] = {}
+        self._counts: dict[str, int] = {}
+        self._served_records = 0
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SimulatorServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sp-api-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.faults.release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "SimulatorServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(raw_path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        for verb, pattern, operation in ROUTES:
+            match = pattern.match(parts.path)
+            if verb == method and match:
+                break
+        else:
+            return self._record("unknown", parts.path, query, _json(404, {"errors": [{"code": "NotFound", "message": "no such resource"}]}))
+        try:
+            with self._lock:
+                count = self._counts[operation] = self._counts.get(operation, 0) + 1
+            if self.faults.hold_call == (operation, count):
+                self.faults.held.set()
+                self.faults.release.wait(60)
+            if operation == "token":
+                return self._record(operation, parts.path, query, self._token(body))
+            if operation == "download":
+                return self._record(operation, parts.path, query, self._download(match["id"]))
+            token = headers.get("x-amz-access-token", "")
+            if token not in self._tokens:
+                raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+            self._inject_faults()
+            if not self._plans.take(token, operation, self.clock.now()):
+                return self._record(operation, parts.path, query, _json(429, QUOTA_EXCEEDED))
+            result = getattr(self, "_op_" + operation)(query, body, match.groupdict())
+            status, payload = result if isinstance(result, tuple) else (200, result)
+            reply = _json(status, payload, {"x-amzn-RateLimit-Limit": str(USAGE_PLANS[operation][0])})
+        except ApiError as exc:
+            reply = _json(exc.status, {"errors": [{"code": exc.code, "message": exc.message, "details": ""}]})
+        return self._record(operation, parts.path, query, reply)
+
+    def _record(self, operation: str, path: str, query: dict[str, str], reply: tuple[int, dict[str, str], bytes]):
+        with self._lock:
+            self.calls.append(CallRecord(operation, path, query, reply[0]))
+        return reply
+
+    def _inject_faults(self) -> None:
+        with self._lock:
+            self._counts["_api"] = n = self._counts.get("_api", 0) + 1
+        if self.faults.throttle_every and n % self.faults.throttle_every == 0:
+            raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+        if self.faults.server_error_every and n % self.faults.server_error_every == 0:
+            raise ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.")
+
+    def _breaks_next_record(self) -> int:
+        """0 for a record served intact, else the how-many-th malformed record this is."""
+        if not self.faults.malformed_every:
+            return 0
+        with self._lock:
+            self._served_records += 1
+            n = self._served_records
+        return 0 if n % self.faults.malformed_every else n // self.faults.malformed_every
+
+    def _maybe_malformed(self, record: dict[str, Any], breakers: tuple[str, ...]) -> dict[str, Any]:
+        nth = self._breaks_next_record()
+        if not nth:
+            return record
+        broken = dict(record)
+        key = breakers[nth % len(breakers)]
+        if key.endswith(("Date", "Time")):
+            broken[key] = "not-a-date"
+        else:
+            broken.pop(key, None)
+        return broken
+
+    # -- auth -------------------------------------------------------------------------------------
+
+    def _token(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8")).items()}
+        refresh = form.get("refresh_token", "")
+        if form.get("grant_type") != "refresh_token" or not refresh or not form.get("client_id"):
+            return _json(400, {"error": "invalid_request", "error_description": "grant_type, client_id and refresh_token are required"})
+        if form.get("client_secret") in self.faults.expired_client_secrets:
+            return _json(401, {"error": "invalid_client", "error_description": "The LWA secret token you provided has expired"})
+        if refresh in self.faults.refused_refresh_tokens:
+            return _json(400, {"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"})
+        access = "Atza|" + hashlib.sha256(refresh.encode()).hexdigest()
+        with self._lock:
+            self._tokens[access] = refresh
+        return _json(200, {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 3600})
+
+    # -- Orders v0 --------------------------------------------------------------------------------
+
+    def _bounds(self, query: dict[str, str], after_keys: tuple[str, str], before_keys: tuple[str, str]) -> tuple[str, datetime, datetime]:
+        now = self.clock.now()
+        given = [key for key in after_keys if query.get(key)]
+        if len(given) != 1:
+            raise ApiError(400, "InvalidInput", f"Exactly one of {' or '.join(after_keys)} must be specified")
+        kind = given[0]
+        before_key = before_keys[after_keys.index(kind)]
+        other_before = before_keys[1 - after_keys.index(kind)]
+        if query.get(other_before):
+            raise ApiError(400, "InvalidInput", f"{other_before} cannot be used with {kind}")
+        after = _instant(query[kind], kind)
+        before = _instant(query[before_key], before_key) if query.get(before_key) else now - TWO_MINUTES
+        if before > now - TWO_MINUTES:
+            raise ApiError(400, "InvalidInput", f"{before_key} must be at least 2 minutes before the current time")
+        if before < after:
+            raise ApiError(400, "InvalidInput", f"{before_key} must be after {kind}")
+        return kind, after, before
+
+    def _page(self, ids: list[str], query: dict[str, str], token_key: str, size_key: str) -> tuple[list[str], str | None]:
+        size = int(query.get(size_key) or 100)
+        if not 1 <= size <= 100:
+            raise ApiError(400, "InvalidInput", f"{size_key} must be between 1 and 100")
+        offset = 0
+        if query.get(token_key):
+            try:
+                offset = int(json.loads(base64.urlsafe_b64decode(query[token_key]))["offset"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ApiError(400, "InvalidInput", f"Invalid {token_key}") from exc
+        page = ids[offset:offset + size]
+        more = offset + size < len(ids)
+        token = base64.urlsafe_b64encode(json.dumps({"offset": offset + size}).encode()).decode() if more else None
+        return page, token
+
+    def _op_getOrders(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        if not query.get("MarketplaceIds"):
+            raise ApiError(400, "InvalidInput", "MarketplaceIds is required")
+        kind, after, before = self._bounds(query, ("CreatedAfter", "LastUpdatedAfter"), ("CreatedBefore", "LastUpdatedBefore"))
+        marketplaces = set(query["MarketplaceIds"].split(","))
+        statuses = set(query["OrderStatuses"].split(",")) if query.get("OrderStatuses") else None
+        channels = set(query["FulfillmentChannels"].split(",")) if query.get("FulfillmentChannels") else None
+        if kind == "CreatedAfter":
+            ids = self.scenario.orders_created(after, before)
+        else:
+            ids = self.scenario.orders_updated(after, before)
+        states = [order_state(self.scenario.orders[i], before) for i in ids]
+        states = [s for s in states if s.data["marketplace_id"] in marketplaces
+                  and (statuses is None or s.status in statuses) and (channels is None or s.data["channel"] in channels)]
+        page_ids, token = self._page([s.data["order_id"] for s in states], query, "NextToken", "MaxResultsPerPage")
+        by_id = {s.data["order_id"]: s for s in states}
+        orders = [self._maybe_malformed(payloads.order_v0(by_id[i]), ("AmazonOrderId", "PurchaseDate", "OrderStatus")) for i in page_ids]
+        payload: dict[str, Any] = {"Orders": orders}
+        if token:
+            payload["NextToken"] = token
+        payload["CreatedBefore" if kind == "CreatedAfter" else "LastUpdatedBefore"] = format_instant(before)
+        return {"payload": payload}
+
+    def _timeline(self, order_id: str):
+        timeline = self.scenario.orders.get(order_id)
+        if timeline is None or timeline.order.at > self.clock.now():
+            raise ApiError(404, "NotFound", f"Order {order_id} not found")
+        return timeline
+
+    def _op_getOrderItems(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        return {"payload": payloads.order_items_v0(order_state(self._timeline(params["id"]), self.clock.now()))}
+
+    def _op_getOrder(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        return {"payload": payloads.order_v0(order_state(self._timeline(params["id"]), self.clock.now()))}
+
+    # -- Orders 2026-01-01 ------------------------------------------------------------------------
+
+    def _op_searchOrders(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        kind, after, before = self._bounds(query, ("createdAfter", "lastUpdatedAfter"), ("createdBefore", "lastUpdatedBefore"))
+        marketplaces = set(query["marketplaceIds"].split(",")) if query.get("marketplaceIds") else None
+        fulfilled_by = query.get("fulfilledBy")
+        included = set(query.get("includedData", "").split(",")) - {""}
+        if kind == "createdAfter":
+            ids = self.scenario.orders_created(after, before)
+        else:
+            ids = self.scenario.orders_updated(after, before, include_deliveries=True)
+        states = [order_state(self.scenario.orders[i], before) for i in ids]
+        channel = {"MERCHANT": "MFN", "AMAZON": "AFN"}.get(fulfilled_by or "")
+        states = [s for s in states if (marketplaces is None or s.data["marketplace_id"] in marketplaces)
+                  and (channel is None or s.data["channel"] == channel)]
+        page_ids, token = self._page([s.data["order_id"] for s in states], query, "paginationToken", "maxResultsPerPage")
+        by_id = {s.data["order_id"]: s for s in states}
+        orders = [self._maybe_malformed(payloads.order_2026(by_id[i], included), ("orderId", "createdTime")) for i in page_ids]
+        payload: dict[str, Any] = {"orders": orders}
+        if token:
+            payload["pagination"] = {"nextToken": token}
+        payload["createdBefore" if kind == "createdAfter" else "lastUpdatedBefore"] = format_instant(before)
+        return payload
+
+    def _op_getOrder2026(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        included = set(query.get("includedData", "").split(",")) - {""}
+        return {"order": payloads.order_2026(order_state(self._timeline(params["id"]), self.clock.now()), included)}
+
+    # -- Reports ----------------------------------------------------------------------------------
+
+    def _op_createReport(self, query: dict[str, str], body: bytes, params: dict[str, str]):
+        try:
+            spec = json.loads(body or b"{}")
+        except json.JSONDecodeError as exc:
+            raise ApiError(400, "InvalidInput", "body is not JSON") from exc
+        report_type = spec.get("reportType")
+        marketplaces = spec.get("marketplaceIds") or []
+        if report_type not in ("GET_SELLER_FEEDBACK_DATA", "GET_V2_SELLER_PERFORMANCE_REPORT") or not marketplaces:
+            raise ApiError(400, "InvalidInput", "reportType and marketplaceIds are required")
+        now = self.clock.now()
+        start = _instant(spec["dataStartTime"], "dataStartTime") if spec.get("dataStartTime") else None
+        end = _instant(spec["dataEndTime"], "dataEndTime") if spec.get("dataEndTime") else now
+        if end > now:
+            raise ApiError(400, "InvalidInput", "dataEndTime must not be in the future")
+        if report_type == "GET_SELLER_FEEDBACK_DATA":
+            content = self._feedback_report(marketplaces[0], start or end - timedelta(days=90), end)
+        else:
+            content = json.dumps(performance_report(self.scenario, now, marketplaces), indent=1).encode("utf-8")
+        with self._lock:
+            report_id = str(50000 + len(self._reports))
+            self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content)
+        return 202, {"reportId": report_id}
+
+    def _feedback_report(self, marketplace_id: str, start: datetime, end: datetime) -> bytes:
+        lines = ["Date\tRating\tComments\tYour Response\tOrder ID\tRater Email"]
+        rows = []
+        for event in self.scenario.events_between(frozenset({"feedback"}), start, end):
+            order = self.scenario.orders[event.data["order_id"]]
+            if order.order.data["marketplace_id"] != marketplace_id or int(event.data["rating"]) > 3:
+                continue
+            latest = order.last_of("feedback", end) or event
+            removed = order.last_of("feedback_removed", end)
+            if latest is not event or (removed is not None and removed.at >= event.at):
+                continue
+            comment = re.sub(r"[\t\r\n]+", " ", str(event.data.get("comment", "")))
+            rating = "five" if self._breaks_next_record() else str(event.data["rating"])
+            rows.append("\t".join([payloads.feedback_date(event.at, marketplace_id), rating, comment, "",
+                                   event.data["order_id"], f"buyer{len(rows)}@marketplace.amazon.com"]))
+        if not rows:
+            return b""
+        return ("\n".join(lines + rows) + "\n").encode("utf-8")
+
+    def _report(self, report_id: str) -> _Report:
+        report = self._reports.get(report_id)
+        if report is None:
+            raise ApiError(404, "NotFound", f"Report {report_id} not found")
+        return report
+
+    def _op_getReport(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        report = self._report(params["id"])
+        age = (self.clock.now() - report.created_at).total_seconds()
+        status = "IN_QUEUE" if age < 10 else "IN_PROGRESS" if age < 30 else "DONE" if report.content else "CANCELLED"
+        body_: dict[str, Any] = {
+            "reportId": report.report_id, "reportType": report.report_type, "createdTime": format_instant(report.created_at),
+            "processingStatus": status, "marketplaceIds": report.marketplace_ids,
+        }
+        if report.data_start:
+            body_["dataStartTime"] = format_instant(report.data_start)
+        if report.data_end:
+            body_["dataEndTime"] = format_instant(report.data_end)
+        if status in ("DONE", "CANCELLED"):
+            body_["processingStartTime"] = format_instant(report.created_at + timedelta(seconds=10))
+            body_["processingEndTime"] = format_instant(report.created_at + timedelta(seconds=30))
+        if status == "DONE":
+            body_["reportDocumentId"] = "amzn1.spdoc.1.4." + report.report_id
+        return body_
+
+    def _op_getReportDocument(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        report_id = params["id"].rsplit(".", 1)[-1]
+        self._report(report_id)
+        return {"reportDocumentId": params["id"], "url": f"{self.url}/download/{report_id}", "compressionAlgorithm": "GZIP"}
+
+    def _download(self, report_id: str) -> tuple[int, dict[str, str], bytes]:
+        report = self._reports.get(report_id)
+        if report is None:
+            return 404, {"Content-Type": "text/plain"}, b"NoSuchKey"
+        return 200, {"Content-Type": "text/plain; charset=UTF-8"}, gzip.compress(report.content, mtime=0)
+
+    # -- Finances v0 ------------------------------------------------------------------------------
+
+    def _op_listFinancialEvents(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        now = self.clock.now()
+        if not query.get("PostedAfter"):
+            raise ApiError(400, "InvalidInput", "PostedAfter is required")
+        after = _instant(query["PostedAfter"], "PostedAfter")
+        before = _instant(query["PostedBefore"], "PostedBefore") if query.get("PostedBefore") else now - TWO_MINUTES
+        if before > now - TWO_MINUTES:
+            raise ApiError(400, "InvalidInput", "PostedBefore must be at least 2 minutes before the current time")
+        entries: list[tuple[str, dict[str, Any]]] = []
+        if before - after <= timedelta(days=180):  # wider ranges answer empty, as Amazon does
+            for event in self.scenario.events_between(frozenset({"claim", "chargeback"}), after, before):
+                status = event.data["status"]
+                order = self.scenario.orders[event.data["order_id"]]
+                id_key = "claim_id" if event.type == "claim" else "chargeback_id"
+                granted_before = _was_granted(order, event, id_key)
+                if status == "granted" and not granted_before:
+                    entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=False)))
+                elif status == "denied" and granted_before:
+                    entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=True)))
+        ids = [str(i) for i in range(len(entries))]
+        page, token = self._page(ids, query, "NextToken", "MaxResultsPerPage")
+        events: dict[str, list[Any]] = {"GuaranteeClaimEventList": [], "ChargebackEventList": []}
+        for i in page:
+            kind, entry = entries[int(i)]
+            entry = self._maybe_malformed(entry, ("AmazonOrderId", "PostedDate"))
+            events["GuaranteeClaimEventList" if kind == "claim" else "ChargebackEventList"].append(entry)
+        payload: dict[str, Any] = {"FinancialEvents": events}
+        if token:
+            payload["NextToken"] = token
+        return {"payload": payload}
+
+
+def _was_granted(order, event, id_key: str) -> bool:
+    """Whether this claim stood granted just before `event` (grants and denials toggle it)."""
+    granted = False
+    for earlier in order.events:
+        if earlier is event:
+            break
+        if earlier.type == event.type and earlier.data.get(id_key) == event.data[id_key]:
+            if earlier.data["status"] == "granted":
+                granted = True
+            elif earlier.data["status"] == "denied":
+                granted = False
+    return granted
+
+
+def _instant(text: str, key: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ApiError(400, "InvalidInput", f"{key} is not an ISO 8601 date-time") from exc
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    out = {"Content-Type": "application/json", "x-amzn-RequestId": hashlib.md5(json.dumps(body, sort_keys=True).encode()).hexdigest()}
+    out.update(headers or {})
+    return status, out, json.dumps(body).encode("utf-8")
+
+
+def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, reply_headers, payload = server.handle(method, self.path, headers, body)
+            self.send_response(status, HTTPStatus(status).phrase)
+            for key, value in reply_headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test and demo output quiet
+            return
+
+    return Handler
