@@ -5,6 +5,7 @@
     ├── SourceError
     │   ├── Throttled            retry_after seconds
     │   ├── SourceUnavailable    network, 5xx, token refused
+    │   ├── InvalidRequest       Amazon answered 400 (e.g. an expired next token)
     │   └── MalformedPayload     one record; becomes a reject in the batch
     ├── ScenarioError            a scenario file line that cannot be used
     └── DeliveryError            permanent: bool
@@ -36,6 +37,10 @@ class SourceUnavailable(SourceError):
     def __init__(self, message: str, *, credentials_refused: bool = False) -> None:
         super().__init__(message)
         self.credentials_refused = credentials_refused
+
+
+class InvalidRequest(SourceError):
+    """Amazon refused the request itself (HTTP 400): retrying the same request cannot help."""
 
 
 class MalformedPayload(SourceError):

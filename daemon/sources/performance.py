@@ -1,0 +1,132 @@
+"""GET_V2_SELLER_PERFORMANCE_REPORT feed: Amazon's own figures, stored as the official snapshot (SPAPI_NOTES §6)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from daemon.clock import Clock
+from daemon.errors import MalformedPayload
+from daemon.sources.common import instant, iso, reject
+from daemon.sources.records import AmazonFigure, Batch, Cursor, PerformanceSnapshot, Reject
+from daemon.sources.reports import create_report, wait_for_document
+from daemon.sources.spapi import SpApiCaller, SpApiClients
+
+REPORT_TYPE = "GET_V2_SELLER_PERFORMANCE_REPORT"
+
+
+class PerformanceSource:
+    name = "performance"
+
+    def __init__(self, clients: SpApiClients, caller: SpApiCaller, marketplace_ids: tuple[str, ...], clock: Clock) -> None:
+        self.clients, self.caller, self.clock = clients, caller, clock
+        self.marketplace_ids = list(marketplace_ids)
+
+    def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
+        calls_before = self.caller.calls
+        report_id = create_report(self.clients, self.caller, REPORT_TYPE, self.marketplace_ids)
+        document = wait_for_document(self.clients, self.caller, self.clock, report_id) or ""
+        fetched_at = self.clock.now()
+        figures, rejects = parse_performance(document, self.name)
+        records = (PerformanceSnapshot(fetched_at, document, tuple(figures)),) if figures or not rejects else ()
+        yield Batch(self.name, records, tuple(rejects), {"fetched_at": iso(fetched_at)}, self.caller.calls - calls_before)
+
+
+def parse_performance(document: str, source: str) -> tuple[list[AmazonFigure], list[Reject]]:
+    """Every block parsed defensively: both spellings, every block optional; a bad block is a reject, not a failure."""
+    try:
+        report = json.loads(document)
+    except json.JSONDecodeError as exc:
+        return [], [reject(source, document[:10000], MalformedPayload(f"report is not JSON: {exc.msg}"))]
+    figures: list[AmazonFigure] = []
+    rejects: list[Reject] = []
+    statuses = {s.get("marketplaceId"): s.get("status") for s in report.get("accountStatuses") or [] if isinstance(s, dict)}
+    for block in report.get("performanceMetrics") or []:
+        marketplace_id = block.get("marketplaceId") if isinstance(block, dict) else None
+        if not marketplace_id:
+            rejects.append(reject(source, block, MalformedPayload("performanceMetrics entry without marketplaceId")))
+            continue
+        for parser in _PARSERS:
+            try:
+                figures.extend(parser(block, marketplace_id, statuses.get(marketplace_id)))
+            except (MalformedPayload, TypeError, ValueError, AttributeError) as exc:
+                rejects.append(reject(source, block, MalformedPayload(f"{parser.__name__}: {exc}")))
+    return figures, rejects
+
+
+def _figure(mp: str, metric: str, fulfillment: str, block: dict[str, Any], num_key: Any, den_key: str,
+            details: dict[str, Any] | None = None) -> AmazonFigure:
+    num = block.get(num_key) if isinstance(num_key, str) else num_key
+    if isinstance(num, dict):
+        num = num.get("count")
+    den = block.get(den_key)
+    window = block.get("reportingDateRange") or {}
+    return AmazonFigure(
+        marketplace_id=mp, metric=metric, fulfillment=fulfillment,
+        numerator=None if num is None else int(num), denominator=None if den is None else int(den),
+        value=None if block.get("rate") is None else float(block["rate"]),
+        window_from=instant(window, "reportingDateFrom", required=False),
+        window_to=instant(window, "reportingDateTo", required=False),
+        details=dict(details or {}, status=block.get("status"), target=block.get("targetValue")),
+    )
+
+
+def _odr(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    out = []
+    for key, fulfillment in (("mfn", "MFN"), ("afn", "AFN")):
+        odr = (block.get("orderDefectRate") or {}).get(key)
+        if odr:
+            counts = {name: (odr.get(field) or {}).get("count") for name, field in
+                      (("claims", "claims"), ("chargebacks", "chargebacks"), ("negative_feedback", "negativeFeedback"))}
+            out.append(_figure(mp, "odr", fulfillment, odr, "orderWithDefects", "orderCount", counts))
+    return out
+
+
+def _lsr(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    out = []
+    if block.get("lateShipmentRate"):
+        out.append(_figure(mp, "lsr_30d", "MFN", block["lateShipmentRate"], "lateShipmentCount", "orderCount"))
+    for entry in block.get("lateShipmentRateList") or []:
+        window = entry.get("reportingDateRange") or {}
+        start, end = instant(window, "reportingDateFrom", False), instant(window, "reportingDateTo", False)
+        if start and end and 9 <= (end - start).days <= 11:
+            out.append(_figure(mp, "lsr_10d", "MFN", entry, "lateShipmentCount", "orderCount"))
+    return out
+
+
+def _cancel(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    data = block.get("preFulfillmentCancellationRate") or block.get("prefulfillmentCancelRate")
+    return [_figure(mp, "cr_7d", "MFN", data, "cancellationCount", "orderCount")] if data else []
+
+
+def _tracking(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    data = block.get("validTrackingRate")
+    return [_figure(mp, "vtr_30d", "MFN", data, "validTrackingCount", "shipmentCount")] if data else []
+
+
+def _delivery(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    data = block.get("unitOnTimeDeliveryRate")
+    return [_figure(mp, "otdr_14d", "MFN", data, "unitOnTimeDeliveryCount", "totalUnitCount")] if data else []
+
+
+def _invoice(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    data = block.get("invoiceDefectRate")
+    return [_figure(mp, "idr_7d", "ALL", data, "invoiceDefect", "orderCount")] if data else []
+
+
+def _health(block: dict[str, Any], mp: str, status: Any) -> list[AmazonFigure]:
+    data = block.get("accountHealthRating")
+    if not data:
+        return []
+    score = data.get("ahrScore")
+    window = data.get("reportingDateRange") or {}
+    return [AmazonFigure(
+        marketplace_id=mp, metric="ahr", fulfillment="ALL", numerator=None, denominator=None,
+        value=None if score is None else float(score),
+        window_from=instant(window, "reportingDateFrom", False), window_to=instant(window, "reportingDateTo", False),
+        details={"ahr_status": data.get("ahrStatus") or data.get("accountHealthRatingStatus"), "account_status": status},
+    )]
+
+
+_PARSERS = (_odr, _lsr, _cancel, _tracking, _delivery, _invoice, _health)

@@ -1,0 +1,141 @@
+"""Builds the real python-amazon-sp-api clients for one account and makes every call throttled, timed out and classified.
+
+The simulator is targeted only through the endpoint object and an AccessTokenClient subclass
+(SPAPI_NOTES §10); in production the same code talks to Amazon.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sp_api.api import Finances, Orders, Reports
+from sp_api.auth import AccessTokenClient
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import ApiResponse, SellingApiException, SellingApiRequestThrottledException
+from sp_api.base._transport_httpx import HttpxTransport
+
+from daemon.clock import Clock
+from daemon.errors import InvalidRequest, SourceUnavailable, Throttled
+from daemon.sources.throttle import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+AMAZON_ENDPOINTS = {
+    "na": ("https://sellingpartnerapi-na.amazon.com", "us-east-1"),
+    "eu": ("https://sellingpartnerapi-eu.amazon.com", "eu-west-1"),
+    "fe": ("https://sellingpartnerapi-fe.amazon.com", "us-west-2"),
+}
+AMAZON_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class AccountEndpoint:
+    """Where and as whom one account talks to SP-API; secrets are plain strings here, never logged."""
+
+    account: str
+    marketplace_ids: tuple[str, ...]
+    lwa_app_id: str = field(repr=False)
+    lwa_client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    region: str = "na"
+    api_url: str = ""
+    token_url: str = AMAZON_TOKEN_URL
+    timeout_seconds: float = 30.0
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url or AMAZON_ENDPOINTS[self.region][0]
+
+
+def token_client_class(token_url: str, timeout_seconds: float) -> type[AccessTokenClient]:
+    """An AccessTokenClient that posts to `token_url` with a timeout (the library's own has none of its own)."""
+    parts = urlsplit(token_url)
+
+    class ConfiguredAccessTokenClient(AccessTokenClient):
+        scheme = f"{parts.scheme}://"
+        host = parts.netloc
+        path = parts.path or "/auth/o2/token"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._transport = HttpxTransport(timeout=timeout_seconds, proxies=self.proxies, verify=self.verify)
+
+    return ConfiguredAccessTokenClient
+
+
+class SpApiClients:
+    """The four API clients of one account: Orders v0, Orders 2026-01-01, Reports, Finances v0."""
+
+    def __init__(self, endpoint: AccountEndpoint) -> None:
+        region = AMAZON_ENDPOINTS.get(endpoint.region, AMAZON_ENDPOINTS["na"])[1]
+        marketplace = SimpleNamespace(endpoint=endpoint.base_url, marketplace_id=endpoint.marketplace_ids[0], region=region)
+        common: dict[str, Any] = {
+            "marketplace": marketplace,
+            "credentials": {"refresh_token": endpoint.refresh_token, "lwa_app_id": endpoint.lwa_app_id,
+                            "lwa_client_secret": endpoint.lwa_client_secret},
+            "timeout": endpoint.timeout_seconds,
+            "auth_token_client_class": token_client_class(endpoint.token_url, endpoint.timeout_seconds),
+        }
+        self.orders = Orders(**common)
+        self.orders_2026 = Orders(version="2026-01-01", **common)
+        self.reports = Reports(**common)
+        self.finances = Finances(**common)
+
+
+class SpApiCaller:
+    """Calls one SP-API operation: waits for its usage plan first, backs off on 429 and 5xx, classifies failures."""
+
+    def __init__(self, account: str, clock: Clock, limiter: RateLimiter | None = None, max_tries: int = 8,
+                 max_backoff_seconds: float = 300.0) -> None:
+        self.account = account
+        self.clock = clock
+        self.limiter = limiter or RateLimiter(clock)
+        self.max_tries = max_tries
+        self.max_backoff_seconds = max_backoff_seconds
+        self.calls = 0
+
+    def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
+        """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now."""
+        delay = self.limiter.interval(operation)
+        for attempt in range(1, self.max_tries + 1):
+            self.limiter.acquire(operation)
+            self.calls += 1
+            try:
+                response = fn(*args, **kwargs)
+            except SellingApiRequestThrottledException:
+                self.limiter.throttled(operation)
+                if attempt == self.max_tries:
+                    raise Throttled(f"{operation} still throttled after {attempt} tries", retry_after=delay) from None
+                logger.info("throttled account=%s operation=%s wait_seconds=%.0f", self.account, operation, delay)
+            except AuthorizationError as exc:
+                raise SourceUnavailable(
+                    f"account {self.account}: Amazon refused the LWA credentials ({exc.error_code})",
+                    credentials_refused=True,
+                ) from None
+            except SellingApiException as exc:
+                status = getattr(exc, "code", None)
+                if status in (401, 403):
+                    raise SourceUnavailable(
+                        f"account {self.account}: {operation} denied ({exc.amzn_code})", credentials_refused=True
+                    ) from None
+                if status == 400:
+                    raise InvalidRequest(f"account {self.account}: {operation} rejected: {exc.amzn_code} {exc.message}") from None
+                if status not in RETRYABLE_STATUS or attempt == self.max_tries:
+                    raise SourceUnavailable(f"account {self.account}: {operation} failed: {status} {exc.amzn_code}") from None
+                logger.info("server error account=%s operation=%s status=%s", self.account, operation, status)
+            except (httpx.TransportError, ValueError) as exc:  # ValueError: a body that is not JSON
+                if attempt == self.max_tries:
+                    raise SourceUnavailable(f"account {self.account}: {operation} unreachable: {type(exc).__name__}") from None
+                logger.info("transport error account=%s operation=%s error=%s", self.account, operation, type(exc).__name__)
+            else:
+                self.limiter.observe(operation, response.rate_limit)
+                return response
+            self.clock.sleep(delay)
+            delay = min(delay * 2, self.max_backoff_seconds)
+        raise AssertionError("unreachable")
