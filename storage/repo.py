@@ -146,8 +146,9 @@ def _store_packages(session: Session, account: str, records: list[PackageRecord]
     rows = [
         {
             "account": account, "order_id": r.order_id, "tracking_valid": r.tracking_valid,
-            # FORMAT.md: no delivery timestamp in the API, so the first sync that sees DELIVERED stands for it.
-            "delivered_at": seen_at if r.delivered else None,
+            # FORMAT.md: no delivery timestamp in the API, so the first sync that sees DELIVERED stands for it;
+            # the order's last update, if earlier, bounds the delivery more closely (a backfill sees old deliveries).
+            "delivered_at": min(seen_at, r.updated_at or seen_at) if r.delivered else None,
             "cancelled_by": r.cancelled_by, "cancel_reason": r.cancel_reason,
         }
         for r in records

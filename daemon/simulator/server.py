@@ -452,6 +452,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tupl
 def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes: avoid the 40 ms delayed-ACK stall
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -7,7 +7,7 @@ from typing import Any
 
 from daemon.clock import Clock, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import iso, reject, request_bound, text
+from daemon.sources.common import instant, iso, reject, request_bound, text
 from daemon.sources.records import Batch, Cursor, PackageRecord, Reject
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
@@ -71,8 +71,7 @@ def parse_package(raw: Any) -> PackageRecord:
     if not isinstance(raw, dict):
         raise MalformedPayload("order is not an object")
     order_id = text(raw, "orderId")
-    if not raw.get("createdTime"):
-        raise MalformedPayload("createdTime is missing")
+    instant(raw, "createdTime")
     marketplace_id = (raw.get("salesChannel") or {}).get("marketplaceId") or ""
     packages = raw.get("packages") or []
     statuses = [((p.get("packageStatus") or {}).get("status") or "") for p in packages if isinstance(p, dict)]
@@ -86,4 +85,5 @@ def parse_package(raw: Any) -> PackageRecord:
         order_id=order_id, marketplace_id=marketplace_id,
         tracking_valid=any(s in SCANNED for s in statuses) if statuses else None,
         delivered="DELIVERED" in statuses, cancelled_by=cancelled_by, cancel_reason=cancel_reason,
+        updated_at=instant(raw, "lastUpdatedTime", required=False),
     )

@@ -45,6 +45,7 @@ class PackageRecord:
     delivered: bool
     cancelled_by: str | None = None  # "seller" | "buyer" | "amazon" when the 2026 API says so
     cancel_reason: str | None = None
+    updated_at: datetime | None = None  # lastUpdatedTime: no later than the delivery when first seen DELIVERED
 
 
 @dataclass(frozen=True)
