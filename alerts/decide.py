@@ -3,7 +3,7 @@
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
 `settle_evaluations` evaluations in a row (Grafana's "keep firing for"), so a metric wobbling around
 a threshold does not notify on every poll. An unchanged raised level is re-notified after the repeat
-interval (Alertmanager's repeat_interval).
+interval (Alertmanager's repeat_interval) while it is critical or breached.
 """
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def decide(previous: StateView, observed: Level, now: datetime, policy: Policy) 
     if observed == current:
         state = replace(previous, candidate_level=None, candidate_count=0)
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
-        if current != Level.OK and due:
+        # Warnings are said once (digests keep them in view); critical and breach repeat until they end.
+        if current.rank >= Level.CRITICAL.rank and due:
             return _notify(state, NotifyReason.REPEAT, current, now)
         return Decision(None, state, current)
 

@@ -116,9 +116,9 @@ def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int 
 
     if crosses(t.critical_rate) or within(t.critical_defects_left):
         return Level.CRITICAL
-    # With few orders a single defect is the whole margin: one defect present and one more breaching is a warning.
-    last_defect = upper and num > 0 and dtb == 1
-    if crosses(t.warning_rate) or within(t.warning_defects_left) or last_defect:
+    # With few orders a single defect is the whole margin: "one more breaches" is always worth a warning.
+    one_from_breach = upper and dtb == 1
+    if crosses(t.warning_rate) or within(t.warning_defects_left) or one_from_breach:
         return Level.WARNING
     return Level.OK
 

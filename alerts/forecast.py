@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from alerts.metrics.definitions import MetricDefinition
 
 PACE_DAYS = 14  # the recent days whose average stands for the days still to come
+SHORT_PACE_DAYS = 3  # ...unless the last few days are worse: an episode (a stock-out) shows there first
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,15 @@ class Forecast:
     pace_per_day: tuple[float, float]  # (numerator, denominator) added per future day
 
 
-def pace(series: DaySeries, today: date) -> tuple[float, float]:
-    """Average daily numerator and denominator over the last PACE_DAYS anchor days."""
-    num, den = series.window(today - timedelta(days=PACE_DAYS), today)
-    return num / PACE_DAYS, den / PACE_DAYS
+def pace(series: DaySeries, today: date, definition: MetricDefinition) -> tuple[float, float]:
+    """Daily numerator and denominator for the days to come: the worse of the last 14 and the last 3 days."""
+    paces = []
+    for days in (PACE_DAYS, SHORT_PACE_DAYS):
+        num, den = series.window(today - timedelta(days=days), today)
+        paces.append((num / days, den / days))
+    share = lambda p: p[0] / p[1] if p[1] else 0.0  # noqa: E731
+    worst = max if definition.limit.direction == "upper" else min
+    return worst(paces, key=share)
 
 
 def project(
@@ -58,7 +64,7 @@ def project(
     `extra` is (numerator, denominator) already certain but not in any bucket yet, e.g. unshipped orders
     past their ship-by date, which can only end as late shipments (METRICS.md §2).
     """
-    pace_num, pace_den = pace(series, today)
+    pace_num, pace_den = pace(series, today, definition)
     # Known days that have not entered the window yet (ODR trails by 14 days) all enter by today + offset.
     entered_day = today + timedelta(days=definition.window.offset_days)
     first, end = definition.window.days(entered_day)
