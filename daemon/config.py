@@ -1,0 +1,595 @@
+"""TOML config -> frozen dataclasses, and every config error message. No network, no database.
+
+An error is one sentence naming the file, the key and the fix. Secrets come from environment
+variables (`<key>_env`) or files (`<key>_file`, e.g. systemd credentials) and stay masked.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from daemon.errors import ConfigError
+
+MARKETPLACES = {
+    "ATVPDKIKX0DER": "US", "A2EUQ1WTGCTBG2": "CA", "A1AM78C64UM0Y8": "MX", "A2Q3Y263D00KWC": "BR",
+    "A1F83G8C2ARO7P": "UK", "A1PA6795UKMFR9": "DE", "A13V1IB3VIYZZH": "FR", "APJ6JRA9NG5V4": "IT",
+    "A1RKKUPIHCS9HS": "ES", "A1805IZSGTT6HS": "NL", "A2NODRKZP88ZB9": "SE", "A1C3SOZRARQ6R3": "PL",
+    "AMEN7PMS3EDWL": "BE", "A33AVAJ2PDY3EV": "TR", "A2VIGQ35RCS4UG": "AE", "A17E79C6D8DWNP": "SA",
+    "ARBP9OOSHTCHU": "EG", "A21TJRUUN4KGV": "IN", "A1VC38T7YXB528": "JP", "A39IBJ37TRP1C6": "AU",
+    "A19VAU5U5O7RUS": "SG",
+}
+REGIONS = ("na", "eu", "fe")
+METRIC_LIMITS = {"odr": (0.01, "upper"), "lsr_10d": (0.04, "upper"), "lsr_30d": (0.04, "upper"),
+                 "cr_7d": (0.025, "upper"), "vtr_30d": (0.95, "lower"), "otdr_14d": (0.90, "lower")}
+DEFAULT_MARGINS = {"odr": (0.0075, 0.009), "lsr_10d": (0.03, 0.036), "lsr_30d": (0.03, 0.036),
+                   "cr_7d": (0.018, 0.0225), "vtr_30d": (0.965, 0.955), "otdr_14d": (0.92, 0.905)}
+FEEDS = ("orders", "packages", "feedback", "finances", "performance")
+DEFAULT_STALE_HOURS = {"orders": 2, "packages": 6, "feedback": 36, "finances": 36, "performance": 36}
+CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook")
+LEVELS = ("warning", "critical", "breach")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
+
+
+class Secret:
+    """A credential: masked when printed, revealed only where it is used."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    state_dir: Path
+    database_url: str
+    poll_interval_minutes: float = 15
+    performance_poll_hours: float = 6
+    feedback_poll_hours: float = 6
+    deliver_interval_seconds: float = 30
+    http_timeout_seconds: float = 30
+    backfill_days: int = 90
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    enabled: bool = False
+    scenario: str = "builtin:demo"
+    speed: float = 1.0
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    seller_id: str
+    marketplaces: tuple[str, ...]
+    lwa_client_id: Secret
+    lwa_client_secret: Secret
+    refresh_token: Secret
+    region: str = "na"
+    api_url: str = ""
+    token_url: str = "https://api.amazon.com/auth/o2/token"
+    lwa_client_secret_rotated_on: date | None = None
+    otdr_enforced: tuple[str, ...] = ("ATVPDKIKX0DER",)
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Where warning and critical start: rates (fractions) and/or defects left before the limit."""
+
+    warning: float | None = None
+    critical: float | None = None
+    warning_defects_left: int | None = None
+    critical_defects_left: int | None = None
+
+
+@dataclass(frozen=True)
+class MarginOverride:
+    account: str
+    marketplace: str | None
+    metric: str | None
+    margins: Margins
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    repeat_interval_hours: float = 24
+    forecast_horizon_days: int = 30
+    pending_evaluations: int = 1
+    settle_evaluations: int = 2
+    poll_failure_minutes: float = 60
+    secret_expiry_warning_days: int = 30
+    feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
+    margins: Mapping[str, Margins] = field(default_factory=dict)
+    overrides: tuple[MarginOverride, ...] = ()
+
+    def margins_for(self, account: str, marketplace: str, metric: str) -> Margins:
+        """The most specific margins: an override naming account, marketplace and metric beats a broader one."""
+        best, best_score = self.margins.get(metric, Margins()), -1
+        for o in self.overrides:
+            if o.account != account or (o.marketplace not in (None, marketplace)) or (o.metric not in (None, metric)):
+                continue
+            score = (o.marketplace is not None) + 2 * (o.metric is not None)
+            if score > best_score:
+                best, best_score = o.margins, score
+        return best
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    name: str
+    kind: str
+    min_level: str = "warning"
+    accounts: tuple[str, ...] = ()
+    enabled: bool = True
+    digests: bool = False
+    stream: str = "stderr"
+    directory: Path | None = None
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: Secret | None = None
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    webhook_url: Secret | None = None
+    url: str = ""
+    signing_secret: Secret | None = None
+    mode: str = "standard"
+    routing_key: Secret | None = None
+    timeout_seconds: float = 15
+
+
+@dataclass(frozen=True)
+class DigestsConfig:
+    daily: bool = True
+    daily_at: str = "07:00"
+    weekly: bool = True
+    weekly_day: str = "monday"
+    weekly_at: str = "07:00"
+
+
+@dataclass(frozen=True)
+class SilenceConfig:
+    account: str
+    until: datetime
+    reason: str
+    marketplace: str | None = None
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    daemon: DaemonConfig
+    simulator: SimulatorConfig
+    accounts: tuple[AccountConfig, ...]
+    alerts: AlertsConfig
+    channels: tuple[ChannelConfig, ...]
+    digests: DigestsConfig
+    silences: tuple[SilenceConfig, ...]
+
+
+_MISSING = object()
+
+
+class _Table:
+    """One TOML table being read: typed gets with defaults, secrets, and an error for every key left unread."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, ctx: "_Context") -> None:
+        self.data, self.where, self.ctx = dict(data), where, ctx
+        self.read: set[str] = set()
+
+    def fail(self, key: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(f"{self.ctx.file}: {self.where}{key} {problem}; {fix}.")
+
+    def get(self, key: str, kind: type | str, default: Any = _MISSING, fix: str = "") -> Any:
+        self.read.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                raise self.fail(key, "is missing", fix or f"add {key} = ...")
+            return default
+        value = self.data[key]
+        return _coerce(self, key, value, kind, fix)
+
+    def secret(self, key: str, required: bool, fix: str) -> Secret | None:
+        env_key, file_key = f"{key}_env", f"{key}_file"
+        self.read |= {env_key, file_key}
+        has_env, has_file = env_key in self.data, file_key in self.data
+        if has_env and has_file:
+            raise self.fail(env_key, f"and {file_key} are both set", f"keep one of them")
+        if has_env:
+            name = _coerce(self, env_key, self.data[env_key], str, "")
+            value = self.ctx.environ.get(name, "")
+            if not value:
+                raise self.fail(env_key, f"names the environment variable {name}, which is not set",
+                                f"export {name} or use {file_key} instead")
+            return Secret(value)
+        if has_file:
+            path = self.ctx.resolve(_coerce(self, file_key, self.data[file_key], str, ""))
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise self.fail(file_key, f"cannot be read ({exc.strerror})", "point it at a readable file") from None
+            if not value:
+                raise self.fail(file_key, "points at an empty file", "put the secret in it")
+            return Secret(value)
+        if required:
+            raise self.fail(key, "is missing", f"set {env_key} = \"ENV_VAR\" or {file_key} = \"/path\"; {fix}")
+        return None
+
+    def table(self, key: str) -> "_Table":
+        self.read.add(key)
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", f"write it as [{self.where}{key}]")
+        return _Table(value, f"[{self.where}{key}] ".replace("] [", ".").replace("[[", "["), self.ctx)
+
+    def tables(self, key: str) -> list["_Table"]:
+        self.read.add(key)
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "must be an array of tables", f"write each entry as [[{key}]]")
+        return [_Table(v, f"{key}[{i}] ", self.ctx) for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.read)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self.read), n=1)
+            hint = f"did you mean {close[0]}?" if close else "remove it (see config.example.toml for every key)"
+            raise self.fail(key, "is not a known key", hint.rstrip("?") if not close else f"did you mean {close[0]}")
+
+
+@dataclass
+class _Context:
+    file: str
+    base_dir: Path
+    environ: Mapping[str, str]
+
+    def resolve(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def _coerce(table: _Table, key: str, value: Any, kind: type | str, fix: str) -> Any:
+    ok = True
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif kind is str:
+        ok = isinstance(value, str)
+    elif kind == "strings":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    elif kind is date:
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+    elif kind is datetime:
+        ok = isinstance(value, datetime) and value.tzinfo is not None
+        value = value.astimezone(timezone.utc) if ok else value
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", "strings": "a list of strings",
+             date: "a date like 2026-06-01", datetime: "a date-time with offset like 2026-03-14T00:00:00Z"}
+    if not ok:
+        raise table.fail(key, f"must be {names[kind]}, not {value!r}", fix or f"write {key} as {names[kind]}")
+    return value
+
+
+def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
+    """The config at `path`, or the embedded default (built-in simulated seller) when path is None."""
+    if path is None:
+        return default_config(Path("seller-sentinel-state"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}); check the --config path.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line.") from None
+    return parse_config(raw, _Context(str(path), path.resolve().parent, environ), path)
+
+
+def default_config(state_dir: Path) -> Config:
+    """The embedded default: the built-in simulated seller, SQLite under `state_dir`, alerts to the console and files."""
+    raw = {"daemon": {"state_dir": str(state_dir)}, "simulator": {"enabled": True},
+           "channels": [{"name": "console", "kind": "console"}, {"name": "files", "kind": "file"}]}
+    return parse_config(raw, _Context("(built-in default config)", Path.cwd(), {}), None)
+
+
+def parse_config(raw: Mapping[str, Any], ctx: _Context, path: Path | None) -> Config:
+    root = _Table(raw, "", ctx)
+    daemon = _daemon(root.table("daemon"), ctx)
+    simulator = _simulator(root.table("simulator"))
+    accounts = tuple(_account(t, simulator.enabled) for t in root.tables("accounts"))
+    if not accounts:
+        if not simulator.enabled:
+            raise ConfigError(f"{ctx.file}: accounts is missing; add an [[accounts]] table, or set [simulator] enabled = true.")
+        accounts = (_simulated_account(),)
+    names = [a.name for a in accounts]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{ctx.file}: accounts name {_first_duplicate(names)!r} is used twice; give each account its own name.")
+    alerts = _alerts(root.table("alerts"), set(names))
+    channels = tuple(_channel(t, daemon.state_dir, set(names)) for t in root.tables("channels"))
+    channel_names = [c.name for c in channels]
+    if len(set(channel_names)) != len(channel_names):
+        raise ConfigError(f"{ctx.file}: channels name {_first_duplicate(channel_names)!r} is used twice; give each channel its own name.")
+    digests = _digests(root.table("digests"))
+    silences = tuple(_silence(t, set(names)) for t in root.tables("silences"))
+    root.done()
+    return Config(path, daemon, simulator, accounts, alerts, channels, digests, silences)
+
+
+def _first_duplicate(items: list[str]) -> str:
+    return next(i for i in items if items.count(i) > 1)
+
+
+def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
+    state_dir = ctx.resolve(t.get("state_dir", str, "/var/lib/seller-sentinel"))
+    url = t.get("database_url", str, "")
+    if url and not url.startswith(("sqlite:///", "postgresql")):
+        raise t.fail("database_url", f"is not a SQLite or PostgreSQL URL: {url.split('@')[-1]!r}",
+                     "use sqlite:////path/file.db or postgresql+psycopg://user@host/db, or leave it empty")
+    password = t.secret("database_password", False, "")
+    if password is not None and url.startswith("postgresql"):
+        url = re.sub(r"^(postgresql[^:]*://[^:@/]+)@", lambda m: f"{m.group(1)}:{password.reveal()}@", url)
+    out = DaemonConfig(
+        state_dir=state_dir, database_url=url or f"sqlite:///{state_dir / 'seller-sentinel.db'}",
+        poll_interval_minutes=_positive(t, "poll_interval_minutes", 15), performance_poll_hours=_positive(t, "performance_poll_hours", 6),
+        feedback_poll_hours=_positive(t, "feedback_poll_hours", 6), deliver_interval_seconds=_positive(t, "deliver_interval_seconds", 30),
+        http_timeout_seconds=_positive(t, "http_timeout_seconds", 30), backfill_days=t.get("backfill_days", int, 90),
+        log_level=t.get("log_level", str, "INFO").upper(),
+    )
+    if out.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise t.fail("log_level", f"is {out.log_level!r}", "use DEBUG, INFO, WARNING or ERROR")
+    t.done()
+    return out
+
+
+def _positive(t: _Table, key: str, default: float) -> float:
+    value = t.get(key, float, float(default))
+    if value <= 0:
+        raise t.fail(key, f"is {value:g}", "use a number above 0")
+    return value
+
+
+def _simulator(t: _Table) -> SimulatorConfig:
+    out = SimulatorConfig(enabled=t.get("enabled", bool, False), scenario=t.get("scenario", str, "builtin:demo"),
+                          speed=_positive(t, "speed", 1.0), seed=t.get("seed", int, 1))
+    t.done()
+    return out
+
+
+def _simulated_account() -> AccountConfig:
+    cid, secret, token = (Secret(v) for v in SIMULATOR_CREDENTIALS)
+    return AccountConfig("sim", "A2SIMSELLER01", ("ATVPDKIKX0DER",), cid, secret, token)
+
+
+def _account(t: _Table, simulated: bool) -> AccountConfig:
+    name = t.get("name", str)
+    if not re.fullmatch(r"[a-z0-9_-]{1,40}", name):
+        raise t.fail("name", f"is {name!r}", "use lower-case letters, digits, - and _")
+    marketplaces = t.get("marketplaces", "strings")
+    if not marketplaces:
+        raise t.fail("marketplaces", "is empty", "list at least one marketplace id, e.g. [\"ATVPDKIKX0DER\"]")
+    for mp in marketplaces:
+        if mp not in MARKETPLACES:
+            raise t.fail("marketplaces", f"contains the unknown marketplace id {mp!r}", "use Amazon's ids, e.g. ATVPDKIKX0DER for the US")
+    region = t.get("region", str, "na")
+    if region not in REGIONS:
+        raise t.fail("region", f"is {region!r}", "use na, eu or fe")
+    fix = "create them in Seller Central > Apps and Services > Develop Apps"
+    defaults = [Secret(v) for v in SIMULATOR_CREDENTIALS]
+    secrets = [t.secret(key, not simulated, fix) or default
+               for key, default in zip(("lwa_client_id", "lwa_client_secret", "refresh_token"), defaults)]
+    out = AccountConfig(
+        name=name, seller_id=t.get("seller_id", str), marketplaces=marketplaces, lwa_client_id=secrets[0],
+        lwa_client_secret=secrets[1], refresh_token=secrets[2], region=region, api_url=_url(t, "api_url", ""),
+        token_url=_url(t, "token_url", "https://api.amazon.com/auth/o2/token"),
+        lwa_client_secret_rotated_on=t.get("lwa_client_secret_rotated_on", date, None),
+        otdr_enforced=t.get("otdr_enforced", "strings", ("ATVPDKIKX0DER",)),
+    )
+    t.done()
+    return out
+
+
+def _url(t: _Table, key: str, default: str) -> str:
+    value = t.get(key, str, default)
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise t.fail(key, f"is not an http(s) URL", "write it as https://host/path")
+    return value
+
+
+def _margins(t: _Table, metric: str, fallback: Margins) -> Margins:
+    limit, direction = METRIC_LIMITS[metric]
+    warning = t.get("warning", float, None)
+    critical = t.get("critical", float, None)
+    warning_left = t.get("warning_defects_left", int, None)
+    critical_left = t.get("critical_defects_left", int, None)
+    if warning is None and warning_left is None and critical is None and critical_left is None:
+        t.done()
+        return fallback
+    rates = [("warning", warning), ("critical", critical)]
+    for key, value in rates:
+        if value is not None and not 0 < value < 1:
+            raise t.fail(key, f"is {value:g}", "give the rate as a fraction, e.g. 0.0075 for 0.75%")
+    if warning is not None and critical is not None:
+        ordered = warning < critical < limit if direction == "upper" else warning > critical > limit
+        if not ordered:
+            relation = "<" if direction == "upper" else ">"
+            raise t.fail("warning", f"{warning:g} and critical {critical:g} are out of order",
+                         f"keep warning {relation} critical {relation} the limit {limit:g}")
+    for key, value in (("warning", warning), ("critical", critical)):
+        if value is not None and (value >= limit if direction == "upper" else value <= limit):
+            raise t.fail(key, f"{value:g} is past the limit {limit:g}", "pick a margin before the limit")
+    t.done()
+    return Margins(warning, critical, warning_left, critical_left)
+
+
+def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
+    margins_table = t.table("margins")
+    margins = {}
+    for metric, (warning, critical) in DEFAULT_MARGINS.items():
+        margins[metric] = _margins(margins_table.table(metric), metric, Margins(warning, critical))
+    margins_table.done()
+    stale_table = t.table("feed_stale_hours")
+    stale = {feed: _positive(stale_table, feed, hours) for feed, hours in DEFAULT_STALE_HOURS.items()}
+    stale_table.done()
+    overrides = []
+    for o in t.tables("overrides"):
+        account = o.get("account", str)
+        if account not in accounts:
+            raise o.fail("account", f"names the unknown account {account!r}", f"use one of {', '.join(sorted(accounts))}")
+        metric = o.get("metric", str, None)
+        if metric is not None and metric not in METRIC_LIMITS:
+            raise o.fail("metric", f"is {metric!r}", f"use one of {', '.join(METRIC_LIMITS)}")
+        marketplace = o.get("marketplace", str, None)
+        overrides.append(MarginOverride(account, marketplace, metric, _margins(o, metric or "odr", Margins())))
+    out = AlertsConfig(
+        repeat_interval_hours=_positive(t, "repeat_interval_hours", 24),
+        forecast_horizon_days=t.get("forecast_horizon_days", int, 30),
+        pending_evaluations=t.get("pending_evaluations", int, 1), settle_evaluations=t.get("settle_evaluations", int, 2),
+        poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
+        secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
+        feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
+    )
+    t.done()
+    return out
+
+
+def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
+    name = t.get("name", str)
+    kind = t.get("kind", str)
+    if kind not in CHANNEL_KINDS:
+        raise t.fail("kind", f"is {kind!r}", f"use one of {', '.join(CHANNEL_KINDS)}")
+    min_level = t.get("min_level", str, "warning")
+    if min_level not in LEVELS:
+        raise t.fail("min_level", f"is {min_level!r}", "use warning, critical or breach")
+    only = t.get("accounts", "strings", ())
+    for account in only:
+        if account not in accounts:
+            raise t.fail("accounts", f"names the unknown account {account!r}", f"use one of {', '.join(sorted(accounts))}")
+    common = dict(name=name, kind=kind, min_level=min_level, accounts=only, enabled=t.get("enabled", bool, True),
+                  digests=t.get("digests", bool, False))
+    if kind == "console":
+        stream = t.get("stream", str, "stderr")
+        if stream not in ("stderr", "stdout"):
+            raise t.fail("stream", f"is {stream!r}", "use stderr or stdout")
+        out = ChannelConfig(**common, stream=stream)
+    elif kind == "file":
+        out = ChannelConfig(**common, directory=t.ctx.resolve(t.get("directory", str, str(state_dir / "alerts"))))
+    elif kind == "email":
+        recipients = t.get("recipients", "strings")
+        for address in recipients + (t.get("sender", str),):
+            if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+                raise t.fail("recipients" if address in recipients else "sender", f"contains {address!r}, not an e-mail address",
+                             "write addresses like ops@example.com")
+        if not recipients:
+            raise t.fail("recipients", "is empty", "list at least one address")
+        security = t.get("security", str, "starttls")
+        if security not in ("starttls", "tls", "none"):
+            raise t.fail("security", f"is {security!r}", "use starttls, tls or none")
+        out = ChannelConfig(**common, host=t.get("host", str, fix="set it to your SMTP server's host name"),
+                            port=t.get("port", int, 587), security=security, username=t.get("username", str, ""),
+                            password=t.secret("password", False, ""), sender=t.get("sender", str), recipients=recipients,
+                            timeout_seconds=_positive(t, "timeout_seconds", 30))
+    elif kind == "slack":
+        out = ChannelConfig(**common, webhook_url=t.secret("webhook_url", True, "use the Slack Incoming Webhook URL"),
+                            timeout_seconds=_positive(t, "timeout_seconds", 15))
+    else:
+        mode = t.get("mode", str, "standard")
+        if mode not in ("standard", "pagerduty"):
+            raise t.fail("mode", f"is {mode!r}", "use standard or pagerduty")
+        out = ChannelConfig(**common, url=_url(t, "url", "") or _required_url(t), mode=mode,
+                            signing_secret=t.secret("signing_secret", True, "generate one with: openssl rand -base64 32"),
+                            routing_key=t.secret("routing_key", mode == "pagerduty", "use the PagerDuty integration key"),
+                            timeout_seconds=_positive(t, "timeout_seconds", 15))
+    t.done()
+    return out
+
+
+def _required_url(t: _Table) -> str:
+    raise t.fail("url", "is missing", "set it to the receiver's https:// URL")
+
+
+def _digests(t: _Table) -> DigestsConfig:
+    out = DigestsConfig(daily=t.get("daily", bool, True), daily_at=_clock_time(t, "daily_at"), weekly=t.get("weekly", bool, True),
+                        weekly_day=t.get("weekly_day", str, "monday").lower(), weekly_at=_clock_time(t, "weekly_at"))
+    if out.weekly_day not in WEEKDAYS:
+        raise t.fail("weekly_day", f"is {out.weekly_day!r}", "use a weekday name like monday")
+    t.done()
+    return out
+
+
+def _clock_time(t: _Table, key: str) -> str:
+    value = t.get(key, str, "07:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise t.fail(key, f"is {value!r}", "write a UTC time as HH:MM, e.g. 07:00")
+    return value
+
+
+def _silence(t: _Table, accounts: set[str]) -> SilenceConfig:
+    account = t.get("account", str)
+    if account not in accounts:
+        raise t.fail("account", f"names the unknown account {account!r}", f"use one of {', '.join(sorted(accounts))}")
+    out = SilenceConfig(account=account, until=t.get("until", datetime), reason=t.get("reason", str, fix="say why it is muted"),
+                        marketplace=t.get("marketplace", str, None), metric=t.get("metric", str, None))
+    t.done()
+    return out
+
+
+def describe_config(config: Config) -> str:
+    """The effective config as readable text, every secret shown as ***."""
+    lines = [f"# effective config of {config.path or 'the built-in default'}"]
+
+    def emit(prefix: str, value: Any) -> None:
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if is_dataclass(item):
+                emit(f"{prefix}{f.name}.", item)
+            elif isinstance(item, Secret):
+                lines.append(f"{prefix}{f.name} = ***")
+            elif isinstance(item, tuple) and item and is_dataclass(item[0]):
+                for i, entry in enumerate(item):
+                    emit(f"{prefix}{f.name}[{i}].", entry)
+            elif isinstance(item, Mapping):
+                for key, entry in item.items():
+                    if is_dataclass(entry):
+                        emit(f"{prefix}{f.name}.{key}.", entry)
+                    else:
+                        lines.append(f"{prefix}{f.name}.{key} = {entry!r}")
+            else:
+                shown = "postgresql://***" if f.name == "database_url" and "@" in str(item) else item
+                lines.append(f"{prefix}{f.name} = {shown!r}" if not isinstance(shown, Path) else f"{prefix}{f.name} = '{shown}'")
+    for section in ("daemon", "simulator", "accounts", "alerts", "channels", "digests", "silences"):
+        value = getattr(config, section)
+        if isinstance(value, tuple):
+            for i, entry in enumerate(value):
+                emit(f"{section}[{i}].", entry)
+        else:
+            emit(f"{section}.", value)
+    return "\n".join(lines)
