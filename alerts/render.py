@@ -1,6 +1,158 @@
-"""Placeholder until the templates land."""
+"""Alerts and digests as words: subject, text, HTML (jinja2, autoescaped), Slack Block Kit and the webhook JSON body.
+
+Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
+  {"version": "1", "type": "alert" | "operational" | "digest", "alert_id", "status": level, "reason",
+   "account", "seller_id", "marketplace_id", "metric", "fulfillment", "value", "limit", "numerator",
+   "denominator", "defects_to_breach", "forecast_breach_at", "amazon_value", "headline",
+   "explanation": [...], "raised_at", "dedup_key"}
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
 from alerts.model import Alert, RenderedMessage
+from daemon.clock import format_instant
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+METRIC_NAMES = {
+    "odr": "Order Defect Rate", "lsr_10d": "Late Shipment Rate (10 days)", "lsr_30d": "Late Shipment Rate (30 days)",
+    "cr_7d": "Pre-fulfillment Cancel Rate", "vtr_30d": "Valid Tracking Rate", "otdr_14d": "On-Time Delivery Rate",
+    "idr_7d": "Invoice Defect Rate", "ahr": "Account Health Rating",
+}
+SHORT = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate", "vtr_30d": "VTR", "otdr_14d": "OTDR"}
+COLOURS = {"breach": "#b00020", "critical": "#d35400", "warning": "#b8860b", "resolved": "#2e7d32", "ok": "#2e7d32"}
+SLACK_SECTION_CHARS = 2500  # ALERTING.md §4: well below Slack's 3,000
+
+_html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
+_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters (api.slack.com formatting)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render(alert: Alert) -> RenderedMessage:
+    """Any stored alert: digests have their own layout."""
+    return render_digest(alert) if alert.kind == "digest" else render_alert(alert)
 
 
 def render_alert(alert: Alert) -> RenderedMessage:
-    return RenderedMessage(alert.headline, alert.headline, alert.headline, {}, {})
+    """An alert in every shape the channels need."""
+    key = alert.key
+    is_metric = alert.kind == "metric"
+    name = METRIC_NAMES.get(key.metric, key.metric)
+    level = alert.level.value
+    if is_metric:
+        limit_text = pct(alert.limit) + (" minimum" if alert.direction == "lower" else "")
+        subject = f"[seller-sentinel] {key.account} {key.marketplace_id}: {SHORT.get(key.metric, key.metric)} ({key.fulfillment}) {pct(alert.value)} of {limit_text} — {level}"
+    else:
+        subject = f"[seller-sentinel] {key.account}: {alert.headline} — {level}"
+    context = {
+        "subject": subject, "headline": alert.headline, "account": key.account, "seller_id": alert.seller_id,
+        "marketplace": key.marketplace_id, "metric": key.metric, "metric_name": name, "fulfillment": key.fulfillment,
+        "is_metric": is_metric, "value": pct(alert.value), "limit": pct(alert.limit), "direction": alert.direction,
+        "numerator": alert.numerator, "denominator": alert.denominator, "level": level, "level_label": level.upper(),
+        "defects_to_breach": alert.defects_to_breach, "colour": COLOURS.get(level, "#555"),
+        "forecast": alert.forecast_breach_at.strftime("%-d %B %Y") if alert.forecast_breach_at else None,
+        "amazon_value": pct(alert.amazon_value) if alert.amazon_value is not None else None,
+        "explanation": list(alert.explanation), "advice": list(alert.advice), "alert_id": alert.alert_id,
+        "reason": alert.reason.value, "raised_at": format_instant(alert.raised_at),
+    }
+    return RenderedMessage(
+        subject=subject, text=_text.get_template("alert.txt.j2").render(context),
+        html=_html.get_template("alert.html.j2").render(context), slack=_slack(alert, context), data=alert_data(alert),
+    )
+
+
+def alert_data(alert: Alert) -> dict[str, Any]:
+    """The versioned webhook body of an alert."""
+    key = alert.key
+    return {
+        "version": "1", "type": "alert" if alert.kind == "metric" else alert.kind, "alert_id": alert.alert_id,
+        "status": alert.level.value, "reason": alert.reason.value, "account": key.account, "seller_id": alert.seller_id,
+        "marketplace_id": key.marketplace_id, "metric": key.metric, "fulfillment": key.fulfillment, "value": alert.value,
+        "limit": alert.limit, "numerator": alert.numerator, "denominator": alert.denominator,
+        "defects_to_breach": alert.defects_to_breach,
+        "forecast_breach_at": format_instant(alert.forecast_breach_at) if alert.forecast_breach_at else None,
+        "amazon_value": alert.amazon_value, "headline": alert.headline, "explanation": list(alert.explanation),
+        "raised_at": format_instant(alert.raised_at), "dedup_key": key.dedup_key,
+    }
+
+
+def _slack(alert: Alert, c: dict[str, Any]) -> dict[str, Any]:
+    def section(text: str) -> dict[str, Any]:
+        return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SLACK_SECTION_CHARS]}}
+
+    fallback = slack_escape(f"{c['level_label']}: {c['account']} {c['marketplace']} {alert.headline}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{c['level_label']} · {c['metric_name']}"[:150]}},
+        section(f"*{slack_escape(alert.headline)}*"),
+    ]
+    if c["is_metric"]:
+        fields = [f"*Value*\n{c['value']} of {c['limit']}", f"*Account*\n{slack_escape(c['account'])} · {c['marketplace']}",
+                  f"*Defects to breach*\n{c['defects_to_breach'] if c['defects_to_breach'] is not None else 'n/a'}",
+                  f"*Forecast*\n{c['forecast'] or 'no crossing expected'}"]
+        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
+    if alert.explanation:
+        blocks.append(section("\n".join(f"• {slack_escape(line)}" for line in alert.explanation)))
+    if alert.advice:
+        blocks.append(section("*What to do next*\n" + "\n".join(f"• {slack_escape(line)}" for line in alert.advice)))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"alert `{slack_escape(alert.alert_id)}` · {c['raised_at']}"}]})
+    return {"text": fallback, "blocks": blocks[:40]}
+
+
+def render_digest(alert: Alert) -> RenderedMessage:
+    """A daily or weekly digest; its content travels in alert.details["digest"] (see daemon/digests.py)."""
+    digest = alert.details["digest"]
+    rows = [_digest_row(row) for row in digest["rows"]]
+    subject = f"[seller-sentinel] {digest['period']} digest for {alert.key.account}: " + (
+        f"{len(digest['open_alerts'])} open alerts" if digest["open_alerts"] else "all metrics within limits")
+    context = {"subject": subject, "period": digest["period"], "account": alert.key.account,
+               "generated_at": digest["generated_at"], "rows": rows, "open_alerts": digest["open_alerts"],
+               "entered": digest["entered"], "left": digest["left"]}
+    text_blocks = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
+                   {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(
+                       "\n".join(f"{r['label']}: {r['value']} (limit {r['limit']})" for r in rows))[:SLACK_SECTION_CHARS]}}]
+    return RenderedMessage(
+        subject=subject, text=_text.get_template("digest.txt.j2").render(context),
+        html=_html.get_template("digest.html.j2").render(context), slack={"text": subject, "blocks": text_blocks},
+        data={"version": "1", "type": "digest", "alert_id": alert.alert_id, "account": alert.key.account,
+              "status": "ok", "headline": subject, **{k: digest[k] for k in ("period", "generated_at", "rows", "open_alerts")}},
+    )
+
+
+def _digest_row(row: dict[str, Any]) -> dict[str, Any]:
+    limit, value, amazon = row["limit"], row["value"], row.get("amazon_value")
+    upper = row["direction"] == "upper"
+
+    def level_of(v: float | None) -> str:
+        if v is None:
+            return "ok"
+        breached = v >= limit if upper else v < limit
+        return "breach" if breached else "warning" if (v >= 0.75 * limit if upper else v < limit + 0.3 * (1 - limit)) else "ok"
+
+    bars = []
+    for _, v in row["trend"]:
+        share = 0.0 if v is None else (v / limit if upper else max(0.0, 1 - (v - limit) / max(1e-9, 1 - limit)))
+        bars.append({"height": max(1, min(24, round(share * 16))), "colour": COLOURS[level_of(v)]})
+    distance = "n/a"
+    if value is not None:
+        gap = (limit - value) if upper else (value - limit)
+        distance = f"{abs(gap) * 100:.2f} points {'inside' if gap > 0 or (not upper and gap == 0) else 'over'} the limit"
+        if row.get("defects_to_breach") is not None:
+            distance += f"; {row['defects_to_breach']} to breach"
+    disagree = amazon is not None and value is not None and (
+        abs(amazon - value) > 0.001 or ((amazon >= limit) != (value >= limit) if upper else (amazon < limit) != (value < limit)))
+    spark = "".join(" ▁▂▃▄▅▆▇█"[min(8, round(min(1.0, (b["height"] / 24)) * 8))] for b in bars)
+    return {"label": f"{METRIC_NAMES.get(row['metric'], row['metric'])} ({row['fulfillment']}, {row['marketplace_id']})",
+            "value": pct(value), "limit": pct(limit), "distance": distance, "amazon": pct(amazon) if amazon is not None else None,
+            "disagree": disagree, "colour": COLOURS[level_of(value)], "bars": bars, "sparkline": spark}
