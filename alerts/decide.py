@@ -1,8 +1,8 @@
 """Previous alert state + new level -> whether to notify, and the next state. Pure.
 
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
-`settle_evaluations` evaluations in a row (Grafana's "keep firing for"), so a metric wobbling around
-a threshold does not notify on every poll. An unchanged raised level is re-notified after the repeat
+`settle` (Grafana's "keep firing for"), so a metric wobbling around a threshold does not notify on
+every poll. An unchanged raised level is re-notified after the repeat
 interval (Alertmanager's repeat_interval) while it is critical or breached.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ class StateView:
     last_notified_at: datetime | None
     candidate_level: Level | None
     candidate_count: int
+    candidate_since: datetime | None
     sequence: int
 
 
@@ -27,7 +28,7 @@ class StateView:
 class Policy:
     repeat_interval: timedelta = timedelta(hours=24)
     pending_evaluations: int = 1  # evaluations a raise must hold before it is sent
-    settle_evaluations: int = 2  # evaluations a lower level must hold before de-escalating or resolving
+    settle: timedelta = timedelta(hours=24)  # how long a lower level must hold before de-escalating or resolving
 
 
 @dataclass(frozen=True)
@@ -39,26 +40,28 @@ class Decision:
 
 def initial_state(now: datetime) -> StateView:
     """The state of a key never evaluated before: OK."""
-    return StateView(Level.OK, now, None, None, 0, 0)
+    return StateView(Level.OK, now, None, None, 0, None, 0)
 
 
 def decide(previous: StateView, observed: Level, now: datetime, policy: Policy) -> Decision:
     """Whether this evaluation notifies, and the state to store."""
     current = previous.level
     if observed == current:
-        state = replace(previous, candidate_level=None, candidate_count=0)
+        state = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
         # Warnings are said once (digests keep them in view); critical and breach repeat until they end.
         if current.rank >= Level.CRITICAL.rank and due:
             return _notify(state, NotifyReason.REPEAT, current, now)
         return Decision(None, state, current)
 
-    needed = policy.pending_evaluations if observed.rank > current.rank else policy.settle_evaluations
-    count = previous.candidate_count + 1 if previous.candidate_level == observed else 1
-    if count < needed:
-        return Decision(None, replace(previous, candidate_level=observed, candidate_count=count), current)
+    same = previous.candidate_level == observed
+    count = previous.candidate_count + 1 if same else 1
+    since = previous.candidate_since if same and previous.candidate_since else now
+    waiting = count < policy.pending_evaluations if observed.rank > current.rank else now - since < policy.settle
+    if waiting:
+        return Decision(None, replace(previous, candidate_level=observed, candidate_count=count, candidate_since=since), current)
 
-    state = replace(previous, level=observed, since=now, candidate_level=None, candidate_count=0)
+    state = replace(previous, level=observed, since=now, candidate_level=None, candidate_count=0, candidate_since=None)
     if observed.rank > current.rank:
         reason = NotifyReason.FIRST if current == Level.OK else NotifyReason.ESCALATED
         return _notify(state, reason, observed, now)

@@ -91,7 +91,7 @@ def deliver_due(store, channels: Mapping[str, object], render: Callable[[Alert],
             outcome = _failed(store, delivery_id, type(exc).__name__, False, None, attempts + 1, created_at, clock, policy)
         else:
             _finish(store, delivery_id, "sent", clock.now(), attempts + 1, None)
-            logger.info("delivered delivery=%s channel=%s", delivery_id, channel_name)
+            logger.debug("delivered delivery=%s channel=%s", delivery_id, channel_name)
             sent += 1
             continue
         if outcome == "dead":

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, level=getattr(args, "log_level", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: instance running" is expected with one worker
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.handler(args)

@@ -119,7 +119,7 @@ class AlertsConfig:
     repeat_interval_hours: float = 24
     forecast_horizon_days: int = 30
     pending_evaluations: int = 1
-    settle_evaluations: int = 2
+    settle_hours: float = 24
     poll_failure_minutes: float = 60
     secret_expiry_warning_days: int = 30
     feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
@@ -472,7 +472,7 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
     out = AlertsConfig(
         repeat_interval_hours=_positive(t, "repeat_interval_hours", 24),
         forecast_horizon_days=t.get("forecast_horizon_days", int, 30),
-        pending_evaluations=t.get("pending_evaluations", int, 1), settle_evaluations=t.get("settle_evaluations", int, 2),
+        pending_evaluations=t.get("pending_evaluations", int, 1), settle_hours=t.get("settle_hours", float, 24.0),
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
         feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),

@@ -40,13 +40,14 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     row = alerts_repo.get_state(session, finding.key)
     previous = initial_state(now) if row is None else StateView(
         Level(row.level), row.since, row.last_notified_at,
-        Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.sequence,
+        Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.candidate_since, row.sequence,
     )
     decision = decide(previous, finding.level, now, policy)
     state = decision.state
     alerts_repo.save_state(
         session, finding.key, state.level.value, state.since, state.last_notified_at,
-        state.candidate_level.value if state.candidate_level else None, state.candidate_count, state.sequence,
+        state.candidate_level.value if state.candidate_level else None, state.candidate_count, state.candidate_since,
+        state.sequence,
     )
     if decision.reason is None:
         return None

@@ -85,7 +85,7 @@ class App:
                 if alert is not None:
                     alerts.append(alert)
         for alert in alerts:
-            logger.info("alert account=%s metric=%s level=%s reason=%s", account.name, alert.key.metric,
+            logger.debug("alert account=%s metric=%s level=%s reason=%s", account.name, alert.key.metric,
                         alert.level.value, alert.reason.value)
         return alerts
 

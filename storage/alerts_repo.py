@@ -17,14 +17,15 @@ def get_state(session: Session, key: AlertKey) -> m.AlertState | None:
 
 
 def save_state(session: Session, key: AlertKey, level: str, since: datetime, last_notified_at: datetime | None,
-               candidate_level: str | None, candidate_count: int, sequence: int) -> None:
+               candidate_level: str | None, candidate_count: int, candidate_since: datetime | None, sequence: int) -> None:
     """Insert or replace the state of one alert key."""
     row = {"account": key.account, "marketplace_id": key.marketplace_id, "metric": key.metric,
            "fulfillment": key.fulfillment, "level": level, "since": since, "last_notified_at": last_notified_at,
-           "candidate_level": candidate_level, "candidate_count": candidate_count, "sequence": sequence}
+           "candidate_level": candidate_level, "candidate_count": candidate_count, "candidate_since": candidate_since,
+           "sequence": sequence}
     upsert(session, m.AlertState.__table__, [row], ("account", "marketplace_id", "metric", "fulfillment"),
            lambda ex: {k: getattr(ex, k) for k in ("level", "since", "last_notified_at", "candidate_level",
-                                                   "candidate_count", "sequence")})
+                                                   "candidate_count", "candidate_since", "sequence")})
 
 
 def open_states(session: Session, account: str | None = None) -> list[m.AlertState]:

@@ -188,6 +188,7 @@ class AlertState(Base):
     last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     candidate_level: Mapped[str | None] = mapped_column(String(16))  # a change waiting out the pending period
     candidate_count: Mapped[int] = mapped_column(Integer, default=0)
+    candidate_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # notifications sent for this key
 
 

@@ -66,7 +66,7 @@ def builtin_profile(name: str) -> Profile:
         # Defects rise on orders placed from day 74; they surface after installation (day 90) and push ODR
         # over 1% about ten days later, while late shipments creep up too.
         return Profile("demo", orders_per_day=40, days=120, monitor_from_day=90, episodes=(
-            Episode(74, 46, {"negative_feedback": 0.03, "claim": 0.012, "late_ship": 0.035}),))
+            Episode(74, 46, {"negative_feedback": 0.03, "claim": 0.012, "late_ship": 0.025}),))
     if name == "healthy":
         return Profile("healthy", orders_per_day=60, days=180, monitor_from_day=90, afn_share=0.3)
     if name == "bench":

@@ -5,7 +5,7 @@ from alerts.decide import Policy, decide, initial_state
 from alerts.model import Level, NotifyReason
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
-POLICY = Policy(repeat_interval=timedelta(hours=24), pending_evaluations=1, settle_evaluations=2)
+POLICY = Policy(repeat_interval=timedelta(hours=24), pending_evaluations=1, settle=timedelta(hours=2))
 
 
 def run(levels, policy=POLICY, step=timedelta(hours=6)):
@@ -41,7 +41,7 @@ def test_resolution_waits_until_the_lower_level_holds():
 
 def test_de_escalation_is_announced_with_the_new_level():
     state = initial_state(T)
-    for i, level in enumerate([Level.BREACH, Level.WARNING, Level.WARNING]):
+    for i, level in enumerate([Level.BREACH, Level.WARNING, Level.WARNING, Level.WARNING]):
         decision = decide(state, level, T + timedelta(hours=i), POLICY)
         state = decision.state
     assert decision.reason == NotifyReason.DE_ESCALATED and decision.level == Level.WARNING
@@ -55,3 +55,8 @@ def test_an_unresolved_alert_repeats_after_the_repeat_interval():
 def test_a_pending_period_delays_the_first_raise():
     reasons, _ = run([Level.WARNING, Level.WARNING], policy=Policy(pending_evaluations=2))
     assert reasons == [None, "first"]
+
+
+def test_a_warning_is_said_once_and_not_repeated():
+    reasons, _ = run([Level.WARNING] * 10, step=timedelta(hours=12))
+    assert reasons == ["first"] + [None] * 9
