@@ -53,9 +53,10 @@ def render_alert(alert: Alert) -> RenderedMessage:
     level = alert.level.value
     if is_metric:
         limit_text = pct(alert.limit) + (" minimum" if alert.direction == "lower" else "")
-        subject = f"[seller-sentinel] {key.account} {key.marketplace_id}: {SHORT.get(key.metric, key.metric)} ({key.fulfillment}) {pct(alert.value)} of {limit_text} — {level}"
+        subject = (f"[seller-sentinel] {level.upper()} {key.account} {key.marketplace_id}: "
+                   f"{SHORT.get(key.metric, key.metric)} ({key.fulfillment}) {pct(alert.value)} of {limit_text}")
     else:
-        subject = f"[seller-sentinel] {key.account}: {alert.headline} — {level}"
+        subject = f"[seller-sentinel] {level.upper()} {key.account}: {alert.headline}"
     context = {
         "subject": subject, "headline": alert.headline, "account": key.account, "seller_id": alert.seller_id,
         "marketplace": key.marketplace_id, "metric": key.metric, "metric_name": name, "fulfillment": key.fulfillment,

@@ -1,0 +1,129 @@
+"""Each channel against a real loopback peer: SMTP (aiosmtpd), Slack and webhook receivers, files."""
+import email
+import email.policy
+import json
+
+import httpx
+import pytest
+
+from alerts.channels.console import ConsoleChannel
+from alerts.channels.email import EmailChannel
+from alerts.channels.file import FileChannel
+from alerts.channels.slack import SlackChannel
+from alerts.channels.webhook import WebhookChannel
+from alerts.model import Level, NotifyReason
+from alerts.render import render
+from alerts.signing import SignatureError, verify
+from daemon.errors import DeliveryError
+from tests.alerts.samples import HOSTILE, odr_warning
+from tests.support.receivers import Reply
+
+SECRET = "whsec_c2VsbGVyLXNlbnRpbmVsLXRlc3Qtc2VjcmV0LTMyYnl0ZXM="
+
+
+@pytest.fixture
+def http():
+    with httpx.Client(timeout=0.5, trust_env=False) as client:
+        yield client
+
+
+def test_an_email_reaches_the_smtp_server_with_text_and_escaped_html(smtp_server, clock):
+    channel = EmailChannel("email", "127.0.0.1", smtp_server.port, "none", None, None, "alerts@example.com",
+                           ("ops@example.com",), 5, clock)
+    channel.send(render(odr_warning()), "main/ATVPDKIKX0DER/MFN/odr#1:email")
+    [message] = smtp_server.messages
+    assert message["Subject"] == "[seller-sentinel] WARNING main ATVPDKIKX0DER: ODR (MFN) 0.82% of 1.00%"
+    assert message["Message-ID"] == "<main.ATVPDKIKX0DER.MFN.odr.1.email@seller-sentinel>"
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
+             if part.get_content_type() in ("text/plain", "text/html")}
+    assert "0.82% of 1.00% (7 of 854)" in parts["text/plain"]
+    assert "2 more" in parts["text/plain"] and "7 March 2026" in parts["text/plain"]
+    assert "<script>" not in parts["text/html"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in parts["text/html"]
+    assert HOSTILE in parts["text/plain"]
+
+
+def test_an_smtp_5xx_is_permanent_and_a_4xx_transient(smtp_server, clock):
+    channel = EmailChannel("email", "127.0.0.1", smtp_server.port, "none", None, None, "a@example.com", ("b@example.com",), 5, clock)
+    smtp_server.refuse("554 5.7.1 rejected")
+    with pytest.raises(DeliveryError) as permanent:
+        channel.send(render(odr_warning()), "d1")
+    smtp_server.refuse("451 4.3.0 try later")
+    with pytest.raises(DeliveryError) as transient:
+        channel.send(render(odr_warning()), "d2")
+    assert permanent.value.permanent and not transient.value.permanent
+
+
+def test_slack_gets_block_kit_with_slack_escaping(receiver, http):
+    SlackChannel("slack", receiver.url, http).send(render(odr_warning()), "d1")
+    body = json.loads(receiver.requests[0].body)
+    assert body["text"].startswith("WARNING: main ATVPDKIKX0DER")
+    assert body["blocks"][0]["type"] == "header"
+    fields = [f["text"] for f in body["blocks"][2]["fields"]]
+    assert "*Value*\n0.82% of 1.00%" in fields and "*Defects to breach*\n2" in fields
+    explanation = body["blocks"][3]["text"]["text"]
+    assert "&lt;script&gt;" in explanation and "<script>" not in explanation and "&amp;" in explanation
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_slack_webhook_is_permanent(receiver, http, status):
+    receiver.respond(Reply(status, "no_service"))
+    with pytest.raises(DeliveryError) as failure:
+        SlackChannel("slack", receiver.url, http).send(render(odr_warning()), "d1")
+    assert failure.value.permanent
+    assert "SECRETPATH" not in failure.value.reason
+
+
+def test_a_webhook_is_signed_and_the_documented_recipe_verifies_it(receiver, http, clock):
+    WebhookChannel("tickets", receiver.url, SECRET, http, clock).send(render(odr_warning()), "main/odr#1:tickets")
+    request = receiver.requests[0]
+    assert request.headers["webhook-id"] == "main/odr#1:tickets"
+    verify(SECRET, request.headers, request.body, now=clock.now().timestamp())
+    body = json.loads(request.body)
+    assert body["version"] == "1" and body["dedup_key"] == "main/ATVPDKIKX0DER/MFN/odr"
+    assert (body["value"], body["limit"], body["defects_to_breach"]) == (0.0082, 0.01, 2)
+
+
+def test_a_replayed_or_tampered_webhook_is_rejected(receiver, http, clock):
+    WebhookChannel("tickets", receiver.url, SECRET, http, clock).send(render(odr_warning()), "d1")
+    request = receiver.requests[0]
+    with pytest.raises(SignatureError, match="timestamp"):
+        verify(SECRET, request.headers, request.body, now=clock.now().timestamp() + 3600)
+    with pytest.raises(SignatureError, match="no signature"):
+        verify(SECRET, request.headers, request.body.replace(b"0.0082", b"0.0001"), now=clock.now().timestamp())
+
+
+def test_pagerduty_mode_opens_and_resolves_the_same_incident(receiver, http, clock):
+    channel = WebhookChannel("pd", receiver.url, SECRET, http, clock, mode="pagerduty", routing_key="R0UTINGKEY")
+    channel.send(render(odr_warning()), "d1")
+    channel.send(render(odr_warning(2, Level.RESOLVED, NotifyReason.RESOLVED)), "d2")
+    trigger, resolve = (json.loads(r.body) for r in receiver.requests)
+    assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
+    assert trigger["dedup_key"] == resolve["dedup_key"] == "main/ATVPDKIKX0DER/MFN/odr"
+    assert trigger["payload"]["severity"] == "warning" and trigger["routing_key"] == "R0UTINGKEY"
+
+
+@pytest.mark.parametrize(("reply", "retry_after"), [(Reply(500, "oops"), None), (Reply(429, "slow", {"Retry-After": "120"}), 120.0),
+                                                    (Reply(200, "ok", delay=1.5), None)])
+def test_server_errors_throttling_and_timeouts_are_transient(receiver, http, clock, reply, retry_after):
+    receiver.respond(reply)
+    with pytest.raises(DeliveryError) as failure:
+        WebhookChannel("tickets", receiver.url, SECRET, http, clock).send(render(odr_warning()), "d1")
+    assert not failure.value.permanent and failure.value.retry_after == retry_after
+
+
+def test_the_file_channel_writes_an_email_a_person_can_open_once_per_delivery(tmp_path, clock):
+    channel = FileChannel("files", tmp_path, clock)
+    for _ in range(2):
+        channel.send(render(odr_warning()), "main/odr#1:files")
+    [eml] = list(tmp_path.glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Subject"].startswith("[seller-sentinel] WARNING main ATVPDKIKX0DER: ODR")
+    assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 1
+
+
+def test_the_console_prints_one_line(capsys):
+    import sys
+
+    ConsoleChannel("console", sys.stdout).send(render(odr_warning()), "d1")
+    assert capsys.readouterr().out.startswith("ALERT WARNING  main ATVPDKIKX0DER odr: ODR 0.82% of 1.00%")
