@@ -4,6 +4,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from alerts.model import RenderedMessage
@@ -11,9 +12,13 @@ from daemon.clock import Clock
 from daemon.errors import DeliveryError
 
 
+# Long subjects stay on one line: folded ones come back with a leading space in some clients.
+UNFOLDED = SMTP.clone(max_line_length=998)
+
+
 def build_email(message: RenderedMessage, delivery_id: str, sender: str, recipients: tuple[str, ...], clock: Clock) -> EmailMessage:
     """The MIME message: text and HTML alternatives, inline images, a Message-ID receivers dedupe on."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=UNFOLDED)
     mail["Subject"] = message.subject
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
