@@ -90,7 +90,7 @@ def delivery_statuses(session: Session, alert_id: str | None = None) -> dict[str
     query = select(d.delivery_id, d.status)
     if alert_id is not None:
         query = query.where(d.alert_id == alert_id)
-    return dict(session.execute(query).tuples().all())
+    return {delivery_id: status for delivery_id, status in session.execute(query)}
 
 
 def release_stale_claims(session: Session, older_than: datetime) -> int:
