@@ -1,0 +1,125 @@
+"""Config: the example loads as it is, every key is documented, errors name file, key and fix, secrets never show."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+import pytest
+
+from daemon.config import Config, Secret, default_config, describe_config, load_config
+from daemon.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config.example.toml"
+SECRET_VALUE = "s3cr3t-value-that-must-never-show"
+ENVIRON = {name: SECRET_VALUE for name in (
+    "SELLER_SENTINEL_LWA_CLIENT_ID", "SELLER_SENTINEL_LWA_CLIENT_SECRET", "SELLER_SENTINEL_REFRESH_TOKEN",
+    "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET")}
+MINIMAL = '''
+[[accounts]]
+name = "main"
+seller_id = "A2X"
+marketplaces = ["ATVPDKIKX0DER"]
+lwa_client_id_env = "ID"
+lwa_client_secret_env = "SECRET"
+refresh_token_file = "token.txt"
+'''
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "token.txt").write_text(SECRET_VALUE + "\n")
+    return path
+
+
+def test_the_example_config_loads_as_it_is():
+    config = load_config(EXAMPLE, ENVIRON)
+    assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE
+    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook"]
+    assert config.alerts.margins_for("main", "ATVPDKIKX0DER", "odr").warning == 0.007
+    assert config.alerts.margins_for("main", "A1PA6795UKMFR9", "odr").warning == 0.0075
+
+
+def _keys(value, prefix=""):
+    for key, item in value.items():
+        if isinstance(item, dict):
+            yield f"{prefix}{key}"
+            yield from _keys(item, f"{prefix}{key}.")
+        elif isinstance(item, list) and item and isinstance(item[0], dict):
+            for entry in item:
+                yield from _keys(entry, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def test_every_config_field_appears_in_the_example():
+    text = EXAMPLE.read_text(encoding="utf-8")
+    documented = {key.rsplit(".", 1)[-1].removesuffix("_env").removesuffix("_file") for key in _keys(tomllib.loads(text))}
+    documented |= {line.split("=")[0].strip("# ").removesuffix("_env").removesuffix("_file") for line in text.splitlines() if "=" in line}
+    missing = set()
+
+    def walk(cls):
+        for f in fields(cls):
+            if f.name == "path":
+                continue
+            inner = f.type if isinstance(f.type, type) else None
+            if inner and is_dataclass(inner):
+                walk(inner)
+            elif f.name not in documented and f.name not in ("daemon", "simulator", "accounts", "alerts", "channels",
+                                                              "digests", "silences", "overrides", "margins"):
+                missing.add(f.name)
+
+    from daemon import config as module
+
+    for cls in (module.DaemonConfig, module.SimulatorConfig, module.AccountConfig, module.AlertsConfig, module.Margins,
+                module.ChannelConfig, module.DigestsConfig, module.SilenceConfig):
+        walk(cls)
+    assert missing == set()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (MINIMAL.replace('seller_id = "A2X"\n', ""), "accounts[0] seller_id is missing"),
+    (MINIMAL + "\n[daemon]\npoll_intervl_minutes = 5\n", "[daemon] poll_intervl_minutes is not a known key; did you mean poll_interval_minutes"),
+    (MINIMAL + "\n[daemon]\npoll_interval_minutes = \"often\"\n", "poll_interval_minutes must be a number"),
+    (MINIMAL + "\n[alerts.margins.odr]\nwarning = 0.009\ncritical = 0.008\n", "warning 0.009 and critical 0.008 are out of order"),
+    (MINIMAL.replace('lwa_client_id_env = "ID"', 'lwa_client_id_env = "ID"\nlwa_client_id_file = "x"'), "lwa_client_id_env and lwa_client_id_file are both set"),
+    (MINIMAL.replace('"ID"', '"NOT_SET_ANYWHERE"'), "names the environment variable NOT_SET_ANYWHERE, which is not set"),
+    (MINIMAL.replace('"ATVPDKIKX0DER"', '"XX"'), "unknown marketplace id 'XX'"),
+    (MINIMAL + "\n[[channels]]\nname = \"slack\"\nkind = \"slack\"\n", "channels[0] webhook_url is missing"),
+    ("[daemon\n", "not valid TOML"),
+])
+def test_a_bad_config_names_file_key_and_fix(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {"ID": "x", "SECRET": SECRET_VALUE})
+    message = str(error.value)
+    assert message.startswith(str(path)) and expected in message and "; " in message
+    assert SECRET_VALUE not in message
+
+
+def test_secrets_never_appear_in_repr_or_the_effective_config(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
+    assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE  # read from a file relative to the config
+    assert SECRET_VALUE not in repr(config)
+    assert SECRET_VALUE not in describe_config(config)
+    assert repr(Secret("x")) == "Secret(***)"
+
+
+def test_the_embedded_default_runs_the_simulator_with_console_and_file_alerts(tmp_path):
+    config = default_config(tmp_path)
+    assert isinstance(config, Config) and config.simulator.enabled
+    assert [c.kind for c in config.channels] == ["console", "file"]
+    assert config.daemon.database_url == f"sqlite:///{tmp_path / 'seller-sentinel.db'}"
+
+
+def test_check_config_exits_2_with_one_line_and_no_traceback(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('seller_id = "A2X"\n', ""))
+    result = subprocess.run([sys.executable, "-m", "daemon.cli", "check-config", "--config", str(path)],
+                            capture_output=True, text=True, cwd=ROOT, env={"PATH": "/usr/bin:/bin", "ID": "x", "SECRET": "y"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert "seller_id is missing" in result.stderr
