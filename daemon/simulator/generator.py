@@ -68,7 +68,10 @@ def builtin_profile(name: str) -> Profile:
         return Profile("demo", orders_per_day=40, days=120, monitor_from_day=90, episodes=(
             Episode(74, 46, {"negative_feedback": 0.03, "claim": 0.012, "late_ship": 0.025}),))
     if name == "healthy":
-        return Profile("healthy", orders_per_day=60, days=180, monitor_from_day=90, afn_share=0.3)
+        # 180 monitored days after the 75 days of history the windows need.
+        return Profile("healthy", orders_per_day=45, days=255, monitor_from_day=75, afn_share=0.3, rates=Rates(
+            late_ship=0.005, seller_cancel=0.002, invalid_tracking=0.003, late_delivery=0.01,
+            negative_feedback=0.0015, claim=0.0003, chargeback=0.0001))
     if name == "bench":
         return Profile("bench", orders_per_day=74, days=180, monitor_from_day=90, afn_share=0.3, episodes=(
             Episode(100, 20, {"negative_feedback": 0.012, "claim": 0.004}),))
