@@ -1,0 +1,106 @@
+"""The command line as a seller uses it: run stops cleanly on SIGTERM, demo shows a forecast before the breach,
+status prints every metric, test-alert says what happened, silences mute."""
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.receivers import HttpReceiver, Reply, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "daemon.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={"PATH": os.environ["PATH"], **(env or {})})
+
+
+def simulated_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'''
+[daemon]
+state_dir = "state"
+poll_interval_minutes = 240
+deliver_interval_seconds = 3600
+
+[simulator]
+enabled = true
+scenario = "builtin:demo"
+speed = 43200
+
+[[channels]]
+name = "files"
+kind = "file"
+{extra}''', encoding="utf-8")
+    return path
+
+
+def test_run_polls_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
+    config = simulated_config(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)], cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True, env={"PATH": os.environ["PATH"]})
+    lines: list[str] = []
+    try:
+        while len([line for line in lines if " poll account=sim " in line]) < 3:
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert "stopped cleanly" in rest
+    assert "Traceback" not in "".join(lines) + rest
+    status = cli("status", "--config", str(config))
+    assert status.returncode == 0
+    assert "odr" in status.stdout and "lsr_10d" in status.stdout and "1.00%" in status.stdout
+
+
+def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as_email_files(tmp_path):
+    result = cli("demo", "--state-dir", str(tmp_path / "demo"), "--seconds-per-day", "0.4", "--days", "20", timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    odr = [line for line in result.stderr.splitlines() if line.startswith("ALERT") and " odr:" in line]
+    levels = [line.split()[1] for line in odr]
+    assert "BREACH" in levels
+    first_breach = levels.index("BREACH")
+    assert any(level in ("WARNING", "CRITICAL") for level in levels[:first_breach])
+    assert any("at today's pace" in line for line in odr[:first_breach])
+    emails = sorted((tmp_path / "demo" / "alerts").glob("*odr*.eml"))
+    assert emails
+    message = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
+    assert message["Subject"].startswith("[seller-sentinel]") and message.get_body(("html",)) is not None
+
+
+def test_test_alert_reports_success_and_a_permanent_failure(tmp_path):
+    receiver = HttpReceiver()
+    try:
+        config = simulated_config(tmp_path, f'''
+[[channels]]
+name = "slack"
+kind = "slack"
+webhook_url_env = "SLACK_URL"
+''')
+        ok = cli("test-alert", "--config", str(config), "--channel", "slack", env={"SLACK_URL": receiver.url})
+        assert ok.returncode == 0 and "slack (slack): sent" in ok.stdout
+        assert wait_until(lambda: len(receiver.requests) == 1)
+        receiver.respond(Reply(404, "no_service"))
+        failed = cli("test-alert", "--config", str(config), "--channel", "slack", env={"SLACK_URL": receiver.url})
+        assert failed.returncode == 1 and "FAILED" in failed.stdout and "permanent" in failed.stdout
+        assert "SECRETPATH" not in failed.stdout + failed.stderr
+    finally:
+        receiver.close()
+
+
+def test_a_silence_is_stored_and_listed(tmp_path):
+    config = simulated_config(tmp_path)
+    added = cli("silence", "--config", str(config), "--account", "sim", "--metric", "lsr_10d",
+                "--until", "2099-01-01T00:00:00Z", "--reason", "carrier strike")
+    assert added.returncode == 0 and "muted until 2099-01-01T00:00:00Z" in added.stdout
+    listed = cli("silence", "--config", str(config), "--list")
+    assert "sim * lsr_10d until 2099-01-01T00:00:00Z: carrier strike" in listed.stdout
