@@ -1,13 +1,15 @@
-"""Small helpers every feed shares: the request upper bound, instants in Amazon's format, rejects."""
+"""What every feed shares: the request upper bound, instants in Amazon's format, rejects, resumable paging."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.clock import format_instant, parse_instant
-from daemon.errors import MalformedPayload
-from daemon.sources.records import Reject
+from daemon.errors import InvalidRequest, MalformedPayload
+from daemon.sources.records import Batch, Cursor, Reject
 
 TWO_MINUTES = timedelta(minutes=2)
 
@@ -46,3 +48,49 @@ def reject(source: str, raw: Any, error: Exception) -> Reject:
     """A Reject keeping the raw payload as JSON text."""
     raw_text = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)
     return Reject(source, raw_text, str(error))
+
+
+@dataclass(frozen=True)
+class Window:
+    """The (after, before] range a paged feed reads, and the next token when a previous run stopped mid-way."""
+
+    after: datetime
+    before: datetime
+    token: str | None = None
+
+
+def resume_window(cursor: Cursor | None, until: datetime, now: datetime, backfill: timedelta,
+                  max_range: timedelta | None = None) -> Window | None:
+    """Where a paged feed goes on: mid-pagination from a stored token, or from the cursor (or the backfill) to the bound."""
+    if cursor and cursor.get("next_token"):
+        return Window(parse_instant(cursor["after"]), parse_instant(cursor["before"]), cursor["next_token"])
+    after = parse_instant(cursor["after"]) if cursor else until - backfill
+    before = request_bound(until, now)
+    if max_range is not None:
+        before = min(before, after + max_range)
+    return Window(after, before) if before > after else None
+
+
+Page = tuple[list[Any], list[Reject], str | None, str | None]  # records, rejects, next token, echoed upper bound
+
+
+def paged_batches(source: str, caller: Any, window: Window, fetch: Callable[[str | None], Page]) -> Iterator[Batch]:
+    """One batch per page; each carries the cursor that resumes after it (PITFALLS #4: an explicit token loop)."""
+    token = window.token
+    while True:
+        calls_before = caller.calls
+        try:
+            records, rejects, next_token, echoed = fetch(token)
+        except InvalidRequest:
+            if token is None:
+                raise
+            token = None  # an expired next token: read the window again, upserts make it harmless
+            continue
+        if next_token:
+            cursor: Cursor = {"after": iso(window.after), "before": iso(window.before), "next_token": next_token}
+        else:
+            cursor = {"after": echoed or iso(window.before)}
+        yield Batch(source, tuple(records), tuple(rejects), cursor, caller.calls - calls_before)
+        if not next_token:
+            return
+        token = next_token

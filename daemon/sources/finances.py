@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from daemon.clock import Clock, parse_instant
-from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import instant, iso, reject, request_bound, text
+from daemon.clock import Clock
+from daemon.errors import MalformedPayload
+from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, Cursor, FinancialEventRecord
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
@@ -27,26 +27,16 @@ class FinancesSource:
         self.page_size = page_size
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
-        if cursor and cursor.get("next_token"):
-            after, before, token = parse_instant(cursor["after"]), parse_instant(cursor["before"]), cursor["next_token"]
-        else:
-            after = parse_instant(cursor["after"]) if cursor else until - self.backfill
-            before, token = min(request_bound(until, self.clock.now()), after + MAX_RANGE), None
-        if before <= after:
+        window = resume_window(cursor, until, self.clock.now(), self.backfill, MAX_RANGE)
+        if window is None:
             return
-        while True:
-            query: dict[str, Any] = {"PostedAfter": iso(after), "PostedBefore": iso(before), "MaxResultsPerPage": self.page_size}
+
+        def fetch(token: str | None) -> Page:
+            query: dict[str, Any] = {"PostedAfter": iso(window.after), "PostedBefore": iso(window.before),
+                                     "MaxResultsPerPage": self.page_size}
             if token:
                 query["NextToken"] = token
-            calls_before = self.caller.calls
-            try:
-                response = self.caller.call("listFinancialEvents", self.clients.finances.list_financial_events, **query)
-            except InvalidRequest:
-                if token is None:
-                    raise
-                token = None
-                continue
-            payload = response.payload or {}
+            payload = self.caller.call("listFinancialEvents", self.clients.finances.list_financial_events, **query).payload or {}
             records, rejects = [], []
             events = payload.get("FinancialEvents") or {}
             for list_name, kind in LISTS.items():
@@ -55,11 +45,9 @@ class FinancesSource:
                         records.append(parse_event(raw, list_name, kind))
                     except MalformedPayload as exc:
                         rejects.append(reject(self.name, raw, exc))
-            token = payload.get("NextToken")  # pages may be empty while a token remains: keep going
-            next_cursor = {"after": iso(after), "before": iso(before), "next_token": token} if token else {"after": iso(before)}
-            yield Batch(self.name, tuple(records), tuple(rejects), next_cursor, self.caller.calls - calls_before)
-            if not token:
-                return
+            return records, rejects, payload.get("NextToken"), None  # pages may be empty while a token remains
+
+        yield from paged_batches(self.name, self.caller, window, fetch)
 
 
 def parse_event(raw: Any, list_name: str, kind: str) -> FinancialEventRecord:

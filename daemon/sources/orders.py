@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.clock import Clock, parse_instant
-from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import instant, iso, reject, request_bound, text
+from daemon.clock import Clock
+from daemon.errors import MalformedPayload
+from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, CancellationRecord, Cursor, OrderRecord, Reject
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
@@ -24,37 +24,20 @@ class OrdersSource:
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of orders updated since the cursor; a cursor with a next token resumes mid-pagination."""
-        if cursor and cursor.get("next_token"):
-            after, before, token = parse_instant(cursor["after"]), parse_instant(cursor["before"]), cursor["next_token"]
-        else:
-            after = parse_instant(cursor["after"]) if cursor else until - self.backfill
-            before, token = request_bound(until, self.clock.now()), None
-        if before <= after:
+        window = resume_window(cursor, until, self.clock.now(), self.backfill)
+        if window is None:
             return
-        while True:
-            query: dict[str, Any] = {"LastUpdatedAfter": iso(after), "LastUpdatedBefore": iso(before),
+
+        def fetch(token: str | None) -> Page:
+            query: dict[str, Any] = {"LastUpdatedAfter": iso(window.after), "LastUpdatedBefore": iso(window.before),
                                      "MarketplaceIds": self.marketplace_ids, "MaxResultsPerPage": self.page_size}
             if token:
                 query["NextToken"] = token
-            calls_before = self.caller.calls
-            try:
-                response = self.caller.call("getOrders", self.clients.orders.get_orders, **query)
-            except InvalidRequest:
-                if token is None:
-                    raise
-                token = None  # an expired next token: read the whole window again, upserts make it harmless
-                continue
-            payload = response.payload or {}
+            payload = self.caller.call("getOrders", self.clients.orders.get_orders, **query).payload or {}
             records, rejects = self._parse(payload.get("Orders") or [])
-            token = payload.get("NextToken")
-            if token:
-                next_cursor = {"after": iso(after), "before": iso(before), "next_token": token}
-            else:
-                echoed = payload.get("LastUpdatedBefore")
-                next_cursor = {"after": echoed or iso(before)}
-            yield Batch(self.name, tuple(records), tuple(rejects), next_cursor, self.caller.calls - calls_before)
-            if not token:
-                return
+            return records, rejects, payload.get("NextToken"), payload.get("LastUpdatedBefore")
+
+        yield from paged_batches(self.name, self.caller, window, fetch)
 
     def _parse(self, orders: list[Any]) -> tuple[list[Any], list[Reject]]:
         records: list[Any] = []

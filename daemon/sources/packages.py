@@ -5,10 +5,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.clock import Clock, parse_instant
-from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import instant, iso, reject, request_bound, text
-from daemon.sources.records import Batch, Cursor, PackageRecord, Reject
+from daemon.clock import Clock
+from daemon.errors import MalformedPayload
+from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
+from daemon.sources.records import Batch, Cursor, PackageRecord
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 CANCELLED_BY = {"MERCHANT": "seller", "BUYER": "buyer", "AMAZON": "amazon"}
@@ -27,28 +27,19 @@ class PackagesSource:
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of seller-fulfilled orders updated since the cursor (its usage plan is slow: 1 call per 3 minutes)."""
-        if cursor and cursor.get("next_token"):
-            after, before, token = parse_instant(cursor["after"]), parse_instant(cursor["before"]), cursor["next_token"]
-        else:
-            after = parse_instant(cursor["after"]) if cursor else until - self.backfill
-            before, token = request_bound(until, self.clock.now()), None
-        if before <= after:
+        window = resume_window(cursor, until, self.clock.now(), self.backfill)
+        if window is None:
             return
-        while True:
+
+        def fetch(token: str | None) -> Page:
             query: dict[str, Any] = {
-                "lastUpdatedAfter": iso(after), "lastUpdatedBefore": iso(before), "marketplaceIds": self.marketplace_ids,
-                "fulfilledBy": "MERCHANT", "includedData": ["PACKAGES", "CANCELLATION"], "maxResultsPerPage": self.page_size,
+                "lastUpdatedAfter": iso(window.after), "lastUpdatedBefore": iso(window.before),
+                "marketplaceIds": self.marketplace_ids, "fulfilledBy": "MERCHANT",
+                "includedData": ["PACKAGES", "CANCELLATION"], "maxResultsPerPage": self.page_size,
             }
             if token:
-                query["paginationToken"] = token
-            calls_before = self.caller.calls
-            try:
-                response = self.caller.call("searchOrders", self.clients.orders_2026.search_orders, **query)
-            except InvalidRequest:
-                if token is None:
-                    raise
-                token = None  # pagination tokens expire after 24 hours: read the window again
-                continue
+                query["paginationToken"] = token  # tokens expire after 24 hours: paged_batches restarts the window
+            response = self.caller.call("searchOrders", self.clients.orders_2026.search_orders, **query)
             payload = response.payload or {}
             records, rejects = [], []
             for raw in payload.get("orders") or []:
@@ -56,14 +47,11 @@ class PackagesSource:
                     records.append(parse_package(raw))
                 except MalformedPayload as exc:
                     rejects.append(reject(self.name, raw, exc))
-            token = ((payload.get("pagination") or {}).get("nextToken")) or (response.pagination or {}).get("nextToken")
-            if token:
-                next_cursor = {"after": iso(after), "before": iso(before), "next_token": token}
-            else:
-                next_cursor = {"after": payload.get("lastUpdatedBefore") or iso(before)}
-            yield Batch(self.name, tuple(records), tuple(rejects), next_cursor, self.caller.calls - calls_before)
-            if not token:
-                return
+            # The client lifts `pagination` out of the payload of unwrapped (2026) responses.
+            next_token = (response.pagination or payload.get("pagination") or {}).get("nextToken")
+            return records, rejects, next_token, payload.get("lastUpdatedBefore")
+
+        yield from paged_batches(self.name, self.caller, window, fetch)
 
 
 def parse_package(raw: Any) -> PackageRecord:

@@ -81,7 +81,7 @@ def _sync_in_child(db_path: str, hold_call: tuple[str, int], messages) -> None:
             app.accounts[0].sources[source].page_size = 40
         worker = threading.Thread(target=app.sync, args=(app.accounts[0], END), daemon=True)
         worker.start()
-        messages.put("held" if faults.held.wait(30) else "never held")
+        messages.put("held" if faults.held.wait(120) else "never held")
         worker.join()
 
 
@@ -93,7 +93,7 @@ def test_a_daemon_killed_in_the_middle_of_a_sync_finds_every_order_once_after_re
     child = context.Process(target=_sync_in_child, args=(str(db_path), hold_call, messages))
     child.start()
     # The held call blocks the child mid-sync: pages before it are committed, the rest not.
-    assert messages.get(timeout=60) == "held"
+    assert messages.get(timeout=150) == "held"
     os.kill(child.pid, signal.SIGKILL)
     child.join(10)
     assert child.exitcode == -signal.SIGKILL

@@ -117,3 +117,16 @@ def test_a_malformed_feedback_row_is_rejected_and_the_rest_kept():
     kept, rejects = parse_feedback(document, MP, "feedback")
     assert [r.order_id for r in kept] == ["111-2"]
     assert len(rejects) == 1 and "five" in rejects[0].raw
+
+
+def test_packages_page_through_the_slow_2026_api_and_report_cancellations():
+    from daemon.sources.records import PackageRecord
+
+    clock = ManualClock(SCENARIO.end)
+    with SimulatorServer(SCENARIO, clock) as server:
+        source = feeds(server, clock)["packages"]
+        source.page_size = 1
+        batches = list(source.pages(None, SCENARIO.end - timedelta(days=1)))
+    assert len(batches) == 3 and batches[0].next_cursor["next_token"]
+    packages = {r.order_id: r for b in batches for r in b.records if isinstance(r, PackageRecord)}
+    assert packages["111-0000002-0000001"].cancelled_by == "buyer"
