@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 from alerts.forecast import DaySeries, project
 from alerts.metrics.definitions import MetricDefinition

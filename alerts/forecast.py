@@ -38,7 +38,6 @@ class Projection:
 class Forecast:
     breach_day: date | None
     pending: Projection | None  # the window once every known day has entered it, with no new orders
-    pace_per_day: tuple[float, float]  # (numerator, denominator) added per future day
 
 
 def pace(series: DaySeries, today: date, definition: MetricDefinition) -> tuple[float, float]:
@@ -81,4 +80,4 @@ def project(
         if den > 0 and definition.limit.breached(num, den):
             breach_day = day
             break
-    return Forecast(breach_day, pending, (pace_num, pace_den))
+    return Forecast(breach_day, pending)

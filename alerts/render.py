@@ -8,7 +8,6 @@ Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
 """
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 

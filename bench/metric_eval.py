@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import Integer, and_, func, select

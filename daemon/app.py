@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,7 +52,6 @@ from storage.migrate import upgrade
 from storage.repo import Store
 
 logger = logging.getLogger(__name__)
-US = "ATVPDKIKX0DER"
 USER_AGENT = "seller-sentinel/0.1"
 FAST_FEEDS = ("orders", "packages", "finances")
 REPORT_FEEDS = ("feedback", "performance")

@@ -220,7 +220,7 @@ class _Table:
         self.read |= {env_key, file_key}
         has_env, has_file = env_key in self.data, file_key in self.data
         if has_env and has_file:
-            raise self.fail(env_key, f"and {file_key} are both set", f"keep one of them")
+            raise self.fail(env_key, f"and {file_key} are both set", "keep one of them")
         if has_env:
             name = _coerce(self, env_key, self.data[env_key], str, "")
             value = self.ctx.environ.get(name, "")
@@ -420,7 +420,7 @@ def _account(t: _Table, simulated: bool) -> AccountConfig:
 def _url(t: _Table, key: str, default: str) -> str:
     value = t.get(key, str, default)
     if value and not re.match(r"^https?://[^/\s]+", value):
-        raise t.fail(key, f"is not an http(s) URL", "write it as https://host/path")
+        raise t.fail(key, "is not an http(s) URL", "write it as https://host/path")
     return value
 
 

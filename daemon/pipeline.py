@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
 
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from daemon.errors import SourceError, SourceUnavailable
@@ -130,19 +129,6 @@ def record_history(store: Store, values: list[MetricValue]) -> None:
             session, m.MetricHistory.__table__, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
             lambda ex: {"numerator": ex.numerator, "denominator": ex.denominator},
         )
-
-
-def history(store: Store, account: str, marketplace_id: str, metric: str, fulfillment: str, since: date) -> list[tuple[date, int, int]]:
-    """Recorded (day, numerator, denominator) of one metric from `since`, oldest first."""
-    h = m.MetricHistory
-    with store.sessions() as session:
-        rows = session.execute(
-            select(h.day, h.numerator, h.denominator).where(
-                h.account == account, h.marketplace_id == marketplace_id, h.metric == metric,
-                h.fulfillment == fulfillment, h.day >= since,
-            ).order_by(h.day)
-        ).all()
-    return [(row.day, row.numerator, row.denominator) for row in rows]
 
 
 def sync_bound(now: datetime) -> datetime:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from alerts.model import Alert, NotifyReason
+from daemon.app import build_for_scenario
 from daemon.clock import ManualClock, format_instant
 from daemon.pipeline import MetricValue
 from daemon.simulator.scenario import load_scenario
@@ -33,8 +34,6 @@ class ReplaySummary:
 
 def replay(scenario_path: Path, out_dir: Path, config: Any = None) -> ReplaySummary:
     """Replay one scenario file into out_dir; the same scenario always gives byte-identical files."""
-    from daemon.app import build_for_scenario  # composition root, imported late to keep this module light
-
     scenario = load_scenario(scenario_path)
     clock = ManualClock(scenario.monitor_from)
     out_dir.mkdir(parents=True, exist_ok=True)

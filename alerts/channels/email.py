@@ -5,7 +5,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from alerts.model import RenderedMessage
 from daemon.clock import Clock

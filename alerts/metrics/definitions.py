@@ -53,20 +53,19 @@ class MetricDefinition:
     fulfillment: str
     limit: Limit
     window: WindowRule
-    anchor: str  # which date places an order in the window (documentation and forecasts)
-    label: str
+    anchor: str  # which date places an order in the window
 
 
 ODR_OFFSET_DAYS = 14  # METRICS.md §1: the 60-day window ends 14 days before T
 
 METRICS: tuple[MetricDefinition, ...] = (
-    MetricDefinition("odr", "MFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase", "Order Defect Rate"),
-    MetricDefinition("odr", "AFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase", "Order Defect Rate"),
-    MetricDefinition("lsr_10d", "MFN", Limit(1, 25, "upper"), WindowRule(10), "latest_ship", "Late Shipment Rate (10 days)"),
-    MetricDefinition("lsr_30d", "MFN", Limit(1, 25, "upper"), WindowRule(30), "latest_ship", "Late Shipment Rate (30 days)"),
-    MetricDefinition("cr_7d", "MFN", Limit(1, 40, "upper"), WindowRule(7), "purchase", "Pre-fulfillment Cancel Rate"),
-    MetricDefinition("vtr_30d", "MFN", Limit(95, 100, "lower"), WindowRule(30), "ship_confirm", "Valid Tracking Rate"),
-    MetricDefinition("otdr_14d", "MFN", Limit(9, 10, "lower"), WindowRule(14, 7), "latest_delivery", "On-Time Delivery Rate"),
+    MetricDefinition("odr", "MFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase"),
+    MetricDefinition("odr", "AFN", Limit(1, 100, "upper"), WindowRule(60, ODR_OFFSET_DAYS), "purchase"),
+    MetricDefinition("lsr_10d", "MFN", Limit(1, 25, "upper"), WindowRule(10), "latest_ship"),
+    MetricDefinition("lsr_30d", "MFN", Limit(1, 25, "upper"), WindowRule(30), "latest_ship"),
+    MetricDefinition("cr_7d", "MFN", Limit(1, 40, "upper"), WindowRule(7), "purchase"),
+    MetricDefinition("vtr_30d", "MFN", Limit(95, 100, "lower"), WindowRule(30), "ship_confirm"),
+    MetricDefinition("otdr_14d", "MFN", Limit(9, 10, "lower"), WindowRule(14, 7), "latest_delivery"),
 )
 
 

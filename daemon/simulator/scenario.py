@@ -49,9 +49,6 @@ class OrderTimeline:
     def date(self, key: str) -> datetime:
         return self.order.data[key]
 
-    def visible(self, as_of: datetime) -> list[Event]:
-        return [e for e in self.events if e.at <= as_of]
-
     def last_of(self, kind: str, as_of: datetime) -> Event | None:
         found = None
         for event in self.events:

@@ -1,6 +1,5 @@
 """At-least-once delivery through the outbox, with real channels against loopback receivers."""
 import uuid
-from datetime import timedelta
 
 import httpx
 import psycopg

@@ -1,7 +1,7 @@
 """Small scenarios built in code for the data-path tests."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from daemon.simulator.generator import Episode, Profile, generate
 from daemon.simulator.scenario import Scenario, parse_scenario

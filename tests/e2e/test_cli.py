@@ -80,7 +80,7 @@ def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as
 def test_test_alert_reports_success_and_a_permanent_failure(tmp_path):
     receiver = HttpReceiver()
     try:
-        config = simulated_config(tmp_path, f'''
+        config = simulated_config(tmp_path, '''
 [[channels]]
 name = "slack"
 kind = "slack"

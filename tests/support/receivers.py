@@ -12,7 +12,6 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SmtpProtocol
 
 
 @dataclass(frozen=True)
