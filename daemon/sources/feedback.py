@@ -36,8 +36,10 @@ class FeedbackSource:
             report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
             document = wait_for_document(self.clients, self.caller, self.clock, report_id)
             records, rejects = parse_feedback(document or "", marketplace_id, self.name)
-            coverage = FeedbackCoverage(marketplace_id, covered_first_day(start), (end - timedelta(microseconds=1)).date())
-            yield Batch(self.name, tuple(records) + (coverage,), tuple(rejects), {"last_until": iso(end)},
+            coverage: tuple[FeedbackCoverage, ...] = ()
+            if not rejects:  # a row that did not parse is not a removal: only a clean report tells what is gone
+                coverage = (FeedbackCoverage(marketplace_id, covered_first_day(start), (end - timedelta(microseconds=1)).date()),)
+            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), {"last_until": iso(end)},
                         self.caller.calls - calls_before)
 
 

@@ -130,3 +130,10 @@ def test_packages_page_through_the_slow_2026_api_and_report_cancellations():
     assert len(batches) == 3 and batches[0].next_cursor["next_token"]
     packages = {r.order_id: r for b in batches for r in b.records if isinstance(r, PackageRecord)}
     assert packages["111-0000002-0000001"].cancelled_by == "buyer"
+
+
+def test_a_report_with_a_malformed_row_marks_nothing_removed():
+    clock = ManualClock(SCENARIO.end)
+    with SimulatorServer(SCENARIO, clock, faults=Faults(malformed_every=1)) as server:
+        batches = list(feeds(server, clock)["feedback"].pages(None, SCENARIO.start + timedelta(days=8)))
+    assert batches[0].rejects and not any(isinstance(r, FeedbackCoverage) for r in batches[0].records)
