@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from daemon.clock import ManualClock
@@ -36,3 +38,18 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("SP_API_", "LWA_", "AWS_")) or name.lower().endswith("_proxy"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def pg_store():
+    """A throwaway database on the local PostgreSQL server, migrated by the daemon's own code."""
+    name = f"sentinel_test_{uuid.uuid4().hex[:8]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    upgrade(engine)
+    yield Store(engine)
+    engine.dispose()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}"')

@@ -1,8 +1,6 @@
 """At-least-once delivery through the outbox, with real channels against loopback receivers."""
-import uuid
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -120,19 +118,6 @@ def test_a_delivery_is_given_up_after_the_maximum_age(store, clock, receiver, ht
         deliver_due(store, channels, render, clock)
         clock.advance(hours=8)
     assert list(statuses(store).values()) == ["dead"]
-
-
-@pytest.fixture
-def pg_store():
-    name = f"sentinel_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    upgrade(engine)
-    yield Store(engine)
-    engine.dispose()
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}"')
 
 
 @pytest.mark.postgres

@@ -126,3 +126,15 @@ def test_only_changed_orders_touch_the_buckets(store):
     assert changed == {order(7).order_id}
     assert counts(store, "odr") == (0, 200)
     assert counts(store, "lsr_30d") == (0, 1)
+
+
+@pytest.mark.postgres
+def test_the_same_storage_code_runs_on_postgresql(pg_store):
+    page = [order(1), order(2, "Shipped", T0 + timedelta(days=3)), order(3, "Canceled", T0 + timedelta(hours=5))]
+    for _ in range(2):
+        save(pg_store, *page, cursor={"after": "x"})
+    save(pg_store, FeedbackRecord(order(1).order_id, MP, date(2026, 3, 5), 1, ""), source="feedback")
+    assert counts(pg_store, "odr") == (1, 3)
+    assert counts(pg_store, "lsr_30d") == (1, 1)
+    assert counts(pg_store, "cr_7d") == (1, 3)
+    assert pg_store.cursor("main", "orders") == {"after": "x"}
