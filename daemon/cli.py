@@ -92,19 +92,19 @@ def _config(path: Path | None):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from daemon.app import run_daemon
+    from daemon.service import run_daemon
 
     return run_daemon(_config(args.config))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from daemon.app import run_demo
+    from daemon.service import run_demo
 
     return run_demo(args.state_dir, seconds_per_day=args.seconds_per_day, days=args.days)
 
 
 def _status(args: argparse.Namespace) -> int:
-    from daemon.app import print_status
+    from daemon.commands import print_status
 
     return print_status(_config(args.config), sys.stdout)
 
@@ -127,13 +127,13 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _test_alert(args: argparse.Namespace) -> int:
-    from daemon.app import send_test_alert
+    from daemon.commands import send_test_alert
 
     return send_test_alert(_config(args.config), args.channel, sys.stdout)
 
 
 def _silence(args: argparse.Namespace) -> int:
-    from daemon.app import add_silence, list_silences
+    from daemon.commands import add_silence, list_silences
 
     config = _config(args.config)
     if args.list:

@@ -1,0 +1,109 @@
+"""The one-shot commands: status, test-alert, silence. Each reads the config's database or channels and prints what happened."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import IO
+
+from alerts.evaluate import evaluate
+from alerts.model import Alert, AlertKey, Level, NotifyReason
+from alerts.render import render
+from alerts.serialize import alert_from_json
+from daemon.app import build_channel, open_store, thresholds_of
+from daemon.clock import SystemClock, format_instant, parse_instant
+from daemon.config import Config
+from daemon.errors import DeliveryError
+from daemon.observe import observations
+from daemon.pipeline import evaluation_instant
+from storage import alerts_repo, models as m
+
+
+def print_status(config: Config, out: IO[str]) -> int:
+    """`seller-sentinel status`: every metric with value, limit, defects to breach, forecast and Amazon's figure; open alerts."""
+    store = open_store(config.daemon.database_url)
+    with store.sessions() as session:
+        for account in config.accounts:
+            synced = session.get(m.SourceCursor, (account.name, "orders"))
+            if synced is None:
+                out.write(f"{account.name}: no data yet (the daemon has not completed a sync)\n")
+                continue
+            at = evaluation_instant(parse_instant(json.loads(synced.value)["after"]))
+            out.write(f"{account.name} ({account.seller_id}) as of {format_instant(at)}\n")
+            out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'forecast':>11} {'Amazon':>8}  level\n")
+            for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
+                d = obs.definition
+                ev = evaluate(obs, thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id)),
+                              config.alerts.forecast_horizon_days)
+                pct = lambda v: "n/a" if v is None else f"{v * 100:.2f}%"  # noqa: E731
+                out.write(f"{obs.marketplace_id:14} {d.id:9} {d.fulfillment:4} {pct(ev.value):>8} {pct(ev.limit):>8} "
+                          f"{'' if ev.defects_to_breach is None else ev.defects_to_breach:>9} "
+                          f"{ev.forecast_breach_at.strftime('%Y-%m-%d') if ev.forecast_breach_at else '-':>11} "
+                          f"{pct(ev.amazon_value):>8}  {ev.level.value}\n")
+            opened = alerts_repo.open_states(session, account.name)
+            out.write(f"open alerts: {len(opened)}\n")
+            for state in opened:
+                latest = alerts_repo.latest_alert(session, AlertKey(state.account, state.marketplace_id, state.metric, state.fulfillment))
+                headline = _headline(latest)
+                out.write(f"  [{state.level}] {state.marketplace_id} {state.metric} {state.fulfillment} since "
+                          f"{format_instant(state.since)}: {headline}\n")
+    return 0
+
+
+def _headline(record: m.AlertRecord | None) -> str:
+    return alert_from_json(record.payload).headline if record is not None else ""
+
+
+def sample_alert(config: Config, now: datetime) -> Alert:
+    account = config.accounts[0]
+    return Alert(
+        alert_id=f"{account.name}/test/{format_instant(now)}", key=AlertKey(account.name, account.marketplaces[0], "odr", "MFN"),
+        kind="metric", level=Level.WARNING, reason=NotifyReason.FIRST, raised_at=now,
+        headline="Test alert: ODR 0.82% of 1.00%; 2 more defective orders in the window and you breach",
+        explanation=("This is a test sent by `seller-sentinel test-alert`; no metric changed.",),
+        advice=("Nothing to do: if you can read this, the channel works.",), value=0.0082, limit=0.01,
+        numerator=7, denominator=854, defects_to_breach=2, seller_id=account.seller_id,
+    )
+
+
+def send_test_alert(config: Config, channel_name: str, out: IO[str]) -> int:
+    """`seller-sentinel test-alert`: one sample alert through one channel, once, and what happened."""
+    channel_config = next((c for c in config.channels if c.name == channel_name), None)
+    if channel_config is None:
+        out.write(f"no channel named {channel_name!r}; configured: {', '.join(c.name for c in config.channels) or 'none'}\n")
+        return 2
+    clock = SystemClock()
+    channel = build_channel(channel_config, clock, out)
+    alert = sample_alert(config, clock.now())
+    try:
+        channel.send(render(alert), f"{alert.alert_id}:{channel_name}")
+    except DeliveryError as exc:
+        kind = "permanent: fix the channel's config" if exc.permanent else "transient: the daemon would retry"
+        out.write(f"{channel_name} ({channel_config.kind}): FAILED, {exc.reason} ({kind})\n")
+        return 1
+    out.write(f"{channel_name} ({channel_config.kind}): sent\n")
+    return 0
+
+
+def add_silence(config: Config, account: str, marketplace: str | None, metric: str | None, until: datetime,
+                reason: str, out: IO[str]) -> int:
+    """`seller-sentinel silence`: mute an account, marketplace or metric until a given time."""
+    if account not in {a.name for a in config.accounts}:
+        out.write(f"no account named {account!r}\n")
+        return 2
+    store = open_store(config.daemon.database_url)
+    with store.transaction() as session:
+        silence_id = alerts_repo.add_silence(session, account, marketplace, metric, until, reason, SystemClock().now())
+    out.write(f"silence {silence_id}: {account} {marketplace or 'all marketplaces'} {metric or 'all metrics'} "
+              f"muted until {format_instant(until)} ({reason})\n")
+    return 0
+
+
+def list_silences(config: Config, out: IO[str]) -> int:
+    store = open_store(config.daemon.database_url)
+    with store.sessions() as session:
+        rows = alerts_repo.active_silences(session, SystemClock().now())
+        for s in rows:
+            out.write(f"{s.id}: {s.account} {s.marketplace_id or '*'} {s.metric or '*'} until {format_instant(s.until)}: {s.reason}\n")
+        if not rows:
+            out.write("no active silences\n")
+    return 0

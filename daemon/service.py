@@ -1,0 +1,130 @@
+"""The running daemon: its jobs (poll, deliver, watch itself, digests) on APScheduler, `run` and `demo`."""
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import sys
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alerts.outbox import deliver_due
+from daemon import sdnotify
+from daemon.app import build, digest_routes_of, load_builtin_or_file
+from daemon.clock import Clock, ScaledClock, SystemClock, format_instant
+from daemon.config import Config, default_config
+from daemon.digests import enqueue_due_digests
+from daemon.health import HealthRules, health_findings
+from daemon.notify import notify
+from daemon.pipeline import evaluation_instant, sync_bound
+from daemon.runtime import AccountRuntime, App
+from daemon.scheduler import Job, run_jobs
+from daemon.simulator.server import SimulatorServer
+
+logger = logging.getLogger(__name__)
+FAST_FEEDS = ("orders", "packages", "finances")
+REPORT_FEEDS = ("feedback", "performance")
+
+
+class Daemon:
+    """The jobs of `run` over one App: poll, evaluate, deliver, watch itself, send digests."""
+
+    def __init__(self, config: Config, app: App, started_at: datetime) -> None:
+        self.config, self.app, self.started_at = config, app, started_at
+        self.last_reports: dict[str, datetime] = {}
+
+    def poll(self, account: AccountRuntime) -> None:
+        now = self.app.clock.now()
+        until = sync_bound(now)
+        feeds = FAST_FEEDS
+        last = self.last_reports.get(account.name)
+        report_every = timedelta(hours=min(self.config.daemon.feedback_poll_hours, self.config.daemon.performance_poll_hours))
+        if last is None or now - last >= report_every:
+            feeds = FAST_FEEDS + REPORT_FEEDS
+            self.last_reports[account.name] = now
+        results = self.app.sync(account, until, feeds)
+        stored = sum(r.records for r in results)
+        failed = [r.source for r in results if r.error]
+        at = evaluation_instant(until)
+        self.app.metrics(account, at)
+        alerts = self.app.evaluate(account, at, now)
+        logger.info("poll account=%s virtual_time=%s records=%d quarantined=%d api_calls=%d alerts=%d%s", account.name,
+                    format_instant(now), stored, sum(r.rejects for r in results), sum(r.api_calls for r in results),
+                    len(alerts), f" failed={','.join(failed)}" if failed else "")
+
+    def watch(self) -> None:
+        """Operational alerts, digests, and the systemd watchdog ping."""
+        now = self.app.clock.now()
+        rules = HealthRules(
+            stale_after={feed: timedelta(hours=h) for feed, h in self.config.alerts.feed_stale_hours.items()},
+            failing_after=timedelta(minutes=self.config.alerts.poll_failure_minutes),
+            secret_warning=timedelta(days=self.config.alerts.secret_expiry_warning_days),
+        )
+        with self.app.store.transaction() as session:
+            for account, account_config in zip(self.app.accounts, self.config.accounts):
+                for finding in health_findings(session, account.name, account.seller_id, now, rules, self.started_at,
+                                               account_config.lwa_client_secret_rotated_on):
+                    notify(session, finding, now, self.app.policy, self.app.routes)
+        enqueue_due_digests(self.app, self.config.digests, digest_routes_of(self.config), now)
+        sdnotify.notify("WATCHDOG=1")
+
+    def deliver(self) -> None:
+        deliver_due(self.app.store, self.app.channels, self.app.render, self.app.clock)
+
+    def jobs(self, speed: float) -> list[Job]:
+        """Intervals are virtual; `speed` turns them into the real seconds APScheduler counts."""
+        poll_seconds = self.config.daemon.poll_interval_minutes * 60 / speed
+        jobs = [Job(f"poll:{a.name}", max(0.5, poll_seconds), lambda a=a: self.poll(a)) for a in self.app.accounts]
+        jobs.append(Job("deliver", max(0.5, self.config.daemon.deliver_interval_seconds / speed), self.deliver))
+        jobs.append(Job("watch", max(0.5, min(60.0, 300 / speed)), self.watch))
+        return jobs
+
+
+def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual: timedelta | None = None) -> int:
+    """`seller-sentinel run`: jobs on APScheduler until SIGTERM (or Ctrl-C); against the simulator when the config says so."""
+    stop = stop or threading.Event()
+    server = None
+    speed = 1.0
+    clock: Clock = SystemClock()
+    if config.simulator.enabled:
+        scenario = load_builtin_or_file(config.simulator.scenario, config.simulator.seed)
+        speed = config.simulator.speed
+        clock = ScaledClock(scenario.monitor_from, speed)
+        server = SimulatorServer(scenario, clock).start()
+        logger.info("simulator serving scenario=%s from=%s speed=%gx", scenario.name, format_instant(scenario.monitor_from), speed)
+    try:
+        app = build(config, clock, api_url=server.url if server else "")
+        daemon = Daemon(config, app, clock.now())
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        if max_virtual is not None:
+            end = clock.now() + max_virtual
+            watcher = Job("stop-at-end", 1.0, lambda: stop.set() if clock.now() >= end else None)
+            jobs = daemon.jobs(speed) + [watcher]
+        else:
+            jobs = daemon.jobs(speed)
+        run_jobs(jobs, stop, on_started=lambda: sdnotify.notify("READY=1"))
+        sdnotify.notify("STOPPING=1")
+        daemon.deliver()
+        logger.info("stopped cleanly")
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run_demo(state_dir: Path, seconds_per_day: float, days: int) -> int:
+    """`seller-sentinel demo`: the breach-bound simulated seller in fast virtual time, alerts to the console and to .eml files."""
+    shutil.rmtree(state_dir, ignore_errors=True)  # a demo starts from a fresh account every time
+    base = default_config(state_dir)
+    config = replace(
+        base,
+        simulator=replace(base.simulator, speed=86400 / seconds_per_day),
+        daemon=replace(base.daemon, poll_interval_minutes=120, deliver_interval_seconds=600),
+        channels=tuple(replace(c, digests=c.kind == "file") for c in base.channels),
+    )
+    print(f"seller-sentinel demo: one virtual day every {seconds_per_day:g} s; alerts below and as e-mail files in "
+          f"{(state_dir / 'alerts').resolve()}; Ctrl-C stops.", file=sys.stderr)
+    return run_daemon(config, max_virtual=timedelta(days=days))
