@@ -14,10 +14,17 @@ CRITICAL_FORECAST_DAYS = 3
 SHORT_NAMES = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate",
                "vtr_30d": "VTR", "otdr_14d": "OTDR"}
 DEFECT_WORDS = {
-    "odr": "defective orders", "lsr_10d": "late shipments", "lsr_30d": "late shipments",
-    "cr_7d": "seller cancellations", "vtr_30d": "shipments without valid tracking",
-    "otdr_14d": "late-delivered units",
+    "odr": ("defective order", "defective orders"), "lsr_10d": ("late shipment", "late shipments"),
+    "lsr_30d": ("late shipment", "late shipments"), "cr_7d": ("seller cancellation", "seller cancellations"),
+    "vtr_30d": ("shipment without valid tracking", "shipments without valid tracking"),
+    "otdr_14d": ("late-delivered unit", "late-delivered units"),
 }
+
+
+def defects(metric: str, count: int) -> str:
+    """'1 defective order', '3 defective orders'."""
+    singular, plural = DEFECT_WORDS.get(metric, ("defect", "defects"))
+    return f"{count} {singular if count == 1 else plural}"
 ADVICE = {
     "odr": ("Answer open A-to-z claims and buyer messages today; refund or replace before a claim is filed.",
             "Ask Amazon to remove feedback that is about FBA fulfilment or product reviews."),
@@ -126,13 +133,12 @@ def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int 
 def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, low_volume: bool) -> tuple[str, ...]:
     d = obs.definition
     name = SHORT_NAMES.get(d.id, d.id)
-    words = DEFECT_WORDS.get(d.id, "defects")
     upper = d.limit.direction == "upper"
     if not den:
         return (f"No orders in the {name} window yet.",)
     out = [f"{name} is {_pct(num / den)} against a limit of {_pct(d.limit.value)} ({num} of {den})."]
     if dtb:
-        out.append(f"{dtb} more {words} in the window breach the limit.")
+        out.append(f"{defects(d.id, dtb).replace(' ', ' more ', 1)} in the window {'breaches' if dtb == 1 else 'breach'} the limit.")
     if obs.unattributed and upper:
         out.append(f"{obs.unattributed} open A-to-z claims or chargebacks in Amazon's report are counted too.")
     if forecast is not None and forecast.pending is not None:
@@ -141,7 +147,7 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, lo
         when = pending.day.strftime("%-d %B")
         if d.window.offset_days and entering > 0 and pending.denominator:
             out.append(
-                f"{entering} {words} on orders from the last {d.window.offset_days} days will enter the window by "
+                f"{defects(d.id, entering)} on orders from the last {d.window.offset_days} days will enter the window by "
                 f"{when}: {name} will reach {_pct(pending.numerator / pending.denominator)}."
             )
         elif obs.certain[0] and pending.denominator:
@@ -174,7 +180,7 @@ def _headline(d: MetricDefinition, value: float | None, dtb: int | None, breach_
     if dtb == 0:
         text += ": over the limit"
     elif dtb is not None:
-        text += f"; {dtb} more {DEFECT_WORDS.get(d.id, 'defects')} in the window and you breach"
+        text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
     if breach_day is not None and dtb:
         text += f"; at today's pace that is in ~{(breach_day - today).days} days"
     return text

@@ -48,7 +48,7 @@ def test_one_defect_in_a_small_window_is_a_warning_saying_one_more_breaches():
     ev = evaluate(odr_observation(series), ODR_MARGINS, 30)
     assert (ev.numerator, ev.denominator, ev.defects_to_breach) == (1, 180, 1)
     assert ev.level == Level.WARNING  # 0.56% is under the 0.75% margin, but one more defect breaches
-    assert "1 more defective orders in the window breach the limit." in ev.explanation
+    assert "1 more defective order in the window breaches the limit." in ev.explanation
 
 
 def test_low_volume_is_stated_in_the_explanation():
