@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from daemon.errors import SourceError, SourceUnavailable
 from daemon.sources.records import Source
+from sqlalchemy.orm import Session
+
 from storage import models as m
 from storage.repo import Store, store_batch, window_counts
 from storage.upsert import upsert
@@ -117,18 +119,17 @@ def local_metrics(store: Store, account: str, marketplaces: tuple[str, ...], at:
     return values
 
 
-def record_history(store: Store, values: list[MetricValue]) -> None:
-    """Keep each day's values for trends, pace and digests; re-recording a day overwrites it."""
+def record_history(session: Session, values: list[MetricValue]) -> None:
+    """Keep each day's values for trends and digests, in the caller's transaction; re-recording a day overwrites it."""
     rows = [
         {"account": v.account, "marketplace_id": v.marketplace_id, "metric": v.metric, "fulfillment": v.fulfillment,
          "day": v.at.date(), "numerator": v.numerator, "denominator": v.denominator}
         for v in values
     ]
-    with store.transaction() as session:
-        upsert(
-            session, m.MetricHistory.__table__, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
-            lambda ex: {"numerator": ex.numerator, "denominator": ex.denominator},
-        )
+    upsert(
+        session, m.MetricHistory.__table__, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
+        lambda ex: {"numerator": ex.numerator, "denominator": ex.denominator},
+    )
 
 
 def sync_bound(now: datetime) -> datetime:

@@ -49,8 +49,9 @@ def replay(scenario_path: Path, out_dir: Path, config: Any = None) -> ReplaySumm
                 calls += sum(r.api_calls for r in app.sync(account, until=at))
                 if at == scenario.monitor_from:
                     continue  # the backfill: rows start the day after installation (FORMAT.md)
-                metric_rows.extend(metric_row(v) for v in app.metrics(account, at))
-                alert_rows.extend(alert_row(a) for a in app.evaluate(account, at, now=at) if a.reason != NotifyReason.REPEAT)
+                evaluated = app.evaluate(account, at, now=at)
+                metric_rows.extend(metric_row(v) for v in evaluated.values)
+                alert_rows.extend(alert_row(a) for a in evaluated.alerts if a.reason != NotifyReason.REPEAT)
             days += 1
             at += DAY
     write_jsonl(out_dir / "metrics.jsonl", metric_rows)

@@ -1,7 +1,6 @@
 """The running daemon's parts for one account and the stage calls over them; built by app.py."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,13 +12,18 @@ from alerts.outbox import DeliveryReport, deliver_due
 from daemon.clock import Clock
 from daemon.notify import Finding, Route, notify
 from daemon.observe import observations
-from daemon.pipeline import PollResult, local_metrics, poll_source, record_history, MetricValue
+from daemon.pipeline import MetricValue, PollResult, poll_source, record_history
 from daemon.sources.records import Source
 from storage.repo import Store
 
-logger = logging.getLogger(__name__)
 
 FEEDS = ("orders", "packages", "finances", "feedback", "performance")
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    values: list[MetricValue]  # the local figures (rows of metrics.jsonl)
+    alerts: list[Alert]  # what changed enough to notify
 
 
 @dataclass
@@ -57,18 +61,14 @@ class App:
                 results.append(poll_source(self.store, account.name, source, until, self.clock.now()))
         return results
 
-    def metrics(self, account: AccountRuntime, at: datetime) -> list[MetricValue]:
-        """The local value of every metric at `at`, recorded in the history."""
-        values = local_metrics(self.store, account.name, account.marketplaces, at)
-        record_history(self.store, values)
-        return values
-
-    def evaluate(self, account: AccountRuntime, at: datetime, now: datetime) -> list[Alert]:
-        """Evaluate every metric at `at` and notify what changed, in one transaction."""
-        alerts = []
+    def evaluate(self, account: AccountRuntime, at: datetime, now: datetime) -> Evaluated:
+        """Every metric at `at`: record it in the history, evaluate it, notify what changed; one transaction."""
+        values: list[MetricValue] = []
+        alerts: list[Alert] = []
         with self.store.transaction() as session:
             for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
                 d = obs.definition
+                values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))
                 ev = evaluate(obs, account.thresholds(obs.marketplace_id, d.id), self.horizon_days)
                 finding = Finding(
                     key=AlertKey(account.name, obs.marketplace_id, d.id, d.fulfillment), kind="metric",
@@ -84,10 +84,8 @@ class App:
                 alert = notify(session, finding, now, self.policy, self.routes)
                 if alert is not None:
                     alerts.append(alert)
-        for alert in alerts:
-            logger.debug("alert account=%s metric=%s level=%s reason=%s", account.name, alert.key.metric,
-                        alert.level.value, alert.reason.value)
-        return alerts
+            record_history(session, values)
+        return Evaluated(values, alerts)
 
     def deliver(self) -> DeliveryReport:
         """Send what the outbox holds due."""

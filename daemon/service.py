@@ -48,8 +48,7 @@ class Daemon:
         stored = sum(r.records for r in results)
         failed = [r.source for r in results if r.error]
         at = evaluation_instant(until)
-        self.app.metrics(account, at)
-        alerts = self.app.evaluate(account, at, now)
+        alerts = self.app.evaluate(account, at, now).alerts
         logger.info("poll account=%s virtual_time=%s records=%d quarantined=%d api_calls=%d alerts=%d%s", account.name,
                     format_instant(now), stored, sum(r.rejects for r in results), sum(r.api_calls for r in results),
                     len(alerts), f" failed={','.join(failed)}" if failed else "")

@@ -18,7 +18,8 @@ def test_a_daily_digest_is_enqueued_once_and_renders_every_metric_with_its_trend
     app = App(store=store, clock=clock, accounts=[account], routes=(), channels={}, render=render)
     for day in range(10):
         at = clock.now() - timedelta(days=10 - day)
-        record_history(store, [MetricValue(at, "main", "ATVPDKIKX0DER", d, day, 1000) for d in METRICS])
+        with store.transaction() as session:
+            record_history(session, [MetricValue(at, "main", "ATVPDKIKX0DER", d, day, 1000) for d in METRICS])
     routes = (Route("email", Level.OK),)
     clock.advance(hours=8)
     config = DigestsConfig(daily=True, daily_at="07:00", weekly=False)
