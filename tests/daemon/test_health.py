@@ -4,7 +4,11 @@ from datetime import date, timedelta
 from daemon.errors import SourceUnavailable
 from daemon.health import HealthRules, health_findings
 from daemon.pipeline import record_feed_failure, record_feed_success
+from alerts.decide import Policy
 from alerts.model import Level
+from alerts.render import render
+from daemon.notify import Route, notify
+from storage.alerts_repo import delivery_statuses
 
 RULES = HealthRules(stale_after={"orders": timedelta(hours=2)}, failing_after=timedelta(hours=1),
                     secret_warning=timedelta(days=30))
@@ -43,3 +47,18 @@ def test_the_lwa_secret_warns_before_its_180_day_expiry(store, clock):
     assert levels(store, clock, started, today - timedelta(days=160))["lwa_secret_expiry"] == Level.WARNING
     assert levels(store, clock, started, today - timedelta(days=176))["lwa_secret_expiry"] == Level.CRITICAL
     assert levels(store, clock, started, date(2020, 1, 1))["lwa_secret_expiry"] == Level.BREACH
+
+
+def test_refused_credentials_reach_the_channels_as_an_operational_alert(store, clock):
+    started = clock.now()
+    record_feed_failure(store, "main", "orders", clock.now(), SourceUnavailable("refused", credentials_refused=True))
+    with store.transaction() as session:
+        raised = [notify(session, f, clock.now(), Policy(), (Route("email", Level.WARNING),))
+                  for f in health_findings(session, "main", "A2", clock.now(), RULES, started, None)]
+    [alert] = [a for a in raised if a is not None]
+    assert (alert.kind, alert.key.metric, alert.level) == ("operational", "credentials", Level.CRITICAL)
+    message = render(alert)
+    assert message.subject == "[seller-sentinel] CRITICAL main: Amazon refused the account's credentials"
+    assert message.data["type"] == "operational" and "refresh token" in message.text
+    with store.sessions() as session:
+        assert list(delivery_statuses(session).values()) == ["pending"]
