@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.clock import format_instant, parse_instant
+from daemon.clock import Clock, format_instant, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.records import Batch, Cursor, Reject
 
@@ -94,3 +94,14 @@ def paged_batches(source: str, caller: Any, window: Window, fetch: Callable[[str
         if not next_token:
             return
         token = next_token
+
+
+class OrderWindowFeed:
+    """What the two order feeds share: clients, caller, marketplaces, backfill and page size."""
+
+    def __init__(self, clients: Any, caller: Any, marketplace_ids: tuple[str, ...], clock: Clock,
+                 backfill_days: int = 90, page_size: int = 100) -> None:
+        self.clients, self.caller, self.clock = clients, caller, clock
+        self.marketplace_ids = list(marketplace_ids)
+        self.backfill = timedelta(days=backfill_days)
+        self.page_size = page_size

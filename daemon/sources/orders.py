@@ -2,25 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from daemon.clock import Clock
 from daemon.errors import MalformedPayload
-from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
+from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, CancellationRecord, Cursor, OrderRecord, Reject
-from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 
-class OrdersSource:
+class OrdersSource(OrderWindowFeed):
     name = "orders"
-
-    def __init__(self, clients: SpApiClients, caller: SpApiCaller, marketplace_ids: tuple[str, ...], clock: Clock,
-                 backfill_days: int = 90, page_size: int = 100) -> None:
-        self.clients, self.caller, self.clock = clients, caller, clock
-        self.marketplace_ids = list(marketplace_ids)
-        self.backfill = timedelta(days=backfill_days)
-        self.page_size = page_size
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of orders updated since the cursor; a cursor with a next token resumes mid-pagination."""

@@ -2,28 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from daemon.clock import Clock
 from daemon.errors import MalformedPayload
-from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
+from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, Cursor, PackageRecord
-from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 CANCELLED_BY = {"MERCHANT": "seller", "BUYER": "buyer", "AMAZON": "amazon"}
 SCANNED = frozenset({"IN_TRANSIT", "DELIVERED"})  # a carrier scan happened: the tracking is valid
 
 
-class PackagesSource:
+class PackagesSource(OrderWindowFeed):
     name = "packages"
-
-    def __init__(self, clients: SpApiClients, caller: SpApiCaller, marketplace_ids: tuple[str, ...], clock: Clock,
-                 backfill_days: int = 90, page_size: int = 100) -> None:
-        self.clients, self.caller, self.clock = clients, caller, clock
-        self.marketplace_ids = list(marketplace_ids)
-        self.backfill = timedelta(days=backfill_days)
-        self.page_size = page_size
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of seller-fulfilled orders updated since the cursor (its usage plan is slow: 1 call per 3 minutes)."""
