@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from alerts.forecast import DaySeries, project
+from alerts.forecast import DaySeries, Forecast, project
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
 
@@ -88,7 +88,8 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int) -> Eva
     today = obs.at.date()
     dtb = d.limit.defects_to_breach(num, den) if den else None
     forecast = project(obs.series, d, today, horizon_days, (obs.certain[0] + (obs.unattributed if upper else 0), obs.certain[1])) if den else None
-    breach_day = forecast.breach_day if forecast else None
+    # A metric already over the limit has no crossing ahead of it: the forecast is for metrics still inside.
+    breach_day = forecast.breach_day if forecast and dtb else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = Level.OK
@@ -99,7 +100,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int) -> Eva
             floor = Level.CRITICAL if days_left <= CRITICAL_FORECAST_DAYS else Level.WARNING
             level = max(level, floor, key=lambda lv: lv.rank)
 
-    explanation = _explain(obs, num, den, dtb, forecast, low_volume)
+    explanation = _explain(obs, num, den, dtb, forecast, breach_day, low_volume)
     return Evaluation(
         level=level, value=value, limit=d.limit.value, numerator=num, denominator=den,
         defects_to_breach=dtb, forecast_breach_at=_midnight(breach_day), headline=_headline(d, value, dtb, breach_day, today),
@@ -130,7 +131,8 @@ def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int 
     return Level.OK
 
 
-def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, low_volume: bool) -> tuple[str, ...]:
+def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast: Forecast | None, breach_day: date | None,
+             low_volume: bool) -> tuple[str, ...]:
     d = obs.definition
     name = SHORT_NAMES.get(d.id, d.id)
     upper = d.limit.direction == "upper"
@@ -140,7 +142,8 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, lo
     if dtb:
         out.append(f"{defects(d.id, dtb).replace(' ', ' more ', 1)} in the window {'breaches' if dtb == 1 else 'breach'} the limit.")
     if obs.unattributed and upper:
-        out.append(f"{obs.unattributed} open A-to-z claims or chargebacks in Amazon's report are counted too.")
+        claims = "open A-to-z claim or chargeback" if obs.unattributed == 1 else "open A-to-z claims or chargebacks"
+        out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
     if forecast is not None and forecast.pending is not None:
         pending = forecast.pending
         entering = pending.numerator - num
@@ -160,10 +163,10 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast, lo
                 f"The window shrinks from {den} to {pending.denominator} orders by {when}: the rate rises to "
                 f"{_pct(pending.numerator / pending.denominator)} with no new defect."
             )
-        if forecast.breach_day is not None:
-            days = (forecast.breach_day - obs.at.date()).days
+        if breach_day is not None:
+            days = (breach_day - obs.at.date()).days
             out.append(f"At today's pace of orders and defects the limit is crossed around "
-                       f"{forecast.breach_day.strftime('%-d %B')} (~{days} days).")
+                       f"{breach_day.strftime('%-d %B')} (~{days} day{'s' if days != 1 else ''}).")
     if low_volume:
         out.append(f"Under {LOW_VOLUME_ORDERS} orders in the window ({den}): each defect moves the rate by "
                    f"{_pct(1 / den)}" + (", and one more defect breaches." if dtb == 1 else "."))
@@ -181,8 +184,9 @@ def _headline(d: MetricDefinition, value: float | None, dtb: int | None, breach_
         text += ": over the limit"
     elif dtb is not None:
         text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
-    if breach_day is not None and dtb:
-        text += f"; at today's pace that is in ~{(breach_day - today).days} days"
+    if breach_day is not None:
+        days = (breach_day - today).days
+        text += f"; at today's pace that is in ~{days} day{'s' if days != 1 else ''}"
     return text
 
 

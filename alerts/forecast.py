@@ -8,6 +8,7 @@ from alerts.metrics.definitions import MetricDefinition
 
 PACE_DAYS = 14  # the recent days whose average stands for the days still to come
 SHORT_PACE_DAYS = 3  # ...unless the last few days are worse: an episode (a stock-out) shows there first
+SHORT_PACE_MIN_DENOMINATOR = 30  # below this, three days are noise, not an episode
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ def pace(series: DaySeries, today: date, definition: MetricDefinition) -> tuple[
     paces = []
     for days in (PACE_DAYS, SHORT_PACE_DAYS):
         num, den = series.window(today - timedelta(days=days), today)
-        paces.append((num / days, den / days))
+        if days == PACE_DAYS or den >= SHORT_PACE_MIN_DENOMINATOR:
+            paces.append((num / days, den / days))
     share = lambda p: p[0] / p[1] if p[1] else 0.0  # noqa: E731
     worst = max if definition.limit.direction == "upper" else min
     return worst(paces, key=share)
