@@ -83,7 +83,8 @@ def build_channel(c: ChannelConfig, clock: Clock, stream: IO[str] = sys.stderr) 
         return FileChannel(c.name, c.directory or Path("alerts"), clock)
     if c.kind == "email":
         return EmailChannel(c.name, c.host, c.port, c.security, c.username or None,
-                            c.password.reveal() if c.password else None, c.sender, c.recipients, c.timeout_seconds, clock)
+                            c.password.reveal() if c.password else None, c.sender, c.recipients, c.timeout_seconds, clock,
+                            c.ca_file)
     http = httpx.Client(timeout=c.timeout_seconds, headers={"User-Agent": USER_AGENT}, trust_env=False)
     if c.kind == "slack":
         return SlackChannel(c.name, c.webhook_url.reveal(), http)

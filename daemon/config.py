@@ -155,6 +155,7 @@ class ChannelConfig:
     password: Secret | None = None
     sender: str = ""
     recipients: tuple[str, ...] = ()
+    ca_file: Path | None = None
     webhook_url: Secret | None = None
     url: str = ""
     signing_secret: Secret | None = None
@@ -510,12 +511,14 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
                              "write addresses like ops@example.com")
         if not recipients:
             raise t.fail("recipients", "is empty", "list at least one address")
+        ca_file = t.get("ca_file", str, "")
         security = t.get("security", str, "starttls")
         if security not in ("starttls", "tls", "none"):
             raise t.fail("security", f"is {security!r}", "use starttls, tls or none")
         out = ChannelConfig(**common, host=t.get("host", str, fix="set it to your SMTP server's host name"),
                             port=t.get("port", int, 587), security=security, username=t.get("username", str, ""),
                             password=t.secret("password", False, ""), sender=t.get("sender", str), recipients=recipients,
+                            ca_file=t.ctx.resolve(ca_file) if ca_file else None,
                             timeout_seconds=_positive(t, "timeout_seconds", 30))
     elif kind == "slack":
         out = ChannelConfig(**common, webhook_url=t.secret("webhook_url", True, "use the Slack Incoming Webhook URL"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from pathlib import Path
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -38,22 +39,25 @@ class EmailChannel:
     kind = "email"
 
     def __init__(self, name: str, host: str, port: int, security: str, username: str | None, password: str | None,
-                 sender: str, recipients: tuple[str, ...], timeout_seconds: float, clock: Clock) -> None:
+                 sender: str, recipients: tuple[str, ...], timeout_seconds: float, clock: Clock,
+                 ca_file: Path | None = None) -> None:
         self.name, self._host, self._port, self._security = name, host, port, security
+        self._ca_file = ca_file
         self._username, self._password = username, password
         self._sender, self._recipients, self._timeout, self._clock = sender, recipients, timeout_seconds, clock
 
     def send(self, message: RenderedMessage, delivery_id: str) -> None:
         mail = build_email(message, delivery_id, self._sender, self._recipients, self._clock)
         try:
+            # Certificates are always verified: against the system store, or a private CA's bundle.
+            context = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
             if self._security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
             else:
                 smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
             with smtp:
                 if self._security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
                 if self._username:
                     smtp.login(self._username, self._password or "")
                 smtp.send_message(mail)

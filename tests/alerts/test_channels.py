@@ -2,6 +2,8 @@
 import email
 import email.policy
 import json
+import ssl
+import subprocess
 
 import httpx
 import pytest
@@ -16,7 +18,9 @@ from alerts.render import render
 from alerts.signing import SignatureError, verify
 from daemon.errors import DeliveryError
 from tests.alerts.samples import HOSTILE, odr_warning
-from tests.support.receivers import Reply
+from aiosmtpd.controller import Controller
+
+from tests.support.receivers import Reply, Collector, free_port
 
 SECRET = "whsec_c2VsbGVyLXNlbnRpbmVsLXRlc3Qtc2VjcmV0LTMyYnl0ZXM="
 
@@ -127,3 +131,65 @@ def test_the_console_prints_one_line(capsys):
 
     ConsoleChannel("console", sys.stdout).send(render(odr_warning()), "d1")
     assert capsys.readouterr().out.startswith("ALERT WARNING  main ATVPDKIKX0DER odr: ODR 0.82% of 1.00%")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, standing in for a private CA."""
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def _server_context(certificate):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
+
+
+def _accept(user: str, password: str):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == user.encode() and auth_data.password == password.encode()
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    return authenticator
+
+
+def test_starttls_with_authentication_delivers_and_a_wrong_password_is_permanent(certificate, clock):
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port, tls_context=_server_context(certificate),
+                            require_starttls=True, authenticator=_accept("alerts", "right-password"))
+    controller.start()
+    try:
+        def channel(password):
+            return EmailChannel("email", "127.0.0.1", port, "starttls", "alerts", password, "a@example.com",
+                                ("b@example.com",), 5, clock, ca_file=certificate[0])
+        channel("right-password").send(render(odr_warning()), "d1")
+        assert len(collector.messages) == 1
+        with pytest.raises(DeliveryError) as refused:
+            channel("wrong-password").send(render(odr_warning()), "d2")
+        assert refused.value.permanent and "wrong-password" not in refused.value.reason
+    finally:
+        controller.stop()
+
+
+def test_implicit_tls_delivers_and_an_untrusted_certificate_is_refused(certificate, clock):
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port, ssl_context=_server_context(certificate))
+    controller.start()
+    try:
+        EmailChannel("email", "127.0.0.1", port, "tls", None, None, "a@example.com", ("b@example.com",), 5, clock,
+                     ca_file=certificate[0]).send(render(odr_warning()), "d1")
+        assert len(collector.messages) == 1
+        with pytest.raises(DeliveryError):
+            EmailChannel("email", "127.0.0.1", port, "tls", None, None, "a@example.com", ("b@example.com",), 5,
+                         clock).send(render(odr_warning()), "d2")
+        assert len(collector.messages) == 1
+    finally:
+        controller.stop()

@@ -81,7 +81,7 @@ class HttpReceiver:
         self._server.server_close()
 
 
-class _Collector:
+class Collector:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.refuse_with: str | None = None
@@ -97,10 +97,8 @@ class SmtpServer:
     """aiosmtpd on 127.0.0.1 at a free port, collecting parsed messages."""
 
     def __init__(self) -> None:
-        self.collector = _Collector()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.collector = Collector()
+        self.port = free_port()
         self._controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
@@ -113,6 +111,13 @@ class SmtpServer:
 
     def close(self) -> None:
         self._controller.stop()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (aiosmtpd's Controller wants a number, not port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(predicate, seconds: float = 5.0) -> bool:
