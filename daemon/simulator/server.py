@@ -43,6 +43,7 @@ class Faults:
     malformed_every: int = 0
     refused_refresh_tokens: frozenset[str] = frozenset()
     expired_client_secrets: frozenset[str] = frozenset()
+    report_seconds: float = 30  # how long a report takes to be DONE (PITFALLS #10: some take hours)
     hold_call: tuple[str, int] | None = None
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -361,7 +362,8 @@ class SimulatorServer:
     def _op_getReport(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         report = self._report(params["id"])
         age = (self.clock.now() - report.created_at).total_seconds()
-        status = "IN_QUEUE" if age < 10 else "IN_PROGRESS" if age < 30 else "DONE" if report.content else "CANCELLED"
+        done_after = self.faults.report_seconds
+        status = "IN_QUEUE" if age < min(10, done_after) else "IN_PROGRESS" if age < done_after else "DONE" if report.content else "CANCELLED"
         body_: dict[str, Any] = {
             "reportId": report.report_id, "reportType": report.report_type, "createdTime": format_instant(report.created_at),
             "processingStatus": status, "marketplaceIds": report.marketplace_ids,

@@ -6,7 +6,7 @@ import io
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from daemon.clock import Clock
+from daemon.clock import Clock, parse_instant
 from daemon.errors import MalformedPayload
 from daemon.sources.common import iso, reject, request_bound
 from daemon.sources.records import Batch, Cursor, FeedbackCoverage, FeedbackRecord, Reject
@@ -14,6 +14,7 @@ from daemon.sources.reports import create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 REPORT_TYPE = "GET_SELLER_FEEDBACK_DATA"
+PENDING_REPORT_MAX_AGE = timedelta(hours=6)  # an older request is dropped and made again (reports can stall for hours)
 # Date column format per marketplace (SPAPI_NOTES §5); everything else is D/M/YY.
 DATE_ORDER = {"ATVPDKIKX0DER": "MDY", "A1PA6795UKMFR9": "DMY", "A2NODRKZP88ZB9": "YMD", "A1VC38T7YXB528": "YMD"}
 
@@ -28,18 +29,31 @@ class FeedbackSource:
         self.window = timedelta(days=window_days)
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
-        """One batch per marketplace: the report's rows plus the days it covered completely."""
-        end = request_bound(until, self.clock.now())
-        start = end - self.window
+        """One batch per marketplace: the report's rows plus the days it covered completely.
+
+        A requested report's id is committed before waiting for it, so a poll that fails or a daemon that
+        restarts picks the same report up instead of requesting another (createReport allows one a minute).
+        """
+        pending: dict[str, dict[str, str]] = dict((cursor or {}).get("pending") or {})
         for marketplace_id in self.marketplace_ids:
             calls_before = self.caller.calls
-            report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
-            document = wait_for_document(self.clients, self.caller, self.clock, report_id)
+            entry = pending.get(marketplace_id)
+            if entry is None or self.clock.now() - parse_instant(entry["requested_at"]) > PENDING_REPORT_MAX_AGE:
+                end = request_bound(until, self.clock.now())
+                start = end - self.window
+                report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
+                entry = {"report_id": report_id, "start": iso(start), "end": iso(end), "requested_at": iso(self.clock.now())}
+                pending[marketplace_id] = entry
+                yield Batch(self.name, (), (), {"pending": dict(pending)}, self.caller.calls - calls_before)
+                calls_before = self.caller.calls
+            start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
+            document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
+            del pending[marketplace_id]
             records, rejects = parse_feedback(document or "", marketplace_id, self.name)
             coverage: tuple[FeedbackCoverage, ...] = ()
             if not rejects:  # a row that did not parse is not a removal: only a clean report tells what is gone
                 coverage = (FeedbackCoverage(marketplace_id, covered_first_day(start), (end - timedelta(microseconds=1)).date()),)
-            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), {"last_until": iso(end)},
+            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), {"last_until": iso(end), "pending": dict(pending)},
                         self.caller.calls - calls_before)
 
 

@@ -136,4 +136,23 @@ def test_a_report_with_a_malformed_row_marks_nothing_removed():
     clock = ManualClock(SCENARIO.end)
     with SimulatorServer(SCENARIO, clock, faults=Faults(malformed_every=1)) as server:
         batches = list(feeds(server, clock)["feedback"].pages(None, SCENARIO.start + timedelta(days=8)))
-    assert batches[0].rejects and not any(isinstance(r, FeedbackCoverage) for r in batches[0].records)
+    assert batches[-1].rejects and not any(isinstance(r, FeedbackCoverage) for r in batches[-1].records)
+
+
+def test_a_feedback_report_requested_before_a_failure_is_picked_up_again_not_requested_twice(store):
+    from daemon.pipeline import poll_source
+
+    clock = ManualClock(SCENARIO.end)
+    # The report takes longer than the poll waits; the next poll finds it done.
+    faults = Faults(report_seconds=7200)
+    with SimulatorServer(SCENARIO, clock, faults=faults) as server:
+        source = feeds(server, clock)["feedback"]
+        failed = poll_source(store, "main", source, SCENARIO.end - timedelta(days=1), clock.now())
+        assert failed.error is not None
+        assert store.cursor("main", "feedback")["pending"][MP]["report_id"]
+        faults.report_seconds = 30
+        done = poll_source(store, "main", source, SCENARIO.end - timedelta(days=1), clock.now())
+        creates = [c for c in server.calls if c.operation == "createReport" and c.status == 202]
+    assert done.error is None and done.records > 0
+    assert len(creates) == 1
+    assert store.cursor("main", "feedback")["pending"] == {}
