@@ -25,7 +25,6 @@ from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
 FAST_FEEDS = ("orders", "packages", "finances")
-REPORT_FEEDS = ("feedback", "performance")
 
 
 class Daemon:
@@ -33,17 +32,19 @@ class Daemon:
 
     def __init__(self, config: Config, app: App, started_at: datetime) -> None:
         self.config, self.app, self.started_at = config, app, started_at
-        self.last_reports: dict[str, datetime] = {}
+        self.last_reports: dict[tuple[str, str], datetime] = {}
+        self.report_every = {"feedback": timedelta(hours=config.daemon.feedback_poll_hours),
+                             "performance": timedelta(hours=config.daemon.performance_poll_hours)}
 
     def poll(self, account: AccountRuntime) -> None:
         now = self.app.clock.now()
         until = sync_bound(now)
         feeds = FAST_FEEDS
-        last = self.last_reports.get(account.name)
-        report_every = timedelta(hours=min(self.config.daemon.feedback_poll_hours, self.config.daemon.performance_poll_hours))
-        if last is None or now - last >= report_every:
-            feeds = FAST_FEEDS + REPORT_FEEDS
-            self.last_reports[account.name] = now
+        for feed, every in self.report_every.items():  # reports are slow and rate-limited: their own cadence
+            last = self.last_reports.get((account.name, feed))
+            if last is None or now - last >= every:
+                feeds += (feed,)
+                self.last_reports[(account.name, feed)] = now
         results = self.app.sync(account, until, feeds)
         stored = sum(r.records for r in results)
         failed = [r.source for r in results if r.error]
