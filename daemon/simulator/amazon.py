@@ -37,20 +37,11 @@ def publication_instant(now: datetime) -> datetime:
 
 
 def figures(scenario: Scenario, at: datetime, marketplace_id: str, lags: Lags = Lags()) -> dict[str, Any]:
-    """Every metric Amazon would publish at `at` for one marketplace, by full recompute."""
-    return _figures(id(scenario), scenario, at, marketplace_id, lags)
-
-
-_CACHE: dict[tuple[int, datetime, str, Lags], dict[str, Any]] = {}
-
-
-def _figures(scenario_key: int, scenario: Scenario, at: datetime, marketplace_id: str, lags: Lags) -> dict[str, Any]:
-    key = (scenario_key, at, marketplace_id, lags)
-    if key not in _CACHE:
-        if len(_CACHE) > 256:
-            _CACHE.clear()
-        _CACHE[key] = _recompute(scenario, at, marketplace_id, lags)
-    return _CACHE[key]
+    """Every metric Amazon would publish at `at` for one marketplace, by full recompute (kept per instant)."""
+    key = ("amazon.figures", at, marketplace_id, lags)
+    if key not in scenario.memo:
+        scenario.memo[key] = _recompute(scenario, at, marketplace_id, lags)
+    return scenario.memo[key]
 
 
 def _recompute(scenario: Scenario, at: datetime, marketplace_id: str, lags: Lags) -> dict[str, Any]:
@@ -142,9 +133,9 @@ def _counting(timeline: OrderTimeline, kind: str, id_key: str, cut: datetime, co
     return False
 
 
-def performance_report(scenario: Scenario, now: datetime, marketplaces: list[str], lags: Lags = Lags()) -> dict[str, Any]:
-    """The GET_V2_SELLER_PERFORMANCE_REPORT document of the latest publication at or before `now`."""
-    at = publication_instant(now)
+def performance_report(scenario: Scenario, published_at: datetime, marketplaces: list[str], lags: Lags = Lags()) -> dict[str, Any]:
+    """The GET_V2_SELLER_PERFORMANCE_REPORT document of the latest daily publication at or before `published_at`."""
+    at = publication_instant(published_at)
     return {
         "accountStatuses": [{"marketplaceId": mp, "businessType": "SELF_SERVICE", "status": "NORMAL"} for mp in marketplaces],
         "performanceMetrics": [_marketplace_block(scenario, at, mp, lags) for mp in marketplaces],
@@ -165,7 +156,7 @@ def _status(breached: bool) -> str:
 
 
 def _marketplace_block(scenario: Scenario, at: datetime, mp: str, lags: Lags) -> dict[str, Any]:
-    f = _figures(id(scenario), scenario, at, mp, lags)
+    f = figures(scenario, at, mp, lags)
     block: dict[str, Any] = {"marketplaceId": mp}
     odr = {}
     for channel, key in (("MFN", "mfn"), ("AFN", "afn")):

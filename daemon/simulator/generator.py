@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta, timezone
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from daemon.clock import format_instant
 
-START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
@@ -31,13 +31,22 @@ class Rates:
     feedback_removed: float = 0.1  # share of negative feedback later removed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Episode:
-    """Days [start_day, start_day + days) run with some rates replaced."""
+    """Days [start_day, start_day + days) run with some rates replaced: `Episode(96, 20, claim=0.02)`."""
 
     start_day: int
     days: int
     rates: dict[str, float]
+
+    def __init__(self, start_day: int, days: int, rates: dict[str, float] | None = None, **overrides: float) -> None:
+        merged = {**(rates or {}), **overrides}
+        unknown = set(merged) - {f.name for f in fields(Rates)}
+        if unknown:
+            raise ValueError(f"unknown rates {sorted(unknown)}; rates are {[f.name for f in fields(Rates)]}")
+        object.__setattr__(self, "start_day", start_day)
+        object.__setattr__(self, "days", days)
+        object.__setattr__(self, "rates", merged)
 
 
 @dataclass(frozen=True)
@@ -116,14 +125,14 @@ def _poisson(rng: random.Random, mean: float) -> int:
 def _order_events(rng: random.Random, profile: Profile, rates: Rates, serial: int, purchase: datetime):
     order_id = f"{rng.randrange(100, 1000)}-{serial:07d}-{rng.randrange(10 ** 7):07d}"
     channel = "AFN" if rng.random() < profile.afn_share else "MFN"
-    ship_by = datetime.combine((purchase + profile.handling_days * DAY).date(), time(23, 59, 59), tzinfo=timezone.utc)
+    ship_by = datetime.combine((purchase + profile.handling_days * DAY).date(), time(23, 59, 59), tzinfo=UTC)
     deliver_by = ship_by + 5 * DAY
     quantity = 1 if rng.random() < 0.8 else rng.randint(2, 3)
     yield purchase, {
         "type": "order", "order_id": order_id, "marketplace_id": profile.marketplace, "channel": channel,
         "purchase_date": format_instant(purchase), "earliest_ship_date": format_instant(purchase),
         "latest_ship_date": format_instant(ship_by),
-        "earliest_delivery_date": format_instant(datetime.combine((ship_by + 2 * DAY).date(), time(0), tzinfo=timezone.utc)),
+        "earliest_delivery_date": format_instant(datetime.combine((ship_by + 2 * DAY).date(), time(0), tzinfo=UTC)),
         "latest_delivery_date": format_instant(deliver_by), "quantity": quantity,
         "total": round(rng.uniform(9, 180), 2), "currency": "USD", "is_replacement": rng.random() < 0.005,
     }

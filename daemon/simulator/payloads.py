@@ -12,6 +12,7 @@ MARKETPLACE_NAMES = {"ATVPDKIKX0DER": "Amazon.com", "A2EUQ1WTGCTBG2": "Amazon.ca
                      "A1PA6795UKMFR9": "Amazon.de", "A13V1IB3VIYZZH": "Amazon.fr", "APJ6JRA9NG5V4": "Amazon.it",
                      "A1RKKUPIHCS9HS": "Amazon.es", "A1VC38T7YXB528": "Amazon.co.jp"}
 CANCELLED_BY_2026 = {"seller": "MERCHANT", "buyer": "BUYER", "amazon": "AMAZON"}
+FULFILLMENT_STATUS_2026 = {"Canceled": "CANCELLED", "Shipped": "SHIPPED", "Unshipped": "UNSHIPPED"}
 
 
 def money(amount: Any, currency: str) -> dict[str, str]:
@@ -71,7 +72,7 @@ def order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:
     """An Orders 2026-01-01 `Order`, with packages[] and cancellation when asked for."""
     o = state.data
     mfn = o["channel"] == "MFN"
-    status = {"Canceled": "CANCELLED", "Shipped": "SHIPPED"}.get(state.status, "UNSHIPPED")
+    status = FULFILLMENT_STATUS_2026[state.status]
     fulfillment: dict[str, Any] = {"fulfillmentStatus": status, "fulfilledBy": "MERCHANT" if mfn else "AMAZON"}
     if mfn:
         fulfillment["shipByWindow"] = {"earliestDateTime": format_instant(o["earliest_ship_date"]),

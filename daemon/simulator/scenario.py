@@ -25,6 +25,15 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "chargeback": ("order_id", "chargeback_id", "status"),
 }
 ORDER_DATES = ("purchase_date", "earliest_ship_date", "latest_ship_date", "earliest_delivery_date", "latest_delivery_date")
+# Values FORMAT.md allows; anything else would be silently misread by every metric.
+ALLOWED: dict[tuple[str, str], frozenset[Any]] = {
+    ("order", "channel"): frozenset({"MFN", "AFN"}),
+    ("cancel", "by"): frozenset({"seller", "buyer", "amazon"}),
+    ("feedback", "rating"): frozenset({1, 2, 3, 4, 5}),
+    ("claim", "status"): frozenset({"open", "granted", "denied", "withdrawn"}),
+    ("chargeback", "status"): frozenset({"open", "granted", "denied"}),
+    ("ship", "tracking_valid"): frozenset({True, False}),
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ class Scenario:
     orders: dict[str, OrderTimeline]
     _updates: list[tuple[datetime, str]] = field(default_factory=list)  # order/ship/cancel instants (Orders v0)
     _updates_2026: list[tuple[datetime, str]] = field(default_factory=list)  # plus deliveries (Orders 2026)
+    # Results other modules derive from this scenario and keep with it (amazon.py's daily figures).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def orders_updated(self, after: datetime, until: datetime, include_deliveries: bool = False) -> list[str]:
         """Ids of orders with an update in (after, until], ordered by their last update up to `until`, then id."""
@@ -125,7 +136,7 @@ def parse_scenario(lines: Iterable[str], name: str) -> Scenario:
         if header is None:
             header = _header(data, name, number)
             continue
-        event = _event(data, name, number)
+        event = _event(data, name, number, tuple(header["marketplaces"]))
         if event.type == "order":
             if event.data["order_id"] in orders:
                 raise ScenarioError(f"{name}:{number}: order {event.data['order_id']} placed twice")
@@ -169,15 +180,25 @@ def _header(data: dict[str, Any], name: str, number: int) -> dict[str, Any]:
     return out
 
 
-def _event(data: dict[str, Any], name: str, number: int) -> Event:
+def _event(data: dict[str, Any], name: str, number: int, marketplaces: tuple[str, ...]) -> Event:
     kind = data.get("type")
     if kind not in EVENT_KEYS:
         raise ScenarioError(f"{name}:{number}: unknown event type {kind!r}")
     missing = [key for key in ("at",) + EVENT_KEYS[kind] if key not in data]
     if missing:
         raise ScenarioError(f"{name}:{number}: {kind} event misses {', '.join(missing)}")
+    for (allowed_kind, key), allowed in ALLOWED.items():
+        # bool is an int in Python: a rating of true must not pass as 1.
+        value = data.get(key)
+        if allowed_kind == kind and (value not in allowed or isinstance(value, bool) != (key == "tracking_valid")):
+            raise ScenarioError(f"{name}:{number}: {kind} {key} {value!r} is not one of {sorted(allowed, key=str)}")
     values = dict(data)
     if kind == "order":
+        if data["marketplace_id"] not in marketplaces:
+            raise ScenarioError(f"{name}:{number}: order {data['order_id']} is in marketplace {data['marketplace_id']}, "
+                                f"which the header does not list")
+        if not isinstance(data["quantity"], int) or isinstance(data["quantity"], bool) or data["quantity"] < 1:
+            raise ScenarioError(f"{name}:{number}: order quantity {data['quantity']!r} is not a positive integer")
         for key in ORDER_DATES:
             values[key] = _instant(data[key], name, number, key)
     return Event(kind, _instant(data["at"], name, number, "at"), number, values)

@@ -1,8 +1,11 @@
 """The fake Selling Partner API: serves a scenario on loopback, on a virtual clock, as Amazon's models describe.
 
 Decisions (FORMAT.md leaves them open):
-- Lists answer as of their upper bound (LastUpdatedBefore, lastUpdatedBefore, PostedBefore, dataEndTime):
-  a client asking about "up to T" sees the account as it was at T, even if the clock is a little later.
+- Lists answer as of their upper bound (LastUpdatedBefore, lastUpdatedBefore, PostedBefore): a client asking
+  about "up to T" sees the account as it was at T, even if the clock is a little later. A page token carries
+  that bound, so later pages answer the same question even when the virtual clock has moved meanwhile.
+- The feedback report answers as of its dataEndTime too: feedback left in [dataStartTime, dataEndTime) and not
+  removed by then, so a report about a past range reads the same whenever it is requested.
 - In Orders 2026-01-01, `lastUpdatedTime` also moves when a package is delivered.
 - Reports: IN_QUEUE at creation, IN_PROGRESS after 10 virtual seconds, DONE (or CANCELLED for an empty
   feedback report) after 30; their content is fixed when they are created.
@@ -15,11 +18,13 @@ import hashlib
 import json
 import re
 import threading
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from daemon.clock import Clock, format_instant, parse_instant
@@ -31,6 +36,7 @@ from daemon.simulator.throttle import USAGE_PLANS, UsagePlans
 
 TWO_MINUTES = timedelta(minutes=2)
 ACCESS_TOKEN = re.compile(r"^Atza\|[0-9a-f]{64}$")
+DOCUMENT_PREFIX = "amzn1.spdoc.1.4"
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.", "details": ""}]}
 
 
@@ -78,9 +84,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/auth/o2/token$"), "token"),
     ("GET", re.compile(r"^/orders/v0/orders$"), "getOrders"),
     ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)/orderItems$"), "getOrderItems"),
-    ("GET", re.compile(r"^/orders/v0/orders/(?P<id>[^/]+)$"), "getOrder"),
     ("GET", re.compile(r"^/orders/2026-01-01/orders$"), "searchOrders"),
-    ("GET", re.compile(r"^/orders/2026-01-01/orders/(?P<id>[^/]+)$"), "getOrder2026"),
+    ("GET", re.compile(r"^/orders/2026-01-01/orders/(?P<id>[^/]+)$"), "getOrder"),
     ("POST", re.compile(r"^/reports/2021-06-30/reports$"), "createReport"),
     ("GET", re.compile(r"^/reports/2021-06-30/reports/(?P<id>[^/]+)$"), "getReport"),
     ("GET", re.compile(r"^/reports/2021-06-30/documents/(?P<id>[^/]+)$"), "getReportDocument"),
@@ -101,28 +106,41 @@ class SimulatorServer:
         self._plans = UsagePlans()
         self._reports: dict[str, _Report] = {}
         self._counts: dict[str, int] = {}
-        self._served_records = 0
+        self._served: dict[str, int] = {}  # records served per kind, for malformed_every
+        self._listings: OrderedDict[tuple[Any, ...], list[str]] = OrderedDict()  # filtered ids per query, for paging
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._address = (host, port)
+        self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the simulator has no address before start()")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "SimulatorServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sp-api-simulator", daemon=True)
+    def start(self) -> Self:
+        """Bind and serve in a daemon thread; connections are accepted as soon as this returns."""
+        self._httpd = ThreadingHTTPServer(self._address, _handler_for(self))  # listening once constructed
+        self._httpd.daemon_threads = True
+        # A short poll interval: stop() waits for the serving loop to notice, and tests start many simulators.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sp-api-simulator", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Release any held call, stop serving and close the socket."""
         self.faults.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
-    def __enter__(self) -> "SimulatorServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -176,17 +194,16 @@ class SimulatorServer:
         if self.faults.server_error_every and n % self.faults.server_error_every == 0:
             raise ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.")
 
-    def _breaks_next_record(self) -> int:
-        """0 for a record served intact, else the how-many-th malformed record this is."""
+    def _breaks_next_record(self, kind: str) -> int:
+        """0 for a record of this kind served intact, else the how-many-th malformed record of its kind this is."""
         if not self.faults.malformed_every:
             return 0
         with self._lock:
-            self._served_records += 1
-            n = self._served_records
+            n = self._served[kind] = self._served.get(kind, 0) + 1
         return 0 if n % self.faults.malformed_every else n // self.faults.malformed_every
 
-    def _maybe_malformed(self, record: dict[str, Any], breakers: tuple[str, ...]) -> dict[str, Any]:
-        nth = self._breaks_next_record()
+    def _maybe_malformed(self, kind: str, record: dict[str, Any], breakers: tuple[str, ...]) -> dict[str, Any]:
+        nth = self._breaks_next_record(kind)
         if not nth:
             return record
         broken = dict(record)
@@ -213,7 +230,8 @@ class SimulatorServer:
 
     # -- Orders v0 --------------------------------------------------------------------------------
 
-    def _bounds(self, query: dict[str, str], after_keys: tuple[str, str], before_keys: tuple[str, str]) -> tuple[str, datetime, datetime]:
+    def _bounds(self, query: dict[str, str], after_keys: tuple[str, str], before_keys: tuple[str, str],
+                token_key: str) -> tuple[str, datetime, datetime]:
         now = self.clock.now()
         given = [key for key in after_keys if query.get(key)]
         if len(given) != 1:
@@ -225,44 +243,69 @@ class SimulatorServer:
             raise ApiError(400, "InvalidInput", f"{other_before} cannot be used with {kind}")
         after = _instant(query[kind], kind)
         before = _instant(query[before_key], before_key) if query.get(before_key) else now - TWO_MINUTES
+        if query.get(token_key):
+            before = _read_token(query[token_key], token_key)[1]
         if before > now - TWO_MINUTES:
             raise ApiError(400, "InvalidInput", f"{before_key} must be at least 2 minutes before the current time")
         if before < after:
             raise ApiError(400, "InvalidInput", f"{before_key} must be after {kind}")
         return kind, after, before
 
-    def _page(self, ids: list[str], query: dict[str, str], token_key: str, size_key: str) -> tuple[list[str], str | None]:
-        size = int(query.get(size_key) or 100)
+    def _page(self, ids: list[str], query: dict[str, str], token_key: str, size_key: str,
+              before: datetime) -> tuple[list[str], str | None]:
+        try:
+            size = int(query.get(size_key) or 100)
+        except ValueError as exc:
+            raise ApiError(400, "InvalidInput", f"{size_key} must be an integer") from exc
         if not 1 <= size <= 100:
             raise ApiError(400, "InvalidInput", f"{size_key} must be between 1 and 100")
-        offset = 0
-        if query.get(token_key):
-            try:
-                offset = int(json.loads(base64.urlsafe_b64decode(query[token_key]))["offset"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ApiError(400, "InvalidInput", f"Invalid {token_key}") from exc
+        offset = _read_token(query[token_key], token_key)[0] if query.get(token_key) else 0
         page = ids[offset:offset + size]
         more = offset + size < len(ids)
-        token = base64.urlsafe_b64encode(json.dumps({"offset": offset + size}).encode()).decode() if more else None
-        return page, token
+        return page, _make_token(offset + size, before) if more else None
+
+    def _listing(self, key: tuple[Any, ...], compute) -> list[str]:
+        """The filtered, ordered ids of one list query; kept for a few queries so each page does not recount them."""
+        with self._lock:
+            if key in self._listings:
+                self._listings.move_to_end(key)
+                return self._listings[key]
+        ids = compute()
+        with self._lock:
+            self._listings[key] = ids
+            while len(self._listings) > 16:
+                self._listings.popitem(last=False)
+        return ids
+
+    def _order_ids(self, created: bool, after: datetime, before: datetime, include_deliveries: bool) -> list[str]:
+        """Orders visible at `before` created (or updated) in the range, in the API's page order."""
+        if created:
+            ids = self.scenario.orders_created(after, before)
+            return [i for i in ids if self.scenario.orders[i].order.at <= before]
+        return self.scenario.orders_updated(after, before, include_deliveries=include_deliveries)
 
     def _op_getOrders(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         if not query.get("MarketplaceIds"):
             raise ApiError(400, "InvalidInput", "MarketplaceIds is required")
-        kind, after, before = self._bounds(query, ("CreatedAfter", "LastUpdatedAfter"), ("CreatedBefore", "LastUpdatedBefore"))
-        marketplaces = set(query["MarketplaceIds"].split(","))
-        statuses = set(query["OrderStatuses"].split(",")) if query.get("OrderStatuses") else None
-        channels = set(query["FulfillmentChannels"].split(",")) if query.get("FulfillmentChannels") else None
-        if kind == "CreatedAfter":
-            ids = self.scenario.orders_created(after, before)
-        else:
-            ids = self.scenario.orders_updated(after, before)
-        states = [order_state(self.scenario.orders[i], before) for i in ids]
-        states = [s for s in states if s.data["marketplace_id"] in marketplaces
-                  and (statuses is None or s.status in statuses) and (channels is None or s.data["channel"] in channels)]
-        page_ids, token = self._page([s.data["order_id"] for s in states], query, "NextToken", "MaxResultsPerPage")
-        by_id = {s.data["order_id"]: s for s in states}
-        orders = [self._maybe_malformed(payloads.order_v0(by_id[i]), ("AmazonOrderId", "PurchaseDate", "OrderStatus")) for i in page_ids]
+        kind, after, before = self._bounds(query, ("CreatedAfter", "LastUpdatedAfter"), ("CreatedBefore", "LastUpdatedBefore"),
+                                           "NextToken")
+        marketplaces = frozenset(query["MarketplaceIds"].split(","))
+        statuses = frozenset(query["OrderStatuses"].split(",")) if query.get("OrderStatuses") else None
+        channels = frozenset(query["FulfillmentChannels"].split(",")) if query.get("FulfillmentChannels") else None
+
+        def compute() -> list[str]:
+            ids = self._order_ids(kind == "CreatedAfter", after, before, include_deliveries=False)
+            orders = self.scenario.orders
+            ids = [i for i in ids if orders[i].order.data["marketplace_id"] in marketplaces
+                   and (channels is None or orders[i].order.data["channel"] in channels)]
+            if statuses is not None:
+                ids = [i for i in ids if order_state(orders[i], before).status in statuses]
+            return ids
+
+        ids = self._listing(("getOrders", kind, after, before, marketplaces, statuses, channels), compute)
+        page_ids, token = self._page(ids, query, "NextToken", "MaxResultsPerPage", before)
+        orders = [self._maybe_malformed("orders", payloads.order_v0(order_state(self.scenario.orders[i], before)),
+                                        ("AmazonOrderId", "PurchaseDate", "OrderStatus")) for i in page_ids]
         payload: dict[str, Any] = {"Orders": orders}
         if token:
             payload["NextToken"] = token
@@ -278,34 +321,38 @@ class SimulatorServer:
     def _op_getOrderItems(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         return {"payload": payloads.order_items_v0(order_state(self._timeline(params["id"]), self.clock.now()))}
 
-    def _op_getOrder(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
-        return {"payload": payloads.order_v0(order_state(self._timeline(params["id"]), self.clock.now()))}
-
     # -- Orders 2026-01-01 ------------------------------------------------------------------------
 
     def _op_searchOrders(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
-        kind, after, before = self._bounds(query, ("createdAfter", "lastUpdatedAfter"), ("createdBefore", "lastUpdatedBefore"))
-        marketplaces = set(query["marketplaceIds"].split(",")) if query.get("marketplaceIds") else None
-        fulfilled_by = query.get("fulfilledBy")
+        kind, after, before = self._bounds(query, ("createdAfter", "lastUpdatedAfter"), ("createdBefore", "lastUpdatedBefore"),
+                                           "paginationToken")
+        # marketplaceIds is optional in this version: without it, every marketplace of the seller.
+        marketplaces = frozenset(query["marketplaceIds"].split(",") if query.get("marketplaceIds") else self.scenario.marketplaces)
+        channels = frozenset({"MERCHANT": "MFN", "AMAZON": "AFN"}.get(v, v) for v in query["fulfilledBy"].split(",")) \
+            if query.get("fulfilledBy") else None
+        statuses = frozenset(query["fulfillmentStatuses"].split(",")) if query.get("fulfillmentStatuses") else None
         included = set(query.get("includedData", "").split(",")) - {""}
-        if kind == "createdAfter":
-            ids = self.scenario.orders_created(after, before)
-        else:
-            ids = self.scenario.orders_updated(after, before, include_deliveries=True)
-        states = [order_state(self.scenario.orders[i], before) for i in ids]
-        channel = {"MERCHANT": "MFN", "AMAZON": "AFN"}.get(fulfilled_by or "")
-        states = [s for s in states if (marketplaces is None or s.data["marketplace_id"] in marketplaces)
-                  and (channel is None or s.data["channel"] == channel)]
-        page_ids, token = self._page([s.data["order_id"] for s in states], query, "paginationToken", "maxResultsPerPage")
-        by_id = {s.data["order_id"]: s for s in states}
-        orders = [self._maybe_malformed(payloads.order_2026(by_id[i], included), ("orderId", "createdTime")) for i in page_ids]
+
+        def compute() -> list[str]:
+            ids = self._order_ids(kind == "createdAfter", after, before, include_deliveries=True)
+            orders = self.scenario.orders
+            ids = [i for i in ids if orders[i].order.data["marketplace_id"] in marketplaces
+                   and (channels is None or orders[i].order.data["channel"] in channels)]
+            if statuses is not None:
+                ids = [i for i in ids if payloads.FULFILLMENT_STATUS_2026[order_state(orders[i], before).status] in statuses]
+            return ids
+
+        ids = self._listing(("searchOrders", kind, after, before, marketplaces, channels, statuses), compute)
+        page_ids, token = self._page(ids, query, "paginationToken", "maxResultsPerPage", before)
+        orders = [self._maybe_malformed("orders", payloads.order_2026(order_state(self.scenario.orders[i], before), included),
+                                        ("orderId", "createdTime")) for i in page_ids]
         payload: dict[str, Any] = {"orders": orders}
         if token:
             payload["pagination"] = {"nextToken": token}
         payload["createdBefore" if kind == "createdAfter" else "lastUpdatedBefore"] = format_instant(before)
         return payload
 
-    def _op_getOrder2026(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+    def _op_getOrder(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         included = set(query.get("includedData", "").split(",")) - {""}
         return {"order": payloads.order_2026(order_state(self._timeline(params["id"]), self.clock.now()), included)}
 
@@ -341,12 +388,13 @@ class SimulatorServer:
             order = self.scenario.orders[event.data["order_id"]]
             if order.order.data["marketplace_id"] != marketplace_id or int(event.data["rating"]) > 3:
                 continue
+            # An order carries one feedback: a later one replaces it, a removal takes it away.
             latest = order.last_of("feedback", end) or event
             removed = order.last_of("feedback_removed", end)
             if latest is not event or (removed is not None and removed.at >= event.at):
                 continue
             comment = re.sub(r"[\t\r\n]+", " ", str(event.data.get("comment", "")))
-            rating = "five" if self._breaks_next_record() else str(event.data["rating"])
+            rating = "five" if self._breaks_next_record("feedback") else str(event.data["rating"])
             rows.append("\t".join([payloads.feedback_date(event.at, marketplace_id), rating, comment, "",
                                    event.data["order_id"], f"buyer{len(rows)}@marketplace.amazon.com"]))
         if not rows:
@@ -376,16 +424,25 @@ class SimulatorServer:
             body_["processingStartTime"] = format_instant(report.created_at + timedelta(seconds=10))
             body_["processingEndTime"] = format_instant(report.created_at + timedelta(seconds=30))
         if status == "DONE":
-            body_["reportDocumentId"] = "amzn1.spdoc.1.4." + report.report_id
+            body_["reportDocumentId"] = f"{DOCUMENT_PREFIX}.{report.report_id}"
         return body_
 
     def _op_getReportDocument(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
-        report_id = params["id"].rsplit(".", 1)[-1]
-        self._report(report_id)
-        return {"reportDocumentId": params["id"], "url": f"{self.url}/download/{report_id}", "compressionAlgorithm": "GZIP"}
+        report = self._document(params["id"])
+        if report is None:
+            raise ApiError(404, "NotFound", f"Report document {params['id']} not found")
+        return {"reportDocumentId": params["id"], "url": f"{self.url}/download/{params['id']}", "compressionAlgorithm": "GZIP"}
 
-    def _download(self, report_id: str) -> tuple[int, dict[str, str], bytes]:
+    def _document(self, document_id: str) -> _Report | None:
+        """The finished report behind a document id, if any."""
+        prefix, _, report_id = document_id.rpartition(".")
         report = self._reports.get(report_id)
+        if prefix != DOCUMENT_PREFIX or report is None or not report.content:
+            return None
+        return report
+
+    def _download(self, document_id: str) -> tuple[int, dict[str, str], bytes]:
+        report = self._document(document_id)
         if report is None:
             return 404, {"Content-Type": "text/plain"}, b"NoSuchKey"
         return 200, {"Content-Type": "text/plain; charset=UTF-8"}, gzip.compress(report.content, mtime=0)
@@ -398,6 +455,8 @@ class SimulatorServer:
             raise ApiError(400, "InvalidInput", "PostedAfter is required")
         after = _instant(query["PostedAfter"], "PostedAfter")
         before = _instant(query["PostedBefore"], "PostedBefore") if query.get("PostedBefore") else now - TWO_MINUTES
+        if query.get("NextToken"):
+            before = _read_token(query["NextToken"], "NextToken")[1]
         if before > now - TWO_MINUTES:
             raise ApiError(400, "InvalidInput", "PostedBefore must be at least 2 minutes before the current time")
         entries: list[tuple[str, dict[str, Any]]] = []
@@ -412,11 +471,11 @@ class SimulatorServer:
                 elif status == "denied" and granted_before:
                     entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=True)))
         ids = [str(i) for i in range(len(entries))]
-        page, token = self._page(ids, query, "NextToken", "MaxResultsPerPage")
+        page, token = self._page(ids, query, "NextToken", "MaxResultsPerPage", before)
         events: dict[str, list[Any]] = {"GuaranteeClaimEventList": [], "ChargebackEventList": []}
         for i in page:
             kind, entry = entries[int(i)]
-            entry = self._maybe_malformed(entry, ("AmazonOrderId", "PostedDate"))
+            entry = self._maybe_malformed("financial events", entry, ("AmazonOrderId", "PostedDate"))
             events["GuaranteeClaimEventList" if kind == "claim" else "ChargebackEventList"].append(entry)
         payload: dict[str, Any] = {"FinancialEvents": events}
         if token:
@@ -438,6 +497,19 @@ def _was_granted(order, event, id_key: str) -> bool:
     return granted
 
 
+def _make_token(offset: int, before: datetime) -> str:
+    """An opaque page token: where the next page starts and the upper bound the first page used."""
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset, "before": format_instant(before)}).encode()).decode()
+
+
+def _read_token(token: str, key: str) -> tuple[int, datetime]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["offset"]), parse_instant(data["before"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, "InvalidInput", f"Invalid {key}") from exc
+
+
 def _instant(text: str, key: str) -> datetime:
     try:
         return parse_instant(text)
@@ -446,7 +518,7 @@ def _instant(text: str, key: str) -> datetime:
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    out = {"Content-Type": "application/json", "x-amzn-RequestId": hashlib.md5(json.dumps(body, sort_keys=True).encode()).hexdigest()}
+    out = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
     out.update(headers or {})
     return status, out, json.dumps(body).encode("utf-8")
 

@@ -7,10 +7,9 @@ from datetime import datetime
 # SPAPI_NOTES §1.1, §2, §4, §7.1: (requests per second, burst)
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getOrders": (0.0167, 20),
-    "getOrder": (0.5, 30),
     "getOrderItems": (0.5, 30),
     "searchOrders": (0.0056, 20),
-    "getOrder2026": (0.5, 30),
+    "getOrder": (0.5, 30),  # Orders 2026-01-01
     "createReport": (0.0167, 15),
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),

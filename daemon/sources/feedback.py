@@ -35,32 +35,55 @@ class FeedbackSource:
         restarts picks the same report up instead of requesting another (createReport allows one a minute).
         """
         pending: dict[str, dict[str, str]] = dict((cursor or {}).get("pending") or {})
+        last_until: str | None = (cursor or {}).get("last_until")
         for marketplace_id in self.marketplace_ids:
             calls_before = self.caller.calls
             entry = pending.get(marketplace_id)
             if entry is None or self.clock.now() - parse_instant(entry["requested_at"]) > PENDING_REPORT_MAX_AGE:
                 end = request_bound(until, self.clock.now())
-                start = end - self.window
+                start = until - self.window
                 report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
                 entry = {"report_id": report_id, "start": iso(start), "end": iso(end), "requested_at": iso(self.clock.now())}
                 pending[marketplace_id] = entry
-                yield Batch(self.name, (), (), {"pending": dict(pending)}, self.caller.calls - calls_before)
+                yield Batch(self.name, (), (), _cursor(last_until, pending), self.caller.calls - calls_before)
                 calls_before = self.caller.calls
             start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
-            document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
+            try:
+                document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
+            except MalformedPayload as exc:  # the document will not change: quarantine it and request anew next time
+                del pending[marketplace_id]
+                yield Batch(self.name, (), (reject(self.name, f"report {entry['report_id']}", exc),),
+                            _cursor(last_until, pending), self.caller.calls - calls_before)
+                continue
             del pending[marketplace_id]
             records, rejects = parse_feedback(document or "", marketplace_id, self.name)
             coverage: tuple[FeedbackCoverage, ...] = ()
-            if not rejects:  # a row that did not parse is not a removal: only a clean report tells what is gone
-                coverage = (FeedbackCoverage(marketplace_id, covered_first_day(start), (end - timedelta(microseconds=1)).date()),)
-            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), {"last_until": iso(end), "pending": dict(pending)},
+            first_day, last_day = covered_days(start, end)
+            # A row that did not parse is not a removal: only a clean report tells what is gone.
+            if not rejects and first_day <= last_day:
+                coverage = (FeedbackCoverage(marketplace_id, first_day, last_day),)
+            last_until = iso(end)
+            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), _cursor(last_until, pending),
                         self.caller.calls - calls_before)
 
 
-def covered_first_day(start: datetime) -> date:
-    """The first whole day of a report starting at `start` (a partial first day cannot show removals)."""
-    midnight = start.hour == start.minute == start.second == start.microsecond == 0
-    return start.date() if midnight else start.date() + timedelta(days=1)
+def _cursor(last_until: str | None, pending: dict[str, dict[str, str]]) -> Cursor:
+    """The feed's state: the end of the last report read, and the reports requested but not read yet."""
+    cursor: Cursor = {"pending": dict(pending)}
+    if last_until:
+        cursor["last_until"] = last_until
+    return cursor
+
+
+def covered_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The whole days inside [start, end): a partial first or last day cannot show removals."""
+    first = start.date() if _is_midnight(start) else start.date() + timedelta(days=1)
+    last = end.date() - timedelta(days=1)  # the end's own day is complete only up to `end`, whether midnight or not
+    return first, last
+
+
+def _is_midnight(value: datetime) -> bool:
+    return value.hour == value.minute == value.second == value.microsecond == 0
 
 
 def parse_feedback(document: str, marketplace_id: str, source: str) -> tuple[list[FeedbackRecord], list[Reject]]:

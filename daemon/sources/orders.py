@@ -46,12 +46,17 @@ class OrdersSource(OrderWindowFeed):
 
     def _cancellation(self, order_id: str) -> CancellationRecord:
         """SPAPI_NOTES §3: an item flagged IsBuyerRequestedCancel (a string "true") means the buyer asked."""
-        response = self.caller.call("getOrderItems", self.clients.orders.get_order_items, order_id)
-        for item in (response.payload or {}).get("OrderItems") or []:
-            request = item.get("BuyerRequestedCancel") or {}
-            if str(request.get("IsBuyerRequestedCancel", "")).lower() == "true":
-                return CancellationRecord(order_id, "buyer", request.get("BuyerCancelReason"))
-        return CancellationRecord(order_id, "unknown")
+        token: str | None = None
+        while True:
+            query = {"NextToken": token} if token else {}
+            payload = self.caller.call("getOrderItems", self.clients.orders.get_order_items, order_id, **query).payload or {}
+            for item in payload.get("OrderItems") or []:
+                request = (item.get("BuyerRequestedCancel") or {}) if isinstance(item, dict) else {}
+                if str(request.get("IsBuyerRequestedCancel", "")).lower() == "true":
+                    return CancellationRecord(order_id, "buyer", request.get("BuyerCancelReason"))
+            token = payload.get("NextToken")
+            if not token:
+                return CancellationRecord(order_id, "unknown")
 
 
 def parse_order(raw: Any) -> OrderRecord:

@@ -24,9 +24,15 @@ class PerformanceSource:
         self.marketplace_ids = list(marketplace_ids)
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
+        """One batch: the current snapshot of Amazon's figures for every marketplace (the report ignores dates)."""
         calls_before = self.caller.calls
         report_id = create_report(self.clients, self.caller, REPORT_TYPE, self.marketplace_ids)
-        document = wait_for_document(self.clients, self.caller, self.clock, report_id) or ""
+        try:
+            document = wait_for_document(self.clients, self.caller, self.clock, report_id) or ""
+        except MalformedPayload as exc:
+            yield Batch(self.name, (), (reject(self.name, f"report {report_id}", exc),),
+                        {"fetched_at": iso(self.clock.now())}, self.caller.calls - calls_before)
+            return
         fetched_at = self.clock.now()
         figures, rejects = parse_performance(document, self.name)
         records = (PerformanceSnapshot(fetched_at, document, tuple(figures)),) if figures or not rejects else ()

@@ -1,10 +1,13 @@
 """The Reports 2021-06-30 lifecycle: create, wait with a deadline through the clock, download once (PITFALLS #9, #10)."""
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
+import httpx
+
 from daemon.clock import Clock
-from daemon.errors import SourceUnavailable
+from daemon.errors import MalformedPayload, SourceUnavailable
 from daemon.sources.common import iso
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
@@ -28,15 +31,21 @@ def create_report(clients: SpApiClients, caller: SpApiCaller, report_type: str, 
 
 
 def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, report_id: str) -> str | None:
-    """The report's text once DONE; None when Amazon cancelled it (no data in range); raises when it fails or stalls."""
+    """The report's text once DONE; None when Amazon cancelled it (no data in range).
+
+    Raises SourceUnavailable when the report fails or stalls past the deadline (the next poll tries again),
+    MalformedPayload when its document cannot be decompressed or decoded.
+    """
     waited = 0
     while True:
         report = caller.call("getReport", clients.reports.get_report, report_id).payload or {}
         status = report.get("processingStatus")
         if status == "DONE":
             document_id = report.get("reportDocumentId")
-            document = caller.call("getReportDocument", clients.reports.get_report_document, document_id, download=True)
-            return str((document.payload or {}).get("document") or "")
+            # Metadata through the client, bytes by ourselves: the library's download lets httpx undo a
+            # Content-Encoding: gzip and then gunzips again, which fails (PITFALLS #9).
+            document = caller.call("getReportDocument", clients.reports.get_report_document, document_id).payload or {}
+            return download_document(document, clients.timeout_seconds)
         if status == "CANCELLED":
             return None
         if status == "FATAL":
@@ -45,3 +54,29 @@ def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, 
             raise SourceUnavailable(f"report {report_id} still {status} after {waited // 60} minutes")
         clock.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
+
+
+def download_document(document: dict[str, object], timeout_seconds: float) -> str:
+    """The text behind a ReportDocument: raw bytes, decompressed once by compressionAlgorithm, decoded by charset."""
+    url = document.get("url")
+    if not isinstance(url, str) or not url:
+        raise SourceUnavailable(f"report document {document.get('reportDocumentId')} has no url")
+    try:
+        with httpx.Client(timeout=timeout_seconds, trust_env=False) as http, http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise SourceUnavailable(f"report document download answered {response.status_code}")
+            body = b"".join(response.iter_raw())  # raw: no Content-Encoding decoding behind our back
+            charset = response.charset_encoding
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(f"report document download failed: {type(exc).__name__}") from None
+    if document.get("compressionAlgorithm") or body[:2] == b"\x1f\x8b":
+        try:
+            body = zlib.decompress(body, 15 + 32)  # gzip or zlib header, detected
+        except zlib.error as exc:
+            raise MalformedPayload(f"report document does not decompress: {exc}") from None
+    for encoding in (charset or "utf-8", "cp1252"):  # some flat files come in Cp1252 (SPAPI_NOTES §4)
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise MalformedPayload("report document is neither UTF-8 nor Cp1252")

@@ -32,6 +32,8 @@ AMAZON_ENDPOINTS = {
 }
 AMAZON_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+# The library raises its base exception (code 999) for 401, so an unauthorised call is known by Amazon's error code.
+REFUSED_CODES = frozenset({"Unauthorized", "InvalidAccessToken", "AccessDenied", "UnauthorizedAccess"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def token_client_class(token_url: str, timeout_seconds: float) -> type[AccessTok
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            self._transport.close()  # the library's own transport has no timeout (PITFALLS #11)
             self._transport = HttpxTransport(timeout=timeout_seconds, proxies=self.proxies, verify=self.verify)
 
     return ConfiguredAccessTokenClient
@@ -74,6 +77,7 @@ class SpApiClients:
 
     def __init__(self, endpoint: AccountEndpoint) -> None:
         region = AMAZON_ENDPOINTS.get(endpoint.region, AMAZON_ENDPOINTS["na"])[1]
+        self.timeout_seconds = endpoint.timeout_seconds  # report downloads go to a presigned URL, outside the clients
         marketplace = SimpleNamespace(endpoint=endpoint.base_url, marketplace_id=endpoint.marketplace_ids[0], region=region)
         common: dict[str, Any] = {
             "marketplace": marketplace,
@@ -92,26 +96,30 @@ class SpApiCaller:
     """Calls one SP-API operation: waits for its usage plan first, backs off on 429 and 5xx, classifies failures."""
 
     def __init__(self, account: str, clock: Clock, limiter: RateLimiter | None = None, max_tries: int = 8,
-                 max_backoff_seconds: float = 300.0) -> None:
+                 max_backoff_seconds: float = 300.0, max_failures: int = 4) -> None:
         self.account = account
         self.clock = clock
         self.limiter = limiter or RateLimiter(clock)
-        self.max_tries = max_tries
+        self.max_tries = max_tries  # 429s in a row before giving up with Throttled
+        self.max_failures = max_failures  # 5xx or transport failures in a row before SourceUnavailable
         self.max_backoff_seconds = max_backoff_seconds
         self.calls = 0
 
     def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
         """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now."""
         delay = self.limiter.interval(operation)
-        for attempt in range(1, self.max_tries + 1):
+        throttled = failures = 0
+        while True:
             self.limiter.acquire(operation)
             self.calls += 1
             try:
                 response = fn(*args, **kwargs)
             except SellingApiRequestThrottledException:
                 self.limiter.throttled(operation)
-                if attempt == self.max_tries:
-                    raise Throttled(f"{operation} still throttled after {attempt} tries", retry_after=delay) from None
+                throttled += 1
+                if throttled >= self.max_tries:
+                    raise Throttled(f"account {self.account}: {operation} still throttled after {throttled} tries",
+                                    retry_after=delay) from None
                 logger.info("throttled account=%s operation=%s wait_seconds=%.0f", self.account, operation, delay)
             except AuthorizationError as exc:
                 raise SourceUnavailable(
@@ -119,23 +127,29 @@ class SpApiCaller:
                     credentials_refused=True,
                 ) from None
             except SellingApiException as exc:
-                status = getattr(exc, "code", None)
-                if status in (401, 403):
+                status = exc.code
+                amzn_code = getattr(exc, "amzn_code", None)
+                if status == 403 or amzn_code in REFUSED_CODES:
                     raise SourceUnavailable(
-                        f"account {self.account}: {operation} denied ({exc.amzn_code})", credentials_refused=True
+                        f"account {self.account}: {operation} denied ({amzn_code})", credentials_refused=True
                     ) from None
                 if status == 400:
-                    raise InvalidRequest(f"account {self.account}: {operation} rejected: {exc.amzn_code} {exc.message}") from None
-                if status not in RETRYABLE_STATUS or attempt == self.max_tries:
-                    raise SourceUnavailable(f"account {self.account}: {operation} failed: {status} {exc.amzn_code}") from None
+                    raise InvalidRequest(
+                        f"account {self.account}: {operation} rejected: {amzn_code} {getattr(exc, 'message', '')}"
+                    ) from None
+                failures += 1
+                if status not in RETRYABLE_STATUS or failures >= self.max_failures:
+                    raise SourceUnavailable(f"account {self.account}: {operation} failed: {status} {amzn_code}") from None
                 logger.info("server error account=%s operation=%s status=%s", self.account, operation, status)
             except (httpx.TransportError, ValueError) as exc:  # ValueError: a body that is not JSON
-                if attempt == self.max_tries:
-                    raise SourceUnavailable(f"account {self.account}: {operation} unreachable: {type(exc).__name__}") from None
+                failures += 1
+                if failures >= self.max_failures:
+                    raise SourceUnavailable(
+                        f"account {self.account}: {operation} unreachable: {type(exc).__name__}"
+                    ) from None
                 logger.info("transport error account=%s operation=%s error=%s", self.account, operation, type(exc).__name__)
             else:
                 self.limiter.observe(operation, response.rate_limit)
                 return response
             self.clock.sleep(delay)
             delay = min(delay * 2, self.max_backoff_seconds)
-        raise AssertionError("unreachable")

@@ -4,35 +4,27 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import timedelta
-from types import SimpleNamespace
 
 import httpx
 import jsonschema
 import pytest
-from sp_api.api import Orders, Reports
-from sp_api.base import SellingApiRequestThrottledException
 
 from daemon.clock import ManualClock, format_instant
-from daemon.simulator.server import SimulatorServer
-from daemon.sources.spapi import token_client_class
-from tests.conftest import SHARED_DIR
-from tests.daemon.scenarios import small_account
+from daemon.simulator.amazon import performance_report
+from daemon.simulator.generator import Episode, Profile, generate
+from daemon.simulator.scenario import parse_scenario
+from tests.daemon.simulator.conftest import MODELS, clients, validator
 
-MODELS = SHARED_DIR / "spapi" / "models"
-SCENARIO = small_account()
+# A seller with some of everything: cancels, late shipments, feedback, claims, chargebacks, removals.
+SCENARIO = parse_scenario(generate(Profile("small", orders_per_day=25, days=40, monitor_from_day=39, afn_share=0.2, episodes=(
+    Episode(5, 30, negative_feedback=0.05, claim=0.03, late_ship=0.05, seller_cancel=0.02, invalid_tracking=0.05,
+            feedback_removed=0.3, chargeback=0.01),)), 3), "small")
 NOW = SCENARIO.end + timedelta(minutes=3)
 
 
-def validator(model_file: str, definition: str) -> jsonschema.Draft4Validator:
-    model = json.loads((MODELS / model_file).read_text(encoding="utf-8"))
-    schema = dict(model["definitions"][definition], definitions=model["definitions"])
-    return jsonschema.Draft4Validator(schema)
-
-
 @pytest.fixture
-def server():
-    with SimulatorServer(SCENARIO, ManualClock(NOW)) as running:
-        yield running
+def server(simulator):
+    return simulator(SCENARIO, ManualClock(NOW))
 
 
 @pytest.fixture
@@ -70,6 +62,14 @@ def test_search_orders_matches_the_2026_model_with_packages_and_cancellations(ap
     assert statuses <= {"IN_TRANSIT", "DELIVERED", "SHIPPED"} and "DELIVERED" in statuses
 
 
+def test_get_order_matches_the_2026_model(api):
+    status, body = api("/orders/2026-01-01/orders", lastUpdatedAfter=window()["LastUpdatedAfter"], fulfilledBy="MERCHANT")
+    for found in body["orders"][:5]:
+        status, one = api(f"/orders/2026-01-01/orders/{found['orderId']}", includedData="PACKAGES,CANCELLATION")
+        assert status == 200 and one["order"]["orderId"] == found["orderId"]
+        validator("orders_2026-01-01.json", "GetOrderResponse").validate(one)
+
+
 def test_financial_events_match_the_finances_v0_model(api):
     status, body = api("/finances/v0/financialEvents", PostedAfter=format_instant(SCENARIO.start))
     assert status == 200
@@ -86,40 +86,26 @@ def test_errors_use_the_sp_api_errors_body(api):
 
 
 def test_the_report_lifecycle_through_the_real_client_ends_in_a_gzip_document(server):
-    marketplace = SimpleNamespace(endpoint=server.url, marketplace_id="ATVPDKIKX0DER", region="us-east-1")
-    reports = Reports(marketplace=marketplace, credentials={"refresh_token": "Atzr|reports", "lwa_app_id": "c", "lwa_client_secret": "s"},
-                      auth_token_client_class=token_client_class(server.url + "/auth/o2/token", 5))
-    report_id = reports.create_report(reportType="GET_V2_SELLER_PERFORMANCE_REPORT", marketplaceIds=["ATVPDKIKX0DER"]).payload["reportId"]
+    reports = clients(server).reports
+    created = reports.create_report(reportType="GET_V2_SELLER_PERFORMANCE_REPORT", marketplaceIds=["ATVPDKIKX0DER"])
+    validator("reports_2021-06-30.json", "CreateReportResponse").validate(created.payload)
+    report_id = created.payload["reportId"]
     assert reports.get_report(report_id).payload["processingStatus"] == "IN_QUEUE"
     validator("reports_2021-06-30.json", "Report").validate(reports.get_report(report_id).payload)
     server.clock.advance(seconds=31)
     done = reports.get_report(report_id).payload
     assert done["processingStatus"] == "DONE"
+    validator("reports_2021-06-30.json", "Report").validate(done)
+    validator("reports_2021-06-30.json", "ReportDocument").validate(reports.get_report_document(done["reportDocumentId"]).payload)
     document = reports.get_report_document(done["reportDocumentId"], download=True).payload
     report = json.loads(document["document"])
     assert report["performanceMetrics"][0]["orderDefectRate"]["mfn"]["orderCount"] > 0
-    raw = httpx.get(server.url + f"/download/{report_id}")
+    raw = httpx.get(server.url + f"/download/{done['reportDocumentId']}")
     assert gzip.decompress(raw.content)  # served compressed, without Content-Encoding (PITFALLS #9)
     assert "content-encoding" not in raw.headers
 
 
-def test_usage_plans_throttle_after_the_burst_and_refill_on_the_virtual_clock(server):
-    marketplace = SimpleNamespace(endpoint=server.url, marketplace_id="ATVPDKIKX0DER", region="us-east-1")
-    orders = Orders(marketplace=marketplace, credentials={"refresh_token": "Atzr|burst", "lwa_app_id": "c", "lwa_client_secret": "s"},
-                    auth_token_client_class=token_client_class(server.url + "/auth/o2/token", 5))
-    query = dict(LastUpdatedAfter=window(2)["LastUpdatedAfter"], MarketplaceIds=["ATVPDKIKX0DER"])
-    for _ in range(20):
-        orders.get_orders(**query)
-    with pytest.raises(SellingApiRequestThrottledException) as throttled:
-        orders.get_orders(**query)
-    assert throttled.value.amzn_code == "QuotaExceeded"
-    server.clock.advance(seconds=60)
-    assert orders.get_orders(**query).payload["Orders"] is not None
-
-
-def test_the_performance_report_follows_the_account_health_schema(server):
-    from daemon.simulator.amazon import performance_report
-
+def test_the_performance_report_follows_the_account_health_schema():
     schema = json.loads((MODELS / "accountHealthReport-2020-11-18.json").read_text(encoding="utf-8"))
     schema.pop("examples", None)
     report = performance_report(SCENARIO, NOW, ["ATVPDKIKX0DER"])
