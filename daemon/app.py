@@ -19,7 +19,7 @@ from alerts.evaluate import Thresholds
 from alerts.model import Level
 from alerts.render import render
 from daemon.clock import Clock
-from daemon.config import AccountConfig, ChannelConfig, Config, Margins, default_config
+from daemon.config import AccountConfig, ChannelConfig, Config, DaemonConfig, Margins, default_config
 from daemon.notify import Route
 from daemon.runtime import AccountRuntime, App
 from daemon.simulator.generator import builtin_profile, generate
@@ -27,7 +27,7 @@ from daemon.simulator.scenario import Scenario, load_scenario, parse_scenario
 from daemon.sources.feedback import FeedbackSource
 from daemon.sources.finances import FinancesSource
 from daemon.sources.orders import OrdersSource
-from daemon.sources.packages import PackagesSource
+from daemon.sources.orders_2026 import DeliveryLookupSource, SearchOrdersSource
 from daemon.sources.performance import PerformanceSource
 from daemon.sources.records import Source
 from daemon.sources.spapi import AccountEndpoint, SpApiCaller, SpApiClients
@@ -39,18 +39,27 @@ from storage.repo import Store
 USER_AGENT = "seller-sentinel/0.1"
 
 
-def build_sources(endpoint: AccountEndpoint, clock: Clock, backfill_days: int = 90) -> dict[str, Source]:
+def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon: DaemonConfig) -> dict[str, Source]:
     """Every feed of one account, sharing one caller so usage plans are counted per account."""
     clients = SpApiClients(endpoint)
     caller = SpApiCaller(endpoint.account, clock)
     marketplaces = endpoint.marketplace_ids
-    return {
-        "orders": OrdersSource(clients, caller, marketplaces, clock, backfill_days),
-        "packages": PackagesSource(clients, caller, marketplaces, clock, backfill_days),
-        "finances": FinancesSource(clients, caller, clock, backfill_days),
+    lookup_every = timedelta(hours=daemon.delivery_lookup_hours)
+
+    def in_transit(until: datetime) -> list[str]:
+        # Deliveries due from the start of the OTDR window on (METRICS.md §5: 21 to 7 days ago).
+        return store.orders_in_transit(endpoint.account, until, until - timedelta(days=21), until - lookup_every)
+
+    sources: dict[str, Source] = {
+        "orders": SearchOrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days),
+        "deliveries": DeliveryLookupSource(clients, caller, clock, in_transit),
+        "finances": FinancesSource(clients, caller, clock, daemon.backfill_days),
         "feedback": FeedbackSource(clients, caller, marketplaces, clock),
         "performance": PerformanceSource(clients, caller, marketplaces, clock),
     }
+    if daemon.orders_v0:
+        sources["orders_v0"] = OrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days)
+    return sources
 
 
 def open_store(database_url: str) -> Store:
@@ -102,15 +111,15 @@ def digest_routes_of(config: Config) -> tuple[Route, ...]:
 
 def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys.stderr) -> App:
     """The App for a config: every account's feeds, the database, the channels and the alert policy."""
+    store = open_store(config.daemon.database_url)
     accounts = []
     for account in config.accounts:
         endpoint = endpoint_of(account, config, api_url)
         accounts.append(AccountRuntime(
             name=account.name, seller_id=account.seller_id, marketplaces=account.marketplaces,
-            sources=build_sources(endpoint, clock, config.daemon.backfill_days), otdr_enforced=frozenset(account.otdr_enforced),
+            sources=build_sources(endpoint, clock, store, config.daemon), otdr_enforced=frozenset(account.otdr_enforced),
             thresholds=lambda mp, metric, name=account.name: thresholds_of(config.alerts.margins_for(name, mp, metric)),
         ))
-    store = open_store(config.daemon.database_url)
     apply_config_silences(store, config, clock.now())
     policy = Policy(timedelta(hours=config.alerts.repeat_interval_hours), config.alerts.pending_evaluations,
                     timedelta(hours=config.alerts.settle_hours))

@@ -29,8 +29,8 @@ METRIC_LIMITS = {"odr": (0.01, "upper"), "lsr_10d": (0.04, "upper"), "lsr_30d": 
                  "cr_7d": (0.025, "upper"), "vtr_30d": (0.95, "lower"), "otdr_14d": (0.90, "lower")}
 DEFAULT_MARGINS = {"odr": (0.0075, 0.009), "lsr_10d": (0.03, 0.036), "lsr_30d": (0.03, 0.036),
                    "cr_7d": (0.018, 0.0225), "vtr_30d": (0.965, 0.955), "otdr_14d": (0.92, 0.905)}
-FEEDS = ("orders", "packages", "feedback", "finances", "performance")
-DEFAULT_STALE_HOURS = {"orders": 2, "packages": 6, "feedback": 36, "finances": 36, "performance": 36}
+FEEDS = ("orders", "deliveries", "feedback", "finances", "performance")
+DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook")
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -71,6 +71,8 @@ class DaemonConfig:
     http_timeout_seconds: float = 30
     backfill_days: int = 90
     log_level: str = "INFO"
+    orders_v0: bool = False  # also read Orders v0, which Amazon removes in March 2027
+    delivery_lookup_hours: float = 6  # how often an order in transit is looked up with getOrder
 
 
 @dataclass(frozen=True)
@@ -363,7 +365,8 @@ def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
         poll_interval_minutes=_positive(t, "poll_interval_minutes", 15), performance_poll_hours=_positive(t, "performance_poll_hours", 6),
         feedback_poll_hours=_positive(t, "feedback_poll_hours", 6), deliver_interval_seconds=_positive(t, "deliver_interval_seconds", 30),
         http_timeout_seconds=_positive(t, "http_timeout_seconds", 30), backfill_days=t.get("backfill_days", int, 90),
-        log_level=t.get("log_level", str, "INFO").upper(),
+        log_level=t.get("log_level", str, "INFO").upper(), orders_v0=t.get("orders_v0", bool, False),
+        delivery_lookup_hours=_positive(t, "delivery_lookup_hours", 6),
     )
     if out.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise t.fail("log_level", f"is {out.log_level!r}", "use DEBUG, INFO, WARNING or ERROR")

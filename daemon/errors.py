@@ -6,6 +6,7 @@
     │   ├── Throttled            retry_after seconds
     │   ├── SourceUnavailable    network, 5xx, token refused
     │   ├── InvalidRequest       Amazon answered 400 (e.g. an expired next token)
+    │   ├── UnreadableAnswer     not a well-formed answer: an HTML gateway page, an empty body, a payload without its list
     │   └── MalformedPayload     one record; becomes a reject in the batch
     ├── ScenarioError            a scenario file line that cannot be used
     └── DeliveryError            permanent: bool
@@ -41,6 +42,10 @@ class SourceUnavailable(SourceError):
 
 class InvalidRequest(SourceError):
     """Amazon refused the request itself (HTTP 400): retrying the same request cannot help."""
+
+
+class UnreadableAnswer(SourceError):
+    """An answer that proves nothing (edge page, empty body, missing list); retried, never read as "no records"."""
 
 
 class MalformedPayload(SourceError):

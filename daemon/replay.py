@@ -17,7 +17,7 @@ from daemon.app import build_for_scenario
 from daemon.clock import ManualClock, format_instant
 from daemon.pipeline import MetricValue
 from daemon.simulator.scenario import load_scenario
-from daemon.simulator.server import SimulatorServer
+from daemon.simulator.server import Faults, SimulatorServer
 
 # Amazon refuses questions about the last two minutes (PITFALLS #5): the sync for day T runs just after.
 SETTLE = timedelta(minutes=3)
@@ -32,15 +32,18 @@ class ReplaySummary:
     api_calls: int
 
 
-def replay(scenario_path: Path, out_dir: Path, config: Any = None) -> ReplaySummary:
-    """Replay one scenario file into out_dir; the same scenario always gives byte-identical files."""
+def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Faults | None = None) -> ReplaySummary:
+    """Replay one scenario file into out_dir; the same scenario always gives byte-identical files.
+
+    `faults` makes the simulator misbehave, e.g. `Faults.realistic()`: Amazon at its worst (FORMAT.md).
+    """
     scenario = load_scenario(scenario_path)
     clock = ManualClock(scenario.monitor_from)
     out_dir.mkdir(parents=True, exist_ok=True)
     metric_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
     calls = days = 0
-    with tempfile.TemporaryDirectory() as tmp, SimulatorServer(scenario, clock) as server:
+    with tempfile.TemporaryDirectory() as tmp, SimulatorServer(scenario, clock, faults=faults) as server:
         app = build_for_scenario(scenario, server.url, clock, Path(tmp) / "replay.db", config)
         at = scenario.monitor_from
         while at <= scenario.end:

@@ -17,7 +17,8 @@ from daemon.sources.records import Source
 from storage.repo import Store
 
 
-FEEDS = ("orders", "packages", "finances", "feedback", "performance")
+# Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
+FEEDS = ("orders", "orders_v0", "deliveries", "finances", "feedback", "performance")
 
 
 @dataclass(frozen=True)

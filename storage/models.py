@@ -32,6 +32,7 @@ class Order(Base):
     is_business: Mapped[bool] = mapped_column(Boolean, default=False)
     ship_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # first sight of Shipped
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # first sight of Canceled
+    left_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # ever seen past Pending (v0 cancel rule)
     contributions: Mapped[str] = mapped_column(Text, default="[]")  # JSON of what is in metric_buckets
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -56,13 +57,15 @@ class Feedback(Base):
 
 
 class Shipment(Base):
-    """Orders 2026-01-01 facts: tracking validity, first sight of delivery, explicit cancel attribution."""
+    """Orders 2026-01-01 facts: tracking validity, the delivery's bounds, explicit cancel attribution."""
 
     __tablename__ = "shipments"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tracking_valid: Mapped[bool | None] = mapped_column(Boolean)
-    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    in_transit_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last sight shipped, not delivered
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # delivered at or before (first sight)
+    delivered_after: Mapped[datetime | None] = mapped_column(UtcDateTime)  # delivered after; None: unbounded
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(120))
 

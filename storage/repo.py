@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerts.metrics.contributions import Contribution, OrderFacts, contributions
@@ -48,6 +48,19 @@ class Store:
         with self.sessions() as session:
             row = session.get(m.SourceCursor, (account, source))
             return json.loads(row.value) if row else None
+
+    def orders_in_transit(self, account: str, until: datetime, since: datetime, looked_before: datetime) -> list[str]:
+        """Shipped seller-fulfilled orders with valid tracking not seen delivered, promised on or after `since` and
+        not seen in transit after `looked_before`: the ones a getOrder may show delivered. Most urgent promise first."""
+        o, s = m.Order, m.Shipment
+        with self.sessions() as session:
+            return list(session.scalars(
+                select(o.order_id).join(s, and_(s.account == o.account, s.order_id == o.order_id)).where(
+                    o.account == account, o.channel == "MFN", o.ship_confirmed_at.is_not(None), o.cancelled_at.is_(None),
+                    o.latest_delivery_at >= since, o.purchase_at <= until, s.tracking_valid.is_(True),
+                    s.delivered_at.is_(None), or_(s.in_transit_seen_at.is_(None), s.in_transit_seen_at < looked_before),
+                ).order_by(o.latest_delivery_at, o.order_id)
+            ))
 
     def window_counts(
         self, account: str, marketplace_id: str, metric: str, fulfillment: str, first_day: date, end_day: date
@@ -115,10 +128,10 @@ def _store_orders(session: Session, account: str, records: list[OrderRecord], se
             "status": r.status, "purchase_at": r.purchase_at, "last_update_at": r.last_update_at,
             "latest_ship_at": r.latest_ship_at, "latest_delivery_at": r.latest_delivery_at,
             "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
-            # SPAPI_NOTES §3: LastUpdateDate at the first sight of Shipped is the ship-confirmation instant.
-            "ship_confirmed_at": r.last_update_at if r.status in SHIPPED_STATUSES else None,
+            # packages[].shipTime where Orders 2026 gives it; for v0 only, LastUpdateDate at the first sight of Shipped.
+            "ship_confirmed_at": r.ship_confirmed_at or (r.last_update_at if r.status in SHIPPED_STATUSES else None),
             "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
-            "contributions": "[]", "first_seen_at": seen_at,
+            "left_pending": r.left_pending, "contributions": "[]", "first_seen_at": seen_at,
         }
         for r in records
     ]
@@ -131,6 +144,7 @@ def _store_orders(session: Session, account: str, records: list[OrderRecord], se
             "quantity": ex.quantity, "is_replacement": ex.is_replacement, "is_business": ex.is_business,
             "ship_confirmed_at": func.coalesce(table.c.ship_confirmed_at, ex.ship_confirmed_at),
             "cancelled_at": func.coalesce(table.c.cancelled_at, ex.cancelled_at),
+            "left_pending": or_(table.c.left_pending, ex.left_pending),
         },
     )
     return {r.order_id for r in records}
@@ -143,27 +157,52 @@ def _store_cancellations(session: Session, account: str, records: list[Cancellat
 
 
 def _store_packages(session: Session, account: str, records: list[PackageRecord], seen_at: datetime) -> set[str]:
-    rows = [
-        {
-            "account": account, "order_id": r.order_id, "tracking_valid": r.tracking_valid,
-            # FORMAT.md: no delivery timestamp in the API, so the first sync that sees DELIVERED stands for it;
-            # the order's last update, if earlier, bounds the delivery more closely (a backfill sees old deliveries).
-            "delivered_at": min(seen_at, r.updated_at or seen_at) if r.delivered else None,
-            "cancelled_by": r.cancelled_by, "cancel_reason": r.cancel_reason,
+    existing = _existing_shipments(session, account, [r.order_id for r in records])
+    rows = []
+    for r in records:
+        old = existing.get(r.order_id)
+        row = {
+            "account": account, "order_id": r.order_id,
+            "tracking_valid": r.tracking_valid if r.tracking_valid is not None else (old.tracking_valid if old else None),
+            "cancelled_by": r.cancelled_by or (old.cancelled_by if old else None),
+            "cancel_reason": r.cancel_reason or (old.cancel_reason if old else None),
+            "in_transit_seen_at": old.in_transit_seen_at if old else None,
+            "delivered_at": old.delivered_at if old else None,
+            "delivered_after": old.delivered_after if old else None,
         }
-        for r in records
-    ]
-    table = m.Shipment.__table__
+        seen = r.observed_at or seen_at  # searchOrders answers as of its bound, getOrder as of the call
+        if not r.delivered and r.shipped_at is not None:
+            row["in_transit_seen_at"] = max(filter(None, (row["in_transit_seen_at"], seen)))
+        elif r.delivered and row["delivered_at"] is None:
+            row["delivered_at"], row["delivered_after"] = delivery_bounds(r, row["in_transit_seen_at"], seen)
+        rows.append(row)
     upsert(
-        session, table, rows, ("account", "order_id"),
-        lambda ex: {
-            "tracking_valid": func.coalesce(ex.tracking_valid, table.c.tracking_valid),
-            "delivered_at": func.coalesce(table.c.delivered_at, ex.delivered_at),
-            "cancelled_by": func.coalesce(ex.cancelled_by, table.c.cancelled_by),
-            "cancel_reason": func.coalesce(ex.cancel_reason, table.c.cancel_reason),
-        },
+        session, m.Shipment.__table__, rows, ("account", "order_id"),
+        lambda ex: {key: getattr(ex, key) for key in ("tracking_valid", "cancelled_by", "cancel_reason",
+                                                      "in_transit_seen_at", "delivered_at", "delivered_after")},
     )
     return {r.order_id for r in records}
+
+
+def delivery_bounds(r: PackageRecord, last_in_transit: datetime | None, seen: datetime) -> tuple[datetime, datetime | None]:
+    """(latest, earliest) instant of a delivery first seen at `seen`; the earliest is None when nothing bounds it.
+
+    lastUpdatedTime pins it only when it moved after the last sighting in transit (and after shipping): Amazon's
+    own examples show it earlier than the packages' times, so it cannot be assumed to move (REALITY.md).
+    """
+    floor = max(filter(None, (last_in_transit, r.shipped_at)), default=None)
+    if r.updated_at is not None and r.updated_at <= seen and (floor is None or r.updated_at > floor):
+        return r.updated_at, r.updated_at
+    return seen, last_in_transit
+
+
+def _existing_shipments(session: Session, account: str, order_ids: list[str]) -> dict[str, m.Shipment]:
+    s = m.Shipment
+    found: dict[str, m.Shipment] = {}
+    for start in range(0, len(order_ids), CHUNK):
+        for row in session.scalars(select(s).where(s.account == account, s.order_id.in_(order_ids[start:start + CHUNK]))):
+            found[row.order_id] = row
+    return found
 
 
 def _store_feedback(
@@ -190,6 +229,7 @@ def _store_feedback(
     )
     for coverage in coverages:
         present = {r.order_id for r in records if r.marketplace_id == coverage.marketplace_id}
+        present |= set(coverage.also_present)
         f = m.Feedback
         candidates = session.scalars(
             select(f.order_id).where(
@@ -305,9 +345,12 @@ def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[
         shipment = shipments.get(order.order_id)
         cancel = cancels.get(order.order_id)
         cancel_by, cancel_reason = None, None
-        if order.cancelled_at is not None:
-            # The 2026 API names who cancelled; v0 items only recognise buyer requests.
-            if shipment is not None and shipment.cancelled_by:
+        items_cancelled = order.cancelled_at is None and shipment is not None and shipment.cancelled_by is not None
+        if items_cancelled:
+            cancel_by, cancel_reason = shipment.cancelled_by, shipment.cancel_reason
+        elif order.cancelled_at is not None:
+            # The 2026 API names who asked and who executed; v0 items only recognise buyer requests.
+            if shipment is not None and shipment.cancelled_by not in (None, "unknown"):
                 cancel_by, cancel_reason = shipment.cancelled_by, shipment.cancel_reason
             elif cancel is not None:
                 cancel_by, cancel_reason = cancel.by, cancel.reason
@@ -317,9 +360,12 @@ def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[
             marketplace_id=order.marketplace_id, channel=order.channel, purchase_at=order.purchase_at,
             latest_ship_at=order.latest_ship_at, latest_delivery_at=order.latest_delivery_at,
             quantity=order.quantity, ship_confirmed_at=order.ship_confirmed_at,
-            cancelled=order.cancelled_at is not None, cancel_by=cancel_by, cancel_reason=cancel_reason,
+            cancelled=order.cancelled_at is not None, cancelled_at=order.cancelled_at, items_cancelled=items_cancelled,
+            left_pending=order.left_pending,
+            cancel_by=cancel_by, cancel_reason=cancel_reason,
             tracking_valid=shipment.tracking_valid if shipment else None,
             delivered_at=shipment.delivered_at if shipment else None,
+            delivered_after=shipment.delivered_after if shipment else None,
             negative_feedback=order.order_id in negative,
             claims_granted=granted.get((order.order_id, "claim"), 0),
             chargebacks_granted=granted.get((order.order_id, "chargeback"), 0),

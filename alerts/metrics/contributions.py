@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-SELLER_CAUSED_AMAZON_CANCELS = frozenset({"ship_confirm_timeout"})  # METRICS.md §3
 GRANTED_CLAIMS = "odr_granted_claims"
 
 
@@ -21,12 +20,16 @@ class OrderFacts:
     ship_confirmed_at: datetime | None
     cancelled: bool
     cancel_by: str | None  # "seller" | "buyer" | "amazon" | "unknown"
-    cancel_reason: str | None
+    cancel_reason: str | None  # Amazon's free text: shown, never decided on
     tracking_valid: bool | None
-    delivered_at: datetime | None
+    delivered_at: datetime | None  # delivered at or before this instant
     negative_feedback: bool
     claims_granted: int
     chargebacks_granted: int
+    cancelled_at: datetime | None = None
+    items_cancelled: bool = False  # some items cancelled in an order that was not cancelled as a whole
+    left_pending: bool = True  # seen in a status past Pending
+    delivered_after: datetime | None = None  # and after this one; None when nothing bounds it from below
 
     @property
     def defective(self) -> bool:
@@ -35,14 +38,40 @@ class OrderFacts:
 
     @property
     def seller_cancelled(self) -> bool:
-        """Counts in cr_7d: seller cancels, Amazon's auto-cancel for no ship confirmation, and unattributed cancels."""
-        if not self.cancelled:
+        """Counts in cr_7d (METRICS.md §3): seller cancels and Amazon's auto-cancel of an order never ship-confirmed."""
+        if not (self.cancelled or self.items_cancelled) or self.cancel_by == "buyer":
             return False
+        if self.cancel_by == "seller":
+            return True
         if self.cancel_by == "amazon":
-            return self.cancel_reason in SELLER_CAUSED_AMAZON_CANCELS
-        # "unknown": v0 could not tell and no 2026 record yet; SPAPI_NOTES §3 counts an order that left Pending.
-        return self.cancel_by in ("seller", "unknown", None)
+            # Amazon cancels an unshipped order past its ship-by date for want of a confirmation; its other cancels
+            # (payment, fraud) come before that and are not the seller's. Decided by times, never by reason text.
+            return (self.ship_confirmed_at is None and self.latest_ship_at is not None
+                    and self.cancelled_at is not None and self.cancelled_at > self.latest_ship_at)
+        # Nobody named (v0 without the buyer flag): SPAPI_NOTES §3 counts it only once the order had left Pending.
+        return self.left_pending
 
+    @property
+    def delivered_on_time(self) -> bool | None:
+        """Whether the delivery met the promise; None when what was seen cannot tell (the order is then left out).
+
+        The delivery lies in (delivered_after, delivered_at]. When the promise falls inside that span, the middle
+        of the span stands for the instant (deliveries are taken as equally likely anywhere in it); FORMAT.md's
+        "first sync that sees DELIVERED" is the span's end. First seen already delivered with nothing earlier to
+        bound it, after its promise: unknown.
+        """
+        promise = self.latest_delivery_at
+        if promise is None:
+            return None
+        if self.delivered_at is None:
+            return False  # not delivered by now, and the promise is past once the order is in the window
+        if self.delivered_at <= promise:
+            return True
+        if self.delivered_after is not None:
+            return self.delivered_after + (self.delivered_at - self.delivered_after) / 2 <= promise
+        if self.ship_confirmed_at is not None and self.ship_confirmed_at > promise:
+            return False
+        return None
 
 @dataclass(frozen=True, order=True)
 class Contribution:
@@ -72,8 +101,8 @@ def contributions(facts: OrderFacts) -> tuple[Contribution, ...]:
             out.append(Contribution("lsr_10d", "MFN", ship_by_day, late, 1))
             out.append(Contribution("lsr_30d", "MFN", ship_by_day, late, 1))
         out.append(Contribution("vtr_30d", "MFN", facts.ship_confirmed_at.date(), int(facts.tracking_valid is True), 1))
-        if facts.tracking_valid and facts.latest_delivery_at is not None:
-            on_time = facts.delivered_at is not None and facts.delivered_at <= facts.latest_delivery_at
+        on_time = facts.delivered_on_time
+        if facts.tracking_valid and facts.latest_delivery_at is not None and on_time is not None:
             units = max(facts.quantity, 1)
             out.append(Contribution("otdr_14d", "MFN", facts.latest_delivery_at.date(), units if on_time else 0, units))
     return tuple(out)

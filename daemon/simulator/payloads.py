@@ -12,7 +12,7 @@ MARKETPLACE_NAMES = {"ATVPDKIKX0DER": "Amazon.com", "A2EUQ1WTGCTBG2": "Amazon.ca
                      "A1PA6795UKMFR9": "Amazon.de", "A13V1IB3VIYZZH": "Amazon.fr", "APJ6JRA9NG5V4": "Amazon.it",
                      "A1RKKUPIHCS9HS": "Amazon.es", "A1VC38T7YXB528": "Amazon.co.jp"}
 CANCELLED_BY_2026 = {"seller": "MERCHANT", "buyer": "BUYER", "amazon": "AMAZON"}
-FULFILLMENT_STATUS_2026 = {"Canceled": "CANCELLED", "Shipped": "SHIPPED", "Unshipped": "UNSHIPPED"}
+FULFILLMENT_STATUS_2026 = {"Canceled": "CANCELLED", "Shipped": "SHIPPED", "Unshipped": "UNSHIPPED", "Pending": "PENDING"}
 
 
 def money(amount: Any, currency: str) -> dict[str, str]:
@@ -99,8 +99,12 @@ def order_2026(state: OrderState, included: set[str]) -> dict[str, Any]:
         "lastUpdatedTime": format_instant(state.last_update_2026),
         "salesChannel": {"channelName": "AMAZON", "marketplaceId": o["marketplace_id"],
                          "marketplaceName": MARKETPLACE_NAMES.get(o["marketplace_id"], "Amazon")},
-        "fulfillment": fulfillment, "orderItems": [item],
+        "orderItems": [item],
     }
+    if "FULFILLMENT" in included:
+        body["fulfillment"] = fulfillment
+    if o.get("is_business"):
+        body["programs"] = ["AMAZON_BUSINESS"]
     if o.get("is_replacement"):
         body["associatedOrders"] = [{"orderId": o["order_id"], "associationType": "REPLACEMENT_ORIGINAL_ID"}]
     if "PACKAGES" in included and mfn and state.ship is not None:

@@ -6,7 +6,8 @@ Decisions (FORMAT.md leaves them open):
   that bound, so later pages answer the same question even when the virtual clock has moved meanwhile.
 - The feedback report answers as of its dataEndTime too: feedback left in [dataStartTime, dataEndTime) and not
   removed by then, so a report about a past range reads the same whenever it is requested.
-- In Orders 2026-01-01, `lastUpdatedTime` also moves when a package is delivered.
+- In Orders 2026-01-01, `lastUpdatedTime` also moves when a package is delivered, unless the fault profile
+  freezes it there as Amazon's own examples do (REALITY.md).
 - Reports: IN_QUEUE at creation, IN_PROGRESS after 10 virtual seconds, DONE (or CANCELLED for an empty
   feedback report) after 30; their content is fixed when they are created.
 """
@@ -40,19 +41,49 @@ DOCUMENT_PREFIX = "amzn1.spdoc.1.4"
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.", "details": ""}]}
 
 
+# Answers from Amazon's edge that are not SP-API JSON (REALITY.md): status, content type, body.
+EDGE_ANSWERS: dict[str, tuple[int, str, bytes]] = {
+    "html_504": (504, "text/html", b"<html><head><title>504 Gateway Time-out</title></head>"
+                                   b"<body><center><h1>504 Gateway Time-out</h1></center></body></html>"),
+    "html_502": (502, "text/html", b"<html><head><title>502 Bad Gateway</title></head>"
+                                   b"<body><center><h1>502 Bad Gateway</h1></center></body></html>"),
+    "json_503": (503, "application/json", b'{"message": "Service Unavailable"}'),
+    "empty_200": (200, "application/json", b""),
+    "blank_payload": (200, "application/json", b'{"payload": {}}'),
+}
+
+
 @dataclass
 class Faults:
-    """Misbehaviour on demand, for tests: throttling, server errors, malformed records, refused credentials, a held call."""
+    """Misbehaviour on demand, for tests: throttling, server errors, malformed records, refused credentials, a held call,
+    and the ruder habits of real Amazon (`Faults.realistic()`)."""
 
     throttle_every: int = 0
     server_error_every: int = 0
     malformed_every: int = 0
+    edge_every: int = 0  # every n-th API call answers with the next shape of `edge_answers`
+    edge_answers: tuple[str, ...] = tuple(EDGE_ANSWERS)
+    cancelled_feedback_every: int = 0  # every n-th feedback report is CANCELLED although rows exist
+    delivery_moves_last_update: bool = True  # False: 2026 lastUpdatedTime stays put when a package is delivered
+    finance_delay_hours: float = 0  # financial events become visible this long after their PostedDate
+    performance_missing_blocks: tuple[str, ...] = ()  # blocks left out of every performance report
+    pending_minutes: float = 0  # new orders show Pending this long before they can be shipped
     refused_refresh_tokens: frozenset[str] = frozenset()
     expired_client_secrets: frozenset[str] = frozenset()
     report_seconds: float = 30  # how long a report takes to be DONE (PITFALLS #10: some take hours)
     hold_call: tuple[str, int] | None = None
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def realistic(cls, **overrides: Any) -> "Faults":
+        """Amazon at its worst as REALITY.md documents it, at a rate that still lets a sync finish."""
+        settings: dict[str, Any] = dict(
+            edge_every=5, cancelled_feedback_every=3, delivery_moves_last_update=False, finance_delay_hours=36,
+            performance_missing_blocks=("lateShipmentRateList", "claims_counts"), pending_minutes=30,
+        )
+        settings.update(overrides)
+        return cls(**settings)
 
 
 @dataclass(frozen=True)
@@ -78,6 +109,7 @@ class _Report:
     data_start: datetime | None
     data_end: datetime | None
     content: bytes
+    spurious_cancel: bool = False  # CANCELLED although the content has rows (REALITY.md)
 
 
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -167,6 +199,9 @@ class SimulatorServer:
                 return self._record(operation, parts.path, query, self._token(body))
             if operation == "download":
                 return self._record(operation, parts.path, query, self._download(match["id"]))
+            edge = self._edge_answer()
+            if edge is not None:
+                return self._record(operation, parts.path, query, edge)
             token = headers.get("x-amz-access-token", "")
             # The client library caches access tokens across servers, so any token this simulator would issue is valid.
             if not ACCESS_TOKEN.match(token):
@@ -193,6 +228,18 @@ class SimulatorServer:
             raise ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
         if self.faults.server_error_every and n % self.faults.server_error_every == 0:
             raise ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.")
+
+    def _edge_answer(self) -> tuple[int, dict[str, str], bytes] | None:
+        """Every `edge_every`-th API call gets the next edge shape instead of an answer."""
+        if not self.faults.edge_every:
+            return None
+        with self._lock:
+            n = self._counts["_edge"] = self._counts.get("_edge", 0) + 1
+        if n % self.faults.edge_every:
+            return None
+        status, content_type, body = EDGE_ANSWERS[self.faults.edge_answers[(n // self.faults.edge_every - 1)
+                                                                          % len(self.faults.edge_answers)]]
+        return status, {"Content-Type": content_type}, body
 
     def _breaks_next_record(self, kind: str) -> int:
         """0 for a record of this kind served intact, else the how-many-th malformed record of its kind this is."""
@@ -299,18 +346,23 @@ class SimulatorServer:
             ids = [i for i in ids if orders[i].order.data["marketplace_id"] in marketplaces
                    and (channels is None or orders[i].order.data["channel"] in channels)]
             if statuses is not None:
-                ids = [i for i in ids if order_state(orders[i], before).status in statuses]
+                ids = [i for i in ids if self._state(orders[i], before).status in statuses]
             return ids
 
         ids = self._listing(("getOrders", kind, after, before, marketplaces, statuses, channels), compute)
         page_ids, token = self._page(ids, query, "NextToken", "MaxResultsPerPage", before)
-        orders = [self._maybe_malformed("orders", payloads.order_v0(order_state(self.scenario.orders[i], before)),
+        orders = [self._maybe_malformed("orders", payloads.order_v0(self._state(self.scenario.orders[i], before)),
                                         ("AmazonOrderId", "PurchaseDate", "OrderStatus")) for i in page_ids]
         payload: dict[str, Any] = {"Orders": orders}
         if token:
             payload["NextToken"] = token
         payload["CreatedBefore" if kind == "CreatedAfter" else "LastUpdatedBefore"] = format_instant(before)
         return {"payload": payload}
+
+    def _state(self, timeline, as_of: datetime):
+        """An order as the API shows it at `as_of`, with the fault profile's Pending spell and lastUpdatedTime habit."""
+        return order_state(timeline, as_of, pending=timedelta(minutes=self.faults.pending_minutes),
+                           delivery_moves_update=self.faults.delivery_moves_last_update)
 
     def _timeline(self, order_id: str):
         timeline = self.scenario.orders.get(order_id)
@@ -319,7 +371,7 @@ class SimulatorServer:
         return timeline
 
     def _op_getOrderItems(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
-        return {"payload": payloads.order_items_v0(order_state(self._timeline(params["id"]), self.clock.now()))}
+        return {"payload": payloads.order_items_v0(self._state(self._timeline(params["id"]), self.clock.now()))}
 
     # -- Orders 2026-01-01 ------------------------------------------------------------------------
 
@@ -334,17 +386,18 @@ class SimulatorServer:
         included = set(query.get("includedData", "").split(",")) - {""}
 
         def compute() -> list[str]:
-            ids = self._order_ids(kind == "createdAfter", after, before, include_deliveries=True)
+            ids = self._order_ids(kind == "createdAfter", after, before,
+                                  include_deliveries=self.faults.delivery_moves_last_update)
             orders = self.scenario.orders
             ids = [i for i in ids if orders[i].order.data["marketplace_id"] in marketplaces
                    and (channels is None or orders[i].order.data["channel"] in channels)]
             if statuses is not None:
-                ids = [i for i in ids if payloads.FULFILLMENT_STATUS_2026[order_state(orders[i], before).status] in statuses]
+                ids = [i for i in ids if payloads.FULFILLMENT_STATUS_2026[self._state(orders[i], before).status] in statuses]
             return ids
 
         ids = self._listing(("searchOrders", kind, after, before, marketplaces, channels, statuses), compute)
         page_ids, token = self._page(ids, query, "paginationToken", "maxResultsPerPage", before)
-        orders = [self._maybe_malformed("orders", payloads.order_2026(order_state(self.scenario.orders[i], before), included),
+        orders = [self._maybe_malformed("orders", payloads.order_2026(self._state(self.scenario.orders[i], before), included),
                                         ("orderId", "createdTime")) for i in page_ids]
         payload: dict[str, Any] = {"orders": orders}
         if token:
@@ -354,7 +407,7 @@ class SimulatorServer:
 
     def _op_getOrder(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         included = set(query.get("includedData", "").split(",")) - {""}
-        return {"order": payloads.order_2026(order_state(self._timeline(params["id"]), self.clock.now()), included)}
+        return {"order": payloads.order_2026(self._state(self._timeline(params["id"]), self.clock.now()), included)}
 
     # -- Reports ----------------------------------------------------------------------------------
 
@@ -372,13 +425,18 @@ class SimulatorServer:
         end = _instant(spec["dataEndTime"], "dataEndTime") if spec.get("dataEndTime") else now
         if end > now:
             raise ApiError(400, "InvalidInput", "dataEndTime must not be in the future")
+        spurious = False
         if report_type == "GET_SELLER_FEEDBACK_DATA":
             content = self._feedback_report(marketplaces[0], start or end - timedelta(days=90), end)
+            with self._lock:
+                n = self._counts["_feedback_reports"] = self._counts.get("_feedback_reports", 0) + 1
+            spurious = bool(self.faults.cancelled_feedback_every) and n % self.faults.cancelled_feedback_every == 0
         else:
-            content = json.dumps(performance_report(self.scenario, now, marketplaces), indent=1).encode("utf-8")
+            report = without_blocks(performance_report(self.scenario, now, marketplaces), self.faults.performance_missing_blocks)
+            content = json.dumps(report, indent=1).encode("utf-8")
         with self._lock:
             report_id = str(50000 + len(self._reports))
-            self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content)
+            self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content, spurious)
         return 202, {"reportId": report_id}
 
     def _feedback_report(self, marketplace_id: str, start: datetime, end: datetime) -> bytes:
@@ -411,7 +469,8 @@ class SimulatorServer:
         report = self._report(params["id"])
         age = (self.clock.now() - report.created_at).total_seconds()
         done_after = self.faults.report_seconds
-        status = "IN_QUEUE" if age < min(10, done_after) else "IN_PROGRESS" if age < done_after else "DONE" if report.content else "CANCELLED"
+        finished = "DONE" if report.content and not report.spurious_cancel else "CANCELLED"
+        status = "IN_QUEUE" if age < min(10, done_after) else "IN_PROGRESS" if age < done_after else finished
         body_: dict[str, Any] = {
             "reportId": report.report_id, "reportType": report.report_type, "createdTime": format_instant(report.created_at),
             "processingStatus": status, "marketplaceIds": report.marketplace_ids,
@@ -437,7 +496,7 @@ class SimulatorServer:
         """The finished report behind a document id, if any."""
         prefix, _, report_id = document_id.rpartition(".")
         report = self._reports.get(report_id)
-        if prefix != DOCUMENT_PREFIX or report is None or not report.content:
+        if prefix != DOCUMENT_PREFIX or report is None or not report.content or report.spurious_cancel:
             return None
         return report
 
@@ -461,7 +520,10 @@ class SimulatorServer:
             raise ApiError(400, "InvalidInput", "PostedBefore must be at least 2 minutes before the current time")
         entries: list[tuple[str, dict[str, Any]]] = []
         if before - after <= timedelta(days=180):  # wider ranges answer empty, as Amazon does
+            released_by = now - timedelta(hours=self.faults.finance_delay_hours)
             for event in self.scenario.events_between(frozenset({"claim", "chargeback"}), after, before):
+                if event.at > released_by:
+                    continue  # deferred: Amazon lists it only once released (financesV0 model)
                 status = event.data["status"]
                 order = self.scenario.orders[event.data["order_id"]]
                 id_key = "claim_id" if event.type == "claim" else "chargeback_id"
@@ -481,6 +543,19 @@ class SimulatorServer:
         if token:
             payload["NextToken"] = token
         return {"payload": payload}
+
+
+def without_blocks(report: dict[str, Any], missing: tuple[str, ...]) -> dict[str, Any]:
+    """The performance report with whole blocks (or, for `claims_counts`, the ODR claim counts) left out, as real ones are."""
+    for block in report.get("performanceMetrics", []):
+        for name in missing:
+            if name == "claims_counts":
+                for odr in (block.get("orderDefectRate") or {}).values():
+                    odr.pop("claims", None)
+                    odr.pop("chargebacks", None)
+            else:
+                block.pop(name, None)
+    return report
 
 
 def _was_granted(order, event, id_key: str) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from daemon.clock import Clock, format_instant, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.records import Batch, Cursor, Reject
 
+logger = logging.getLogger(__name__)
 TWO_MINUTES = timedelta(minutes=2)
 
 
@@ -89,11 +91,27 @@ def paged_batches(source: str, caller: Any, window: Window, fetch: Callable[[str
         if next_token:
             cursor: Cursor = {"after": iso(window.after), "before": iso(window.before), "next_token": next_token}
         else:
-            cursor = {"after": echoed or iso(window.before)}
+            cursor = {"after": iso(echoed_bound(echoed, window))}
         yield Batch(source, tuple(records), tuple(rejects), cursor, caller.calls - calls_before)
         if not next_token:
             return
         token = next_token
+
+
+def echoed_bound(echoed: str | None, window: Window) -> datetime:
+    """The upper bound Amazon says it answered for, when it is an ISO instant inside the window; else the one asked.
+
+    Amazon's own sandbox echoes `1.569521782042E9` (REALITY.md): such a bound must never reach the cursor.
+    """
+    if echoed:
+        try:
+            bound = parse_instant(str(echoed))
+        except ValueError:
+            logger.info("ignored a non-ISO upper bound from Amazon: %r", str(echoed)[:40])
+            return window.before
+        if window.after < bound <= window.before:
+            return bound
+    return window.before
 
 
 class OrderWindowFeed:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from daemon.clock import Clock, parse_instant
 from daemon.errors import MalformedPayload
@@ -13,6 +15,7 @@ from daemon.sources.records import Batch, Cursor, FeedbackCoverage, FeedbackReco
 from daemon.sources.reports import create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
+logger = logging.getLogger(__name__)
 REPORT_TYPE = "GET_SELLER_FEEDBACK_DATA"
 PENDING_REPORT_MAX_AGE = timedelta(hours=6)  # an older request is dropped and made again (reports can stall for hours)
 # Date column format per marketplace (SPAPI_NOTES §5); everything else is D/M/YY.
@@ -29,49 +32,70 @@ class FeedbackSource:
         self.window = timedelta(days=window_days)
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
-        """One batch per marketplace: the report's rows plus the days it covered completely.
+        """Batches per marketplace: each report's rows, and the days two clean reports in a row both covered.
 
-        A requested report's id is committed before waiting for it, so a poll that fails or a daemon that
-        restarts picks the same report up instead of requesting another (createReport allows one a minute).
+        A removal is inferred only when two DONE reports with rows and nothing rejected, requested one after the
+        other over the same range, both lack a stored feedback: a CANCELLED, FATAL or empty report proves nothing,
+        and Amazon returns CANCELLED while 1-3 star feedback exists (REALITY.md). A requested report's id is
+        committed before waiting, so a failed poll or a restart picks the same report up.
         """
-        pending: dict[str, dict[str, str]] = dict((cursor or {}).get("pending") or {})
-        last_until: str | None = (cursor or {}).get("last_until")
+        state: dict[str, Any] = dict(cursor or {})
+        pending: dict[str, dict[str, Any]] = dict(state.get("pending") or {})
         for marketplace_id in self.marketplace_ids:
             calls_before = self.caller.calls
             entry = pending.get(marketplace_id)
             if entry is None or self.clock.now() - parse_instant(entry["requested_at"]) > PENDING_REPORT_MAX_AGE:
                 end = request_bound(until, self.clock.now())
-                start = until - self.window
-                report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
-                entry = {"report_id": report_id, "start": iso(start), "end": iso(end), "requested_at": iso(self.clock.now())}
+                entry = self._request(marketplace_id, until - self.window, end, first_ids=None)
                 pending[marketplace_id] = entry
-                yield Batch(self.name, (), (), _cursor(last_until, pending), self.caller.calls - calls_before)
+                yield Batch(self.name, (), (), _cursor(state, pending), self.caller.calls - calls_before)
                 calls_before = self.caller.calls
-            start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
-            try:
-                document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
-            except MalformedPayload as exc:  # the document will not change: quarantine it and request anew next time
+            while entry is not None:
+                start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
+                try:
+                    document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
+                except MalformedPayload as exc:  # the document will not change: quarantine it, request anew next time
+                    del pending[marketplace_id]
+                    yield Batch(self.name, (), (reject(self.name, f"report {entry['report_id']}", exc),),
+                                _cursor(state, pending), self.caller.calls - calls_before)
+                    break
+                records, rejects = parse_feedback(document or "", marketplace_id, self.name)
+                clean = document is not None and bool(records) and not rejects
                 del pending[marketplace_id]
-                yield Batch(self.name, (), (reject(self.name, f"report {entry['report_id']}", exc),),
-                            _cursor(last_until, pending), self.caller.calls - calls_before)
-                continue
-            del pending[marketplace_id]
-            records, rejects = parse_feedback(document or "", marketplace_id, self.name)
-            coverage: tuple[FeedbackCoverage, ...] = ()
-            first_day, last_day = covered_days(start, end)
-            # A row that did not parse is not a removal: only a clean report tells what is gone.
-            if not rejects and first_day <= last_day:
-                coverage = (FeedbackCoverage(marketplace_id, first_day, last_day),)
-            last_until = iso(end)
-            yield Batch(self.name, tuple(records) + coverage, tuple(rejects), _cursor(last_until, pending),
-                        self.caller.calls - calls_before)
+                coverage: tuple[FeedbackCoverage, ...] = ()
+                first_day, last_day = covered_days(start, end)
+                if clean and entry.get("first_ids") is None and first_day <= last_day:
+                    # One clean report: keep its rows, and ask again before believing what it lacks.
+                    entry = self._request(marketplace_id, start, end, first_ids=sorted({r.order_id for r in records}))
+                    pending[marketplace_id] = entry
+                elif clean and first_day <= last_day:
+                    coverage = (FeedbackCoverage(marketplace_id, first_day, last_day, tuple(entry["first_ids"])),)
+                    state["last_clean_at"] = iso(self.clock.now())
+                    entry = None
+                else:
+                    if not clean:
+                        logger.info("feedback report %s proves nothing: %s", entry["report_id"],
+                                    "CANCELLED" if document is None else "rows rejected" if rejects else "no rows")
+                    entry = None
+                state["last_until"] = iso(end)
+                yield Batch(self.name, tuple(records) + coverage, tuple(rejects), _cursor(state, pending),
+                            self.caller.calls - calls_before)
+                calls_before = self.caller.calls
+
+    def _request(self, marketplace_id: str, start: datetime, end: datetime, first_ids: list[str] | None) -> dict[str, Any]:
+        """Ask for a report over [start, end); `first_ids` are the rows of the clean report it is to confirm."""
+        report_id = create_report(self.clients, self.caller, REPORT_TYPE, [marketplace_id], start, end)
+        entry: dict[str, Any] = {"report_id": report_id, "start": iso(start), "end": iso(end),
+                                 "requested_at": iso(self.clock.now())}
+        if first_ids is not None:
+            entry["first_ids"] = first_ids
+        return entry
 
 
-def _cursor(last_until: str | None, pending: dict[str, dict[str, str]]) -> Cursor:
-    """The feed's state: the end of the last report read, and the reports requested but not read yet."""
-    cursor: Cursor = {"pending": dict(pending)}
-    if last_until:
-        cursor["last_until"] = last_until
+def _cursor(state: dict[str, Any], pending: dict[str, dict[str, Any]]) -> Cursor:
+    """The feed's state: the end of the last report read, the last clean confirmation, the reports awaited."""
+    cursor: Cursor = {key: value for key, value in state.items() if key in ("last_until", "last_clean_at")}
+    cursor["pending"] = {mp: dict(entry) for mp, entry in pending.items()}
     return cursor
 
 

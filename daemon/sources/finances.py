@@ -1,4 +1,8 @@
-"""Finances v0 feed: granted A-to-z claims and chargebacks (and their reversals) from listFinancialEvents."""
+"""Finances v0 feed: granted A-to-z claims and chargebacks (and their reversals) from listFinancialEvents.
+
+Amazon may list an event up to 48 hours after its PostedDate, and deferred events only once released
+(financesV0 model): every poll re-reads the last 48 hours; event keys make the re-read harmless.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from daemon.clock import Clock
+from daemon.clock import Clock, parse_instant
 from daemon.errors import MalformedPayload
 from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, Cursor, FinancialEventRecord
@@ -15,6 +19,7 @@ from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 LISTS = {"GuaranteeClaimEventList": "claim", "ChargebackEventList": "chargeback"}
 MAX_RANGE = timedelta(days=179)  # wider ranges answer empty (SPAPI_NOTES §7.1)
+OVERLAP = timedelta(hours=48)
 
 
 class FinancesSource:
@@ -27,6 +32,8 @@ class FinancesSource:
         self.page_size = page_size
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
+        if cursor and not cursor.get("next_token"):
+            cursor = {"after": iso(parse_instant(cursor["after"]) - OVERLAP)}
         window = resume_window(cursor, until, self.clock.now(), self.backfill, MAX_RANGE)
         if window is None:
             return
@@ -36,9 +43,9 @@ class FinancesSource:
                                      "MaxResultsPerPage": self.page_size}
             if token:
                 query["NextToken"] = token
-            payload = self.caller.call("listFinancialEvents", self.clients.finances.list_financial_events, **query).payload or {}
+            payload = self.caller.call("listFinancialEvents", self.clients.finances.list_financial_events, **query).payload
             records, rejects = [], []
-            events = payload.get("FinancialEvents") or {}
+            events = payload["FinancialEvents"]
             for list_name, kind in LISTS.items():
                 for raw in events.get(list_name) or []:
                     try:
@@ -51,26 +58,31 @@ class FinancesSource:
 
 
 def parse_event(raw: Any, list_name: str, kind: str) -> FinancialEventRecord:
-    """A `ShipmentEvent` of a claim or chargeback list; money against the seller is a grant, money back a reversal."""
+    """A `ShipmentEvent` of a claim or chargeback list: the principal taken from the seller is a grant, the principal
+    given back a reversal; an event that moves no principal either way is quarantined rather than guessed."""
     if not isinstance(raw, dict):
         raise MalformedPayload("event is not an object")
     order_id = text(raw, "AmazonOrderId")
     posted_at = instant(raw, "PostedDate")
-    total = Decimal(0)
+    total = principal = Decimal(0)
     currency = ""
     adjustment_ids = []
+    charges = list(raw.get("OrderChargeAdjustmentList") or [])
     # SPAPI_NOTES §7.1: the amounts may sit in the adjustment lists or the plain ones; read both.
     for items_key in ("ShipmentItemAdjustmentList", "ShipmentItemList"):
         for item in raw.get(items_key) or []:
             adjustment_ids.append(str(item.get("OrderAdjustmentItemId") or ""))
             for charges_key in ("ItemChargeAdjustmentList", "ItemChargeList"):
-                for charge in item.get(charges_key) or []:
-                    amount, currency = _money(charge.get("ChargeAmount"), currency)
-                    total += amount
-    for charge in raw.get("OrderChargeAdjustmentList") or []:
+                charges.extend(item.get(charges_key) or [])
+    for charge in charges:
         amount, currency = _money(charge.get("ChargeAmount"), currency)
         total += amount
-    direction = -1 if total > 0 else 1
+        if charge.get("ChargeType") == "Principal":
+            principal += amount
+    decisive = principal or total  # the principal says it; other charges only when no principal moved
+    if not decisive:
+        raise MalformedPayload("event moves no money: neither a grant nor a reversal")
+    direction = 1 if decisive < 0 else -1
     key = "|".join([order_id, list_name, raw.get("PostedDate", ""), ",".join(sorted(adjustment_ids))])
     return FinancialEventRecord(
         event_key=hashlib.sha256(key.encode()).hexdigest(), order_id=order_id, kind=kind, direction=direction,

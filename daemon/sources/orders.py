@@ -1,4 +1,5 @@
-"""Orders v0 feed: getOrders by LastUpdatedAfter, and getOrderItems to recognise buyer-requested cancellations."""
+"""Orders v0 feed, the fallback Amazon is removing (REALITY.md): getOrders by LastUpdatedAfter, and getOrderItems
+to recognise buyer-requested cancellations. Off by default; Orders 2026-01-01 (orders_2026.py) is the order feed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,8 +11,11 @@ from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_bat
 from daemon.sources.records import Batch, CancellationRecord, Cursor, OrderRecord, Reject
 
 
+PAST_PENDING = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
+
+
 class OrdersSource(OrderWindowFeed):
-    name = "orders"
+    name = "orders_v0"
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of orders updated since the cursor; a cursor with a next token resumes mid-pagination."""
@@ -24,8 +28,8 @@ class OrdersSource(OrderWindowFeed):
                                      "MarketplaceIds": self.marketplace_ids, "MaxResultsPerPage": self.page_size}
             if token:
                 query["NextToken"] = token
-            payload = self.caller.call("getOrders", self.clients.orders.get_orders, **query).payload or {}
-            records, rejects = self._parse(payload.get("Orders") or [])
+            payload = self.caller.call("getOrders", self.clients.orders.get_orders, **query).payload
+            records, rejects = self._parse(payload["Orders"])
             return records, rejects, payload.get("NextToken"), payload.get("LastUpdatedBefore")
 
         yield from paged_batches(self.name, self.caller, window, fetch)
@@ -49,8 +53,8 @@ class OrdersSource(OrderWindowFeed):
         token: str | None = None
         while True:
             query = {"NextToken": token} if token else {}
-            payload = self.caller.call("getOrderItems", self.clients.orders.get_order_items, order_id, **query).payload or {}
-            for item in payload.get("OrderItems") or []:
+            payload = self.caller.call("getOrderItems", self.clients.orders.get_order_items, order_id, **query).payload
+            for item in payload["OrderItems"]:
                 request = (item.get("BuyerRequestedCancel") or {}) if isinstance(item, dict) else {}
                 if str(request.get("IsBuyerRequestedCancel", "")).lower() == "true":
                     return CancellationRecord(order_id, "buyer", request.get("BuyerCancelReason"))
@@ -75,5 +79,11 @@ def parse_order(raw: Any) -> OrderRecord:
         status=text(raw, "OrderStatus"), purchase_at=instant(raw, "PurchaseDate"),
         last_update_at=instant(raw, "LastUpdateDate"), latest_ship_at=instant(raw, "LatestShipDate", required=False),
         latest_delivery_at=instant(raw, "LatestDeliveryDate", required=False), quantity=max(quantity, 1),
-        is_replacement=bool(raw.get("IsReplacementOrder", False)), is_business=bool(raw.get("IsBusinessOrder", False)),
+        is_replacement=_flag(raw.get("IsReplacementOrder")), is_business=_flag(raw.get("IsBusinessOrder")),
+        left_pending=raw["OrderStatus"] in PAST_PENDING,
     )
+
+
+def _flag(value: Any) -> bool:
+    """A v0 boolean, which some answers spell as the string "true" or "false"."""
+    return value is True or str(value).lower() == "true"

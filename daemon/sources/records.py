@@ -11,7 +11,7 @@ Cursor = dict[str, Any]  # JSON-able; each source owns its shape
 
 @dataclass(frozen=True)
 class OrderRecord:
-    """One order as Orders v0 getOrders shows it."""
+    """One order as searchOrders (Orders 2026-01-01) or getOrders (v0) shows it, statuses in v0 spelling."""
 
     order_id: str
     marketplace_id: str
@@ -24,6 +24,8 @@ class OrderRecord:
     quantity: int
     is_replacement: bool = False
     is_business: bool = False
+    ship_confirmed_at: datetime | None = None  # packages[].shipTime (2026); v0 gives none, the store takes first sight
+    left_pending: bool = False  # seen in a status past Pending: a v0 cancel without the buyer flag counts only then
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,11 @@ class PackageRecord:
     marketplace_id: str
     tracking_valid: bool | None  # None: no package yet
     delivered: bool
-    cancelled_by: str | None = None  # "seller" | "buyer" | "amazon" when the 2026 API says so
-    cancel_reason: str | None = None
-    updated_at: datetime | None = None  # lastUpdatedTime: no later than the delivery when first seen DELIVERED
+    cancelled_by: str | None = None  # "seller" | "buyer" | "amazon" | "unknown" when the order is cancelled
+    cancel_reason: str | None = None  # Amazon's free text, shown to people, never used to decide
+    updated_at: datetime | None = None  # lastUpdatedTime: bounds a delivery only when it moved after the last sighting
+    shipped_at: datetime | None = None  # the earliest package shipTime (or createdTime)
+    observed_at: datetime | None = None  # when the answer was given, for getOrder; searchOrders answers as of its bound
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,13 @@ class FeedbackRecord:
 
 @dataclass(frozen=True)
 class FeedbackCoverage:
-    """The days a feedback report covered completely: stored feedback inside them but absent from the report was removed."""
+    """The days two clean feedback reports covered completely: stored feedback inside them that neither listed
+    was removed. It travels with the second report's rows; `also_present` are the first report's order ids."""
 
     marketplace_id: str
     first_day: date
     last_day: date
+    also_present: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ class Batch:
 
 
 class Source(Protocol):
-    name: str  # "orders", "order_items", "packages", "feedback", "finances", "performance"
+    name: str  # "orders", "orders_v0", "deliveries", "feedback", "finances", "performance"
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Yield batches up to `until`; each batch's next_cursor is safe to store once it is committed."""

@@ -20,7 +20,8 @@ from sp_api.base import ApiResponse, SellingApiException, SellingApiRequestThrot
 from sp_api.base._transport_httpx import HttpxTransport
 
 from daemon.clock import Clock
-from daemon.errors import InvalidRequest, SourceUnavailable, Throttled
+from daemon.errors import InvalidRequest, SourceUnavailable, Throttled, UnreadableAnswer
+from daemon.sources.answers import CheckedTransport, check_payload
 from daemon.sources.throttle import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ class SpApiClients:
         self.orders_2026 = Orders(version="2026-01-01", **common)
         self.reports = Reports(**common)
         self.finances = Finances(**common)
+        for client in (self.orders, self.orders_2026, self.reports, self.finances):
+            # The library hands HTML, empty and non-JSON answers back as empty successes (REALITY.md): check them.
+            client._transport.close()
+            client._transport = CheckedTransport(endpoint.timeout_seconds)
 
 
 class SpApiCaller:
@@ -106,7 +111,11 @@ class SpApiCaller:
         self.calls = 0
 
     def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
-        """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now."""
+        """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now.
+
+        Only a well-formed success counts as read: an edge page, an empty body or a payload without its list
+        is a failed try like a 5xx (REALITY.md), so no caller ever moves a cursor over data it did not see.
+        """
         delay = self.limiter.interval(operation)
         throttled = failures = 0
         while True:
@@ -114,6 +123,9 @@ class SpApiCaller:
             self.calls += 1
             try:
                 response = fn(*args, **kwargs)
+                self.limiter.observe(operation, response.rate_limit)
+                check_payload(operation, response.payload)
+                return response
             except SellingApiRequestThrottledException:
                 self.limiter.throttled(operation)
                 throttled += 1
@@ -141,15 +153,17 @@ class SpApiCaller:
                 if status not in RETRYABLE_STATUS or failures >= self.max_failures:
                     raise SourceUnavailable(f"account {self.account}: {operation} failed: {status} {amzn_code}") from None
                 logger.info("server error account=%s operation=%s status=%s", self.account, operation, status)
-            except (httpx.TransportError, ValueError) as exc:  # ValueError: a body that is not JSON
+            except UnreadableAnswer as exc:
+                failures += 1
+                if failures >= self.max_failures:
+                    raise SourceUnavailable(f"account {self.account}: {operation} answered badly: {exc}") from None
+                logger.warning("bad answer account=%s operation=%s problem=%s", self.account, operation, exc)
+            except httpx.TransportError as exc:
                 failures += 1
                 if failures >= self.max_failures:
                     raise SourceUnavailable(
                         f"account {self.account}: {operation} unreachable: {type(exc).__name__}"
                     ) from None
                 logger.info("transport error account=%s operation=%s error=%s", self.account, operation, type(exc).__name__)
-            else:
-                self.limiter.observe(operation, response.rate_limit)
-                return response
             self.clock.sleep(delay)
             delay = min(delay * 2, self.max_backoff_seconds)

@@ -30,8 +30,7 @@ def sync_all(db_path: Path, faults: Faults | None = None, page_size: int | None 
         app = build_for_scenario(SCENARIO, server.url, clock, db_path)
         account = app.accounts[0]
         if page_size:
-            for source in ("orders", "packages"):
-                account.sources[source].page_size = page_size
+            account.sources["orders"].page_size = page_size
         results = app.sync(account, until=END)
         return app, results, list(server.calls)
 
@@ -59,7 +58,7 @@ def test_a_simulator_that_throttles_every_other_call_and_serves_bad_records_lose
     with app.store.sessions() as session:
         quarantined = session.scalars(select(m.QuarantinedPayload)).all()
     assert quarantined and all(q.error for q in quarantined)
-    assert {q.source for q in quarantined} >= {"orders", "packages"}
+    assert {q.source for q in quarantined} >= {"orders"}
     # Every order the simulator served intact is stored; the malformed ones wait in quarantine.
     bad_orders = sum(1 for q in quarantined if q.source == "orders")
     assert order_count(app) + bad_orders >= reference[0]
@@ -77,15 +76,14 @@ def _sync_in_child(db_path: str, hold_call: tuple[str, int], messages) -> None:
     clock = ManualClock(END + SETTLE)
     with SimulatorServer(SCENARIO, clock, faults=faults) as server:
         app = build_for_scenario(SCENARIO, server.url, clock, Path(db_path))
-        for source in ("orders", "packages"):
-            app.accounts[0].sources[source].page_size = 40
+        app.accounts[0].sources["orders"].page_size = 40
         worker = threading.Thread(target=app.sync, args=(app.accounts[0], END), daemon=True)
         worker.start()
         messages.put("held" if faults.held.wait(120) else "never held")
         worker.join()
 
 
-@pytest.mark.parametrize("hold_call", [("getOrders", 4), ("searchOrders", 3), ("getOrderItems", 2)])
+@pytest.mark.parametrize("hold_call", [("searchOrders", 3), ("getOrder", 2)])
 def test_a_daemon_killed_in_the_middle_of_a_sync_finds_every_order_once_after_restart(tmp_path, reference, hold_call):
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
@@ -102,7 +100,7 @@ def test_a_daemon_killed_in_the_middle_of_a_sync_finds_every_order_once_after_re
         app = build_for_scenario(SCENARIO, server.url, clock, db_path)
         with app.store.sessions() as session:
             partial = session.scalar(select(func.count()).select_from(m.Order))
-        assert 0 < partial < reference[0] or hold_call[0] != "getOrders"
+        assert 0 < partial < reference[0] or hold_call[0] != "searchOrders"
         results = app.sync(app.accounts[0], until=END)
     assert all(r.error is None for r in results)
     assert order_count(app) == reference[0]

@@ -54,7 +54,7 @@ def test_get_orders_and_order_items_match_the_orders_v0_model(api):
 
 def test_search_orders_matches_the_2026_model_with_packages_and_cancellations(api):
     status, body = api("/orders/2026-01-01/orders", lastUpdatedAfter=window()["LastUpdatedAfter"], fulfilledBy="MERCHANT",
-                       includedData="PACKAGES,CANCELLATION")
+                       includedData="FULFILLMENT,PACKAGES,CANCELLATION")
     assert status == 200
     validator("orders_2026-01-01.json", "SearchOrdersResponse").validate(body)
     assert any(o.get("packages") for o in body["orders"])
@@ -65,7 +65,7 @@ def test_search_orders_matches_the_2026_model_with_packages_and_cancellations(ap
 def test_get_order_matches_the_2026_model(api):
     status, body = api("/orders/2026-01-01/orders", lastUpdatedAfter=window()["LastUpdatedAfter"], fulfilledBy="MERCHANT")
     for found in body["orders"][:5]:
-        status, one = api(f"/orders/2026-01-01/orders/{found['orderId']}", includedData="PACKAGES,CANCELLATION")
+        status, one = api(f"/orders/2026-01-01/orders/{found['orderId']}", includedData="FULFILLMENT,PACKAGES,CANCELLATION")
         assert status == 200 and one["order"]["orderId"] == found["orderId"]
         validator("orders_2026-01-01.json", "GetOrderResponse").validate(one)
 

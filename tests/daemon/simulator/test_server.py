@@ -174,8 +174,10 @@ def test_a_package_is_delivered_only_with_valid_tracking_and_delivery_updates_on
     v0 = api.orders.get_orders(LastUpdatedAfter=SINCE, MarketplaceIds=[MP], FulfillmentChannels=["MFN"]).payload["Orders"]
     assert next(o for o in v0 if o["AmazonOrderId"] == order_id(1))["LastUpdateDate"] == format_instant(DAY0 + 20 * H)
     no_packages = api.orders26.get_order(order_id(1)).payload["order"]
-    assert "packages" not in no_packages and no_packages["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
-    afn = api.orders26.get_order(order_id(5), includedData=["PACKAGES"]).payload["order"]
+    assert "packages" not in no_packages and "fulfillment" not in no_packages  # both are includedData
+    shipped = api.orders26.get_order(order_id(1), includedData=["FULFILLMENT"]).payload["order"]
+    assert shipped["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+    afn = api.orders26.get_order(order_id(5), includedData=["PACKAGES", "FULFILLMENT"]).payload["order"]
     assert "packages" not in afn and afn["fulfillment"]["fulfilledBy"] == "AMAZON"
 
 
@@ -183,7 +185,7 @@ def test_search_orders_says_who_cancelled_and_pages_with_a_pagination_token(api)
     found, token = [], None
     while True:
         response = api.orders26.search_orders(lastUpdatedAfter=SINCE, marketplaceIds=[MP], fulfilledBy=["MERCHANT"],
-                                              fulfillmentStatuses=["CANCELLED", "UNSHIPPED"], includedData=["CANCELLATION"],
+                                              fulfillmentStatuses=["CANCELLED", "UNSHIPPED"], includedData=["CANCELLATION", "FULFILLMENT"],
                                               maxResultsPerPage=50, **({"paginationToken": token} if token else {}))
         found += response.payload["orders"]
         token = (response.pagination or {}).get("nextToken")

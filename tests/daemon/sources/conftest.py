@@ -19,7 +19,7 @@ from daemon.simulator.server import Faults, SimulatorServer
 from daemon.sources.feedback import FeedbackSource
 from daemon.sources.finances import FinancesSource
 from daemon.sources.orders import OrdersSource
-from daemon.sources.packages import PackagesSource
+from daemon.sources.orders_2026 import SearchOrdersSource
 from daemon.sources.performance import PerformanceSource
 from daemon.sources.records import Batch, Cursor
 from daemon.sources.spapi import AccountEndpoint, SpApiCaller, SpApiClients
@@ -62,8 +62,8 @@ class Feeds:
     """Every feed of one account sharing one caller, as the daemon wires them."""
 
     caller: SpApiCaller
-    orders: OrdersSource
-    packages: PackagesSource
+    orders: SearchOrdersSource  # Orders 2026-01-01, the order feed
+    orders_v0: OrdersSource  # the fallback
     feedback: FeedbackSource
     finances: FinancesSource
     performance: PerformanceSource
@@ -81,8 +81,8 @@ def feeds_for(api_url: str, clock: Clock, *, refresh_token: str | None = None, s
     marketplaces = endpoint.marketplace_ids
     return Feeds(
         caller=caller,
-        orders=OrdersSource(clients, caller, marketplaces, clock, backfill_days, page_size),
-        packages=PackagesSource(clients, caller, marketplaces, clock, backfill_days, page_size),
+        orders=SearchOrdersSource(clients, caller, marketplaces, clock, backfill_days, page_size),
+        orders_v0=OrdersSource(clients, caller, marketplaces, clock, backfill_days, page_size),
         feedback=FeedbackSource(clients, caller, marketplaces, clock),
         finances=FinancesSource(clients, caller, clock, backfill_days, page_size),
         performance=PerformanceSource(clients, caller, marketplaces, clock),

@@ -31,8 +31,8 @@ def test_a_throttling_api_still_yields_every_record_and_the_waits_advance_virtua
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(throttle_every=2))
     feeds = feeds_for(server.url, clock, page_size=3)
-    orders, _ = drain(feeds.orders, UNTIL)
-    packages, _ = drain(feeds.packages, UNTIL)
+    orders, _ = drain(feeds.orders_v0, UNTIL)
+    packages, _ = drain(feeds.orders, UNTIL)
     finances, _ = drain(feeds.finances, UNTIL)
     assert sorted(o.order_id for o in records_of(orders, OrderRecord)) == ALL_IDS
     assert [c.order_id for c in records_of(orders, CancellationRecord)] == [order_id(3)]
@@ -46,7 +46,7 @@ def test_server_errors_are_retried_and_nothing_is_lost(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(server_error_every=3))
     feeds = feeds_for(server.url, clock, page_size=3)
-    orders, cursor = drain(feeds.orders, UNTIL)
+    orders, cursor = drain(feeds.orders_v0, UNTIL)
     assert sorted(o.order_id for o in records_of(orders, OrderRecord)) == ALL_IDS
     assert [c.status for c in server.calls if c.operation == "getOrders"].count(500) >= 1
     assert cursor == {"after": "2026-03-19T00:00:00Z"}
@@ -57,7 +57,7 @@ def test_a_server_that_keeps_failing_makes_the_source_unavailable_after_a_few_tr
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(server_error_every=1))
     with pytest.raises(SourceUnavailable) as failed:
-        drain(feeds_for(server.url, clock).orders, UNTIL)
+        drain(feeds_for(server.url, clock).orders_v0, UNTIL)
     assert not failed.value.credentials_refused
     assert [c.status for c in server.calls if c.operation == "getOrders"] == [500] * 4
 
@@ -66,7 +66,7 @@ def test_endless_throttling_ends_in_throttled_after_eight_tries(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(throttle_every=1))
     with pytest.raises(Throttled) as throttled:
-        drain(feeds_for(server.url, clock).orders, UNTIL)
+        drain(feeds_for(server.url, clock).orders_v0, UNTIL)
     assert [c.status for c in server.calls if c.operation == "getOrders"] == [429] * 8
     assert throttled.value.retry_after > 0
     # Waits double from one refill interval (about 60 s for getOrders) and are capped at 5 minutes.
@@ -76,20 +76,20 @@ def test_endless_throttling_ends_in_throttled_after_eight_tries(simulator):
 def test_malformed_records_become_rejects_with_reasons_and_the_valid_ones_all_arrive(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(malformed_every=5))
-    batches, cursor = drain(feeds_for(server.url, clock, page_size=4).orders, UNTIL)
+    batches, cursor = drain(feeds_for(server.url, clock, page_size=4).orders_v0, UNTIL)
     parsed = [o.order_id for o in records_of(batches, OrderRecord)]
     rejects = [r for b in batches for r in b.rejects]
     assert len(rejects) == 2 and len(parsed) == ORDERS - 2
     assert sorted(parsed + [json.loads(r.raw)["AmazonOrderId"] for r in rejects]) == ALL_IDS
     assert [r.error for r in rejects] == ["PurchaseDate is not a date-time: 'not-a-date'", "OrderStatus is missing"]
-    assert {r.source for r in rejects} == {"orders"}
+    assert {r.source for r in rejects} == {"orders_v0"}
     assert cursor == {"after": "2026-03-19T00:00:00Z"}
 
 
 def test_a_malformed_package_is_rejected_and_the_other_packages_arrive(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(malformed_every=5))
-    batches, _ = drain(feeds_for(server.url, clock).packages, UNTIL)
+    batches, _ = drain(feeds_for(server.url, clock).orders, UNTIL)
     rejects = [r for b in batches for r in b.rejects]
     parsed = [p.order_id for p in records_of(batches, PackageRecord)]
     assert len(rejects) == 2 and len(parsed) == ORDERS - 2 and len(set(parsed)) == len(parsed)
@@ -113,7 +113,7 @@ def test_an_unreachable_host_makes_the_source_unavailable_without_blaming_creden
         url = "http://127.0.0.1:%d" % probe.getsockname()[1]
     clock = ManualClock(END)
     with pytest.raises(SourceUnavailable) as unreachable:
-        drain(feeds_for(url, clock).orders, UNTIL)
+        drain(feeds_for(url, clock).orders_v0, UNTIL)
     assert not unreachable.value.credentials_refused
     assert "ConnectError" in str(unreachable.value)
     assert clock.now() > END  # backed off between the tries, virtually

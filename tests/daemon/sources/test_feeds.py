@@ -48,7 +48,7 @@ SCENARIO = scenario([
 def test_orders_page_through_every_page_and_end_on_the_echoed_bound(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
-    batches, cursor = drain(feeds_for(server.url, clock, page_size=2).orders, UNTIL)
+    batches, cursor = drain(feeds_for(server.url, clock, page_size=2).orders_v0, UNTIL)
     orders = records_of(batches, OrderRecord)
     assert sorted(o.order_id for o in orders) == [order_id(n) for n in range(1, 8)]
     assert len(batches) == 4 and all(b.next_cursor["next_token"] for b in batches[:-1])
@@ -64,7 +64,7 @@ def test_orders_page_through_every_page_and_end_on_the_echoed_bound(simulator):
 def test_cancelled_seller_orders_get_their_items_and_buyer_cancels_are_recognised(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
-    batches, _ = drain(feeds_for(server.url, clock).orders, UNTIL)
+    batches, _ = drain(feeds_for(server.url, clock).orders_v0, UNTIL)
     cancellations = sorted(records_of(batches, CancellationRecord), key=lambda c: c.order_id)
     assert cancellations == [CancellationRecord(order_id(2), "buyer", "Found cheaper somewhere else."),
                              CancellationRecord(order_id(7), "unknown")]
@@ -77,8 +77,8 @@ def test_a_restart_resumes_mid_pagination_from_the_stored_token(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
     feeds = feeds_for(server.url, clock, page_size=3)
-    first = next(iter(feeds.orders.pages(None, UNTIL)))
-    rest, cursor = drain(feeds_for(server.url, clock, page_size=3).orders, UNTIL, first.next_cursor)
+    first = next(iter(feeds.orders_v0.pages(None, UNTIL)))
+    rest, cursor = drain(feeds_for(server.url, clock, page_size=3).orders_v0, UNTIL, first.next_cursor)
     ids = [o.order_id for o in records_of([first] + rest, OrderRecord)]
     assert sorted(ids) == [order_id(n) for n in range(1, 8)] and len(ids) == 7
     assert cursor == {"after": "2026-03-19T00:00:00Z"}
@@ -88,7 +88,7 @@ def test_an_expired_next_token_restarts_the_window_from_its_start(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
     stale = {"after": "2026-02-17T00:00:00Z", "before": "2026-03-19T00:00:00Z", "next_token": "expired-token"}
-    batches, cursor = drain(feeds_for(server.url, clock).orders, UNTIL, stale)
+    batches, cursor = drain(feeds_for(server.url, clock).orders_v0, UNTIL, stale)
     assert len(records_of(batches, OrderRecord)) == 7
     assert [c.status for c in server.calls if c.operation == "getOrders"] == [400, 200]
     assert cursor == {"after": "2026-03-19T00:00:00Z"}
@@ -98,8 +98,8 @@ def test_requests_never_reach_into_the_last_two_minutes(simulator):
     clock = ManualClock(datetime(2026, 3, 19, 12, 0, 30, tzinfo=timezone.utc))
     server = simulator(SCENARIO, clock)
     feeds = feeds_for(server.url, clock)
-    _, orders_cursor = drain(feeds.orders, clock.now())
-    _, packages_cursor = drain(feeds.packages, clock.now())
+    _, orders_cursor = drain(feeds.orders_v0, clock.now())
+    _, packages_cursor = drain(feeds.orders, clock.now())
     _, finances_cursor = drain(feeds.finances, clock.now())
     bounds = {c.operation: (c.query.get("LastUpdatedBefore") or c.query.get("lastUpdatedBefore")
                             or c.query.get("PostedBefore")) for c in server.calls
@@ -111,17 +111,22 @@ def test_requests_never_reach_into_the_last_two_minutes(simulator):
 def test_nothing_is_asked_when_the_cursor_is_already_at_the_bound(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
-    batches, cursor = drain(feeds_for(server.url, clock).orders, UNTIL, {"after": "2026-03-19T00:00:00Z"})
+    batches, cursor = drain(feeds_for(server.url, clock).orders_v0, UNTIL, {"after": "2026-03-19T00:00:00Z"})
     assert batches == [] and cursor == {"after": "2026-03-19T00:00:00Z"}
     assert [c for c in server.calls if c.operation == "getOrders"] == []
 
 
-def test_packages_tell_valid_tracking_delivery_and_who_cancelled(simulator):
+def test_the_2026_order_feed_tells_orders_tracking_delivery_and_who_cancelled(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
-    batches, cursor = drain(feeds_for(server.url, clock, page_size=2).packages, UNTIL)
+    batches, cursor = drain(feeds_for(server.url, clock, page_size=2).orders, UNTIL)
+    orders = {o.order_id: o for o in records_of(batches, OrderRecord)}
+    assert set(orders) == {order_id(n) for n in range(1, 8)}
+    assert (orders[order_id(4)].status, orders[order_id(4)].ship_confirmed_at) == ("Shipped", day(4))  # packages[].shipTime
+    assert (orders[order_id(6)].channel, orders[order_id(2)].status, orders[order_id(1)].left_pending) == ("AFN", "Canceled", True)
+    assert orders[order_id(4)].latest_ship_at == day(3) + timedelta(days=2)
     packages = {p.order_id: p for p in records_of(batches, PackageRecord)}
-    assert set(packages) == {order_id(n) for n in (1, 2, 3, 4, 5, 7)}  # fulfilledBy=MERCHANT: no AFN order
+    assert set(packages) == {order_id(n) for n in (1, 2, 3, 4, 5, 7)}  # seller-fulfilled only
     assert (packages[order_id(4)].tracking_valid, packages[order_id(4)].delivered) == (True, True)
     assert (packages[order_id(5)].tracking_valid, packages[order_id(5)].delivered) == (False, False)
     assert (packages[order_id(1)].tracking_valid, packages[order_id(1)].delivered) == (None, False)
@@ -129,8 +134,8 @@ def test_packages_tell_valid_tracking_delivery_and_who_cancelled(simulator):
     assert (packages[order_id(7)].cancelled_by, packages[order_id(7)].cancel_reason) == ("amazon", "ship_confirm_timeout")
     assert packages[order_id(4)].updated_at == day(6)  # the delivery moved lastUpdatedTime
     searches = [c for c in server.calls if c.operation == "searchOrders"]
-    assert len(searches) == 3 and all(c.query["fulfilledBy"] == "MERCHANT" for c in searches)
-    assert {c.query["includedData"] for c in searches} == {"PACKAGES,CANCELLATION"}
+    assert len(searches) == 4 and all("fulfilledBy" not in c.query for c in searches)
+    assert {c.query["includedData"] for c in searches} == {"FULFILLMENT,PACKAGES,CANCELLATION"}
     assert cursor == {"after": "2026-03-19T00:00:00Z"}
 
 
@@ -138,21 +143,24 @@ def test_feedback_rows_keep_their_comment_and_the_report_covers_its_whole_days(s
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
     batches, cursor = drain(feeds_for(server.url, clock).feedback, datetime(2026, 3, 9, tzinfo=timezone.utc))
-    rows = sorted((r.order_id, r.rating, r.feedback_day, r.comment) for r in records_of(batches, FeedbackRecord))
+    rows = sorted({(r.order_id, r.rating, r.feedback_day, r.comment) for r in records_of(batches, FeedbackRecord)})
     assert rows == [(order_id(1), 1, date(2026, 3, 5), '<b>bad</b> "really" awful & late'),
                     (order_id(4), 3, date(2026, 3, 7), "it's <i>ok</i>")]
-    assert records_of(batches, FeedbackCoverage) == [FeedbackCoverage(MP, date(2025, 12, 9), date(2026, 3, 8))]
-    assert cursor == {"last_until": "2026-03-09T00:00:00Z", "pending": {}}
+    # A clean report is confirmed by a second one over the same range before anything it lacks counts as removed.
+    assert records_of(batches, FeedbackCoverage) == [
+        FeedbackCoverage(MP, date(2025, 12, 9), date(2026, 3, 8), (order_id(1), order_id(4)))]
+    assert cursor == {"last_until": "2026-03-09T00:00:00Z", "last_clean_at": "2026-03-20T00:01:00Z", "pending": {}}
     created = [c for c in server.calls if c.operation == "createReport"]
-    assert len(created) == 1
+    assert [c.status for c in created] == [202, 202]
 
 
 def test_removed_feedback_is_missing_from_a_later_report_whose_coverage_includes_its_day(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock)
     batches, _ = drain(feeds_for(server.url, clock).feedback, datetime(2026, 3, 19, 12, tzinfo=timezone.utc))
-    assert [r.order_id for r in records_of(batches, FeedbackRecord)] == [order_id(4)]
-    assert records_of(batches, FeedbackCoverage) == [FeedbackCoverage(MP, date(2025, 12, 20), date(2026, 3, 18))]
+    assert [r.order_id for r in records_of(batches, FeedbackRecord)] == [order_id(4), order_id(4)]
+    assert records_of(batches, FeedbackCoverage) == [
+        FeedbackCoverage(MP, date(2025, 12, 20), date(2026, 3, 18), (order_id(4),))]
 
 
 @pytest.mark.parametrize(("start", "end", "first", "last"), [
@@ -221,9 +229,9 @@ def test_refused_credentials_say_so_without_any_secret(simulator, caplog, refusa
     server = simulator(SCENARIO, clock, faults)
     feeds = feeds_for(server.url, clock, refresh_token=refresh_token, secret=secret)
     with caplog.at_level(logging.DEBUG), pytest.raises(SourceUnavailable) as refused:
-        drain(feeds.orders, UNTIL)
+        drain(feeds.orders_v0, UNTIL)
     assert refused.value.credentials_refused
     assert "main" in str(refused.value)
-    seen = str(refused.value) + repr(refused.value) + caplog.text + repr(feeds.orders.clients.orders.credentials)
+    seen = str(refused.value) + repr(refused.value) + caplog.text + repr(feeds.orders_v0.clients.orders.credentials)
     assert refresh_token not in seen and secret not in seen
     assert [c.operation for c in server.calls] == ["token"]  # refused once, not retried

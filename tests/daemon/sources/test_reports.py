@@ -120,9 +120,10 @@ def test_a_stalled_report_is_picked_up_by_the_next_poll_instead_of_requested_twi
     assert timedelta(minutes=30) <= clock.now() - END <= timedelta(minutes=31)
     faults.report_seconds = 30
     batches, cursor = drain(source, END - timedelta(hours=1), requested.next_cursor)
-    assert [r.order_id for r in records_of(batches, FeedbackRecord)] == [order_id(1)]
-    assert len([c for c in server.calls if c.operation == "createReport"]) == 1
-    assert cursor == {"last_until": "2026-03-19T23:00:00Z", "pending": {}}
+    assert [r.order_id for r in records_of(batches, FeedbackRecord)] == [order_id(1), order_id(1)]
+    # The stalled report is read, not requested again; the one other request is its confirmation.
+    assert len([c for c in server.calls if c.operation == "createReport"]) == 2
+    assert cursor["last_until"] == "2026-03-19T23:00:00Z" and cursor["pending"] == {} and "last_clean_at" in cursor
 
 
 def test_an_empty_feedback_report_is_cancelled_and_means_no_rows(simulator):
