@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from daemon.clock import Clock, parse_instant
-from daemon.errors import MalformedPayload
+from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.common import iso, reject, request_bound
 from daemon.sources.records import Batch, Cursor, FeedbackCoverage, FeedbackRecord, Reject
 from daemon.sources.reports import create_report, wait_for_document
@@ -54,6 +54,12 @@ class FeedbackSource:
                 start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
                 try:
                     document = wait_for_document(self.clients, self.caller, self.clock, entry["report_id"])
+                except InvalidRequest:  # Amazon no longer knows the report (expired): ask for it again now
+                    logger.info("feedback report %s is gone; requesting a new one", entry["report_id"])
+                    entry = pending[marketplace_id] = self._request(marketplace_id, start, end, first_ids=None)
+                    yield Batch(self.name, (), (), _cursor(state, pending), self.caller.calls - calls_before)
+                    calls_before = self.caller.calls
+                    continue
                 except MalformedPayload as exc:  # the document will not change: quarantine it, request anew next time
                     del pending[marketplace_id]
                     yield Batch(self.name, (), (reject(self.name, f"report {entry['report_id']}", exc),),

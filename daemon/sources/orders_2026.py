@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from daemon.errors import MalformedPayload
+from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_batches, reject, resume_window, text
 from daemon.sources.records import Batch, Cursor, OrderRecord, PackageRecord, Record, Reject
 
@@ -80,8 +80,12 @@ class DeliveryLookupSource:
             records: list[Record] = []
             rejects: list[Reject] = []
             for order_id in order_ids[start:start + 50]:
-                response = self.caller.call("getOrder", self.clients.orders_2026.get_order, order_id,
-                                            includedData=INCLUDED_DATA)
+                try:
+                    response = self.caller.call("getOrder", self.clients.orders_2026.get_order, order_id,
+                                                includedData=INCLUDED_DATA)
+                except InvalidRequest as exc:  # an order Amazon does not show any more: the others go on
+                    rejects.append(reject(self.name, {"orderId": order_id}, exc))
+                    continue
                 try:
                     records.extend(parse_order(response.payload["order"], observed_at=self.clock.now()))
                 except MalformedPayload as exc:

@@ -145,7 +145,7 @@ class SpApiCaller:
                     raise SourceUnavailable(
                         f"account {self.account}: {operation} denied ({amzn_code})", credentials_refused=True
                     ) from None
-                if status == 400:
+                if status in (400, 404):  # a bad request, or a report or order Amazon does not know (any more)
                     raise InvalidRequest(
                         f"account {self.account}: {operation} rejected: {amzn_code} {getattr(exc, 'message', '')}"
                     ) from None

@@ -83,7 +83,7 @@ def _sync_in_child(db_path: str, hold_call: tuple[str, int], messages) -> None:
         worker.join()
 
 
-@pytest.mark.parametrize("hold_call", [("searchOrders", 3), ("getOrder", 2)])
+@pytest.mark.parametrize("hold_call", [("searchOrders", 3), ("createReport", 2)])
 def test_a_daemon_killed_in_the_middle_of_a_sync_finds_every_order_once_after_restart(tmp_path, reference, hold_call):
     context = multiprocessing.get_context("fork")
     messages = context.Queue()

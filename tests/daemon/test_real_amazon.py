@@ -1,0 +1,131 @@
+"""Amazon's ruder habits (REALITY.md), met through the daemon's own composition: edge answers move no cursor and
+are seen failing, a spurious CANCELLED feedback report removes nothing, a delivery seen only through getOrder is
+bounded by what was seen, and a deferred financial event is read by the overlap."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from daemon.app import build_for_scenario
+from daemon.clock import ManualClock
+from daemon.pipeline import local_metrics
+from daemon.simulator.server import EDGE_ANSWERS, Faults, SimulatorServer
+from storage import models as m
+from tests.daemon.scenarios import small_account
+from tests.daemon.sources.conftest import MP, event, header, order, order_id, scenario
+
+SCENARIO = small_account()
+END = SCENARIO.end
+SETTLE = timedelta(minutes=3)
+
+
+def metric_rows(app, at=END):
+    return [(v.metric, v.fulfillment, v.numerator, v.denominator) for v in local_metrics(app.store, "sim", (MP,), at)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """One clean sync of the small account: what a complete read gives."""
+    clock = ManualClock(END + SETTLE)
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path_factory.mktemp("ref") / "ref.db")
+        assert all(r.error is None for r in app.sync(app.accounts[0], until=END))
+        return metric_rows(app)
+
+
+@pytest.mark.parametrize("shape", list(EDGE_ANSWERS))
+@pytest.mark.parametrize("feed", ["orders", "finances"])
+def test_an_edge_answer_moves_no_cursor_is_seen_failing_and_the_window_is_read_once_amazon_answers(
+        tmp_path, reference, caplog, shape, feed):
+    clock = ManualClock(END + SETTLE)
+    faults = Faults()
+    with SimulatorServer(SCENARIO, clock, faults=faults) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "edge.db")
+        account = app.accounts[0]
+        faults.edge_every, faults.edge_answers = 1, (shape,)  # every call of this poll meets the edge
+        with caplog.at_level(logging.WARNING):
+            [result] = app.sync(account, until=END, feeds=(feed,))
+        assert result.error and result.records == 0 and "answered badly" in result.error
+        assert app.store.cursor("sim", feed) is None
+        with app.store.sessions() as session:
+            health = session.get(m.FeedHealth, ("sim", feed))
+            assert health.failing_since is not None and "answered badly" in health.last_error
+        assert f"bad answer account=sim operation=" in caplog.text
+        faults.edge_every = 0
+        assert all(r.error is None for r in app.sync(account, until=END))
+        assert metric_rows(app) == reference
+        with app.store.sessions() as session:
+            assert session.get(m.FeedHealth, ("sim", feed)).failing_since is None
+
+
+def test_a_spurious_cancelled_feedback_report_removes_nothing_changes_no_metric_and_sends_no_alert(tmp_path):
+    clock = ManualClock(END + SETTLE)
+    faults = Faults()
+    with SimulatorServer(SCENARIO, clock, faults=faults) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "spurious.db")
+        account = app.accounts[0]
+        app.sync(account, until=END)
+        app.evaluate(account, END, END)
+        before = metric_rows(app)
+        with app.store.sessions() as session:
+            negative = session.scalars(select(m.Feedback.order_id).where(m.Feedback.rating <= 2,
+                                                                           m.Feedback.removed_at.is_(None))).all()
+        assert negative, "the small account has negative feedback to lose"
+        for every in (1, 2, 2):  # a first report CANCELLED, again, then a clean one whose confirmation is CANCELLED
+            faults.cancelled_feedback_every = every
+            clock.advance(hours=6)
+            [result] = app.sync(account, until=END, feeds=("feedback",))
+            assert result.error is None
+            assert metric_rows(app) == before
+            assert app.evaluate(account, END, clock.now()).alerts == []
+        with app.store.sessions() as session:
+            assert session.scalars(select(m.Feedback.order_id).where(m.Feedback.removed_at.is_not(None),
+                                                                      m.Feedback.order_id.in_(negative))).all() == []
+
+
+START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+DELIVERED_AT = START + 4 * DAY + timedelta(hours=10)
+DELIVERY_SCENARIO = scenario([
+    header(START, START + 30 * DAY), order(1, START + timedelta(hours=9)),
+    event("ship", 1, START + DAY, carrier="UPS", tracking_id="1Z1", tracking_valid=True),
+    event("deliver", 1, DELIVERED_AT),
+])
+
+
+def test_a_delivery_seen_only_through_get_order_is_recorded_between_the_sightings(tmp_path):
+    clock = ManualClock(START + 2 * DAY + SETTLE)
+    faults = Faults(delivery_moves_last_update=False)  # Amazon's own examples: lastUpdatedTime stays put
+    with SimulatorServer(DELIVERY_SCENARIO, clock, faults=faults) as server:
+        app = build_for_scenario(DELIVERY_SCENARIO, server.url, clock, tmp_path / "delivery.db")
+        account = app.accounts[0]
+        for day in (2, 3, 4, 5, 6):
+            clock.set(START + day * DAY + SETTLE)
+            app.sync(account, until=START + day * DAY)
+        looked_up = [c for c in server.calls if c.operation == "getOrder"]
+    with app.store.sessions() as session:
+        shipment = session.get(m.Shipment, ("sim", order_id(1)))
+    assert looked_up, "searchOrders never shows the delivery: only getOrder can"
+    assert shipment.delivered_after < DELIVERED_AT <= shipment.delivered_at
+    assert (shipment.delivered_after, shipment.delivered_at) == (START + 4 * DAY + SETTLE, START + 5 * DAY + SETTLE)
+
+
+def test_a_deferred_financial_event_is_read_by_the_overlap_of_a_later_poll(tmp_path):
+    granted_at = START + 3 * DAY
+    lines = [header(START, START + 30 * DAY), order(1, START + timedelta(hours=9)),
+             event("claim", 1, granted_at, claim_id="C1", status="granted", amount=20.5, currency="USD")]
+    deferred = scenario(lines)
+    clock = ManualClock(granted_at + timedelta(hours=1))
+    with SimulatorServer(deferred, clock, faults=Faults(finance_delay_hours=36)) as server:
+        app = build_for_scenario(deferred, server.url, clock, tmp_path / "deferred.db")
+        account = app.accounts[0]
+        for hours in (1, 12, 24, 40):  # polls before and after Amazon releases the event
+            clock.set(granted_at + timedelta(hours=hours, minutes=3))
+            app.sync(account, until=granted_at + timedelta(hours=hours), feeds=("orders", "finances"))
+            with app.store.sessions() as session:
+                events = session.scalars(select(m.FinancialEvent)).all()
+            assert len(events) == (1 if hours >= 36 else 0)
+    assert (events[0].order_id, events[0].direction) == (order_id(1), 1)
