@@ -60,6 +60,7 @@ class Observation:
     certain: tuple[int, int] = (0, 0)  # certain to enter: (numerator, denominator), e.g. past-due unshipped orders
     amazon_value: float | None = None
     enforced: bool = True
+    claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast: Fo
     if obs.unattributed and upper:
         claims = "open A-to-z claim or chargeback" if obs.unattributed == 1 else "open A-to-z claims or chargebacks"
         out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
+    if obs.claims_unknown and upper:
+        out.append("Amazon's latest report left out its claim and chargeback counts, so open claims are not included.")
     if forecast is not None and forecast.pending is not None:
         pending = forecast.pending
         entering = pending.numerator - num

@@ -47,8 +47,10 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     lookup_every = timedelta(hours=daemon.delivery_lookup_hours)
 
     def in_transit(until: datetime) -> list[str]:
-        # Deliveries due from the start of the OTDR window on (METRICS.md §5: 21 to 7 days ago).
-        return store.orders_in_transit(endpoint.account, until, until - timedelta(days=21), until - lookup_every)
+        # Promised from the start of the OTDR window (METRICS.md §5: 21 to 7 days ago) to a day ahead: what matters
+        # is whether a package arrived by its promise, so each is first looked up the day before it.
+        return store.orders_in_transit(endpoint.account, until - timedelta(days=21), until + timedelta(days=1),
+                                       until - lookup_every)
 
     sources: dict[str, Source] = {
         "orders": SearchOrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days),

@@ -39,6 +39,11 @@ def print_status(config: Config, out: IO[str]) -> int:
                           f"{'' if ev.defects_to_breach is None else ev.defects_to_breach:>9} "
                           f"{ev.forecast_breach_at.strftime('%Y-%m-%d') if ev.forecast_breach_at else '-':>11} "
                           f"{pct(ev.amazon_value):>8}  {ev.level.value}\n")
+            synced_at = parse_instant(json.loads(synced.value)["after"])
+            note = feedback_note(session.get(m.SourceCursor, (account.name, "feedback")), synced_at,
+                                 2 * config.daemon.feedback_poll_hours)
+            if note:
+                out.write(note + "\n")
             opened = alerts_repo.open_states(session, account.name)
             out.write(f"open alerts: {len(opened)}\n")
             for state in opened:
@@ -47,6 +52,18 @@ def print_status(config: Config, out: IO[str]) -> int:
                 out.write(f"  [{state.level}] {state.marketplace_id} {state.metric} {state.fulfillment} since "
                           f"{format_instant(state.since)}: {headline}\n")
     return 0
+
+
+def feedback_note(cursor: m.SourceCursor | None, now: datetime, overdue_hours: float) -> str | None:
+    """A line when the feedback feed has had no clean report for a while: removals wait for two clean reports."""
+    last_clean = json.loads(cursor.value).get("last_clean_at") if cursor is not None else None
+    if last_clean is None:
+        return "feedback: no clean feedback report yet, so no removal has been inferred (Amazon may answer CANCELLED)"
+    age_hours = (now - parse_instant(last_clean)).total_seconds() / 3600
+    if age_hours <= overdue_hours:
+        return None
+    return (f"feedback: no clean feedback report for {age_hours:.0f} hours (last {last_clean}); "
+            "removed feedback still counts until two clean reports agree")
 
 
 def _headline(record: m.AlertRecord | None) -> str:

@@ -37,8 +37,10 @@ def _observe(
     series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=PACE_DAYS)), today)
     amazon = _latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
     unattributed = 0
+    claims_unknown = False
     if d.id == "odr" and amazon is not None:
         details = json.loads(amazon.details or "{}")
+        claims_unknown = details.get("claims") is None or details.get("chargebacks") is None  # said, not taken as 0
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
@@ -49,7 +51,7 @@ def _observe(
     return Observation(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
-        enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced,
+        enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
     )
 
 

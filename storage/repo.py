@@ -49,16 +49,19 @@ class Store:
             row = session.get(m.SourceCursor, (account, source))
             return json.loads(row.value) if row else None
 
-    def orders_in_transit(self, account: str, until: datetime, since: datetime, looked_before: datetime) -> list[str]:
-        """Shipped seller-fulfilled orders with valid tracking not seen delivered, promised on or after `since` and
-        not seen in transit after `looked_before`: the ones a getOrder may show delivered. Most urgent promise first."""
+    def orders_in_transit(self, account: str, promised_from: datetime, promised_by: datetime,
+                          looked_before: datetime) -> list[str]:
+        """Shipped seller-fulfilled orders with valid tracking not seen delivered, promised in [promised_from,
+        promised_by] and not seen in transit after `looked_before`: the ones a getOrder may show delivered.
+        Earliest promise first."""
         o, s = m.Order, m.Shipment
         with self.sessions() as session:
             return list(session.scalars(
                 select(o.order_id).join(s, and_(s.account == o.account, s.order_id == o.order_id)).where(
                     o.account == account, o.channel == "MFN", o.ship_confirmed_at.is_not(None), o.cancelled_at.is_(None),
-                    o.latest_delivery_at >= since, o.purchase_at <= until, s.tracking_valid.is_(True),
-                    s.delivered_at.is_(None), or_(s.in_transit_seen_at.is_(None), s.in_transit_seen_at < looked_before),
+                    o.latest_delivery_at >= promised_from, o.latest_delivery_at <= promised_by,
+                    s.tracking_valid.is_(True), s.delivered_at.is_(None),
+                    or_(s.in_transit_seen_at.is_(None), s.in_transit_seen_at < looked_before),
                 ).order_by(o.latest_delivery_at, o.order_id)
             ))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,18 @@ from daemon.sources.records import AmazonFigure, Batch, Cursor, PerformanceSnaps
 from daemon.sources.reports import create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
+logger = logging.getLogger(__name__)
 REPORT_TYPE = "GET_V2_SELLER_PERFORMANCE_REPORT"
+# The policy-compliance sections of Amazon's model (accountHealthReport-2020-11-18.json), each a ListingLevelViolation.
+POLICY_BLOCKS = (
+    "listingPolicyViolations", "productAuthenticityCustomerComplaints", "productConditionCustomerComplaints",
+    "productSafetyCustomerComplaints", "receivedIntellectualPropertyComplaints", "restrictedProductPolicyViolations",
+    "suspectedIntellectualPropertyViolations", "foodAndProductSafetyIssues", "otherPolicyViolations",
+    "documentRequests",
+)
+# Blocks every marketplace's entry should carry; real documents lack some (REALITY.md), and that is said.
+EXPECTED_BLOCKS = ("orderDefectRate", "lateShipmentRate", "preFulfillmentCancellationRate", "validTrackingRate",
+                   "accountHealthRating")
 
 
 class PerformanceSource:
@@ -61,6 +73,20 @@ def parse_performance(document: str, source: str) -> tuple[list[AmazonFigure], l
     return figures, rejects
 
 
+def _missing(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    """Which expected blocks and counts this marketplace's entry lacks: said, never guessed as zero."""
+    aliases = {"preFulfillmentCancellationRate": ("prefulfillmentCancelRate",)}
+    missing = [name for name in EXPECTED_BLOCKS if not any(block.get(n) for n in (name, *aliases.get(name, ())))]
+    for key, odr in sorted((block.get("orderDefectRate") or {}).items()):
+        if isinstance(odr, dict):
+            missing += [f"orderDefectRate.{key}.{count}" for count in ("claims", "chargebacks", "negativeFeedback")
+                        if not isinstance(odr.get(count), dict) or odr[count].get("count") is None]
+    if missing:
+        logger.warning("performance report marketplace=%s lacks %s", mp, ", ".join(missing))
+    return [AmazonFigure(marketplace_id=mp, metric="report", fulfillment="ALL", numerator=None, denominator=None,
+                         value=None, details={"missing": missing})]
+
+
 def _figure(mp: str, metric: str, fulfillment: str, block: dict[str, Any], num_key: Any, den_key: str,
             details: dict[str, Any] | None = None) -> AmazonFigure:
     num = block.get(num_key) if isinstance(num_key, str) else num_key
@@ -74,7 +100,8 @@ def _figure(mp: str, metric: str, fulfillment: str, block: dict[str, Any], num_k
         value=None if block.get("rate") is None else float(block["rate"]),
         window_from=instant(window, "reportingDateFrom", required=False),
         window_to=instant(window, "reportingDateTo", required=False),
-        details=dict(details or {}, status=block.get("status"), target=block.get("targetValue")),
+        details=dict(details or {}, status=block.get("status"), target=block.get("targetValue"),
+                     target_condition=block.get("targetCondition")),
     )
 
 
@@ -112,8 +139,32 @@ def _tracking(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure
 
 
 def _delivery(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
-    data = block.get("unitOnTimeDeliveryRate")
-    return [_figure(mp, "otdr_14d", "MFN", data, "unitOnTimeDeliveryCount", "totalUnitCount")] if data else []
+    """US units over 14 days, and the 30-day on-time delivery rate Amazon reports outside the US (-models #4078)."""
+    out = []
+    if block.get("unitOnTimeDeliveryRate"):
+        out.append(_figure(mp, "otdr_14d", "MFN", block["unitOnTimeDeliveryRate"], "unitOnTimeDeliveryCount", "totalUnitCount"))
+    if block.get("onTimeDeliveryRate"):
+        out.append(_figure(mp, "otdr_30d", "MFN", block["onTimeDeliveryRate"], "onTimeDeliveryCount",
+                           "shipmentCountWithValidTracking"))
+    return out
+
+
+def _policies(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    """Every policy-compliance section present: its defect count, status and target."""
+    out = []
+    for name in POLICY_BLOCKS:
+        data = block.get(name) or (block.get("documentRequest") if name == "documentRequests" else None)
+        if isinstance(data, dict):
+            out.append(_figure(mp, f"policy:{name}", "ALL", data, "defectsCount", "_none"))
+    return out
+
+
+def _warnings(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
+    """Amazon's warning states (the model's `warningStates`; its own example spells it `warningState`)."""
+    states = block.get("warningStates") or block.get("warningState") or []
+    listed = [{"type": w.get("warningType"), "status": w.get("status")} for w in states if isinstance(w, dict)]
+    return [AmazonFigure(marketplace_id=mp, metric="warnings", fulfillment="ALL", numerator=len(listed),
+                         denominator=None, value=None, details={"states": listed})]
 
 
 def _invoice(block: dict[str, Any], mp: str, _status: Any) -> list[AmazonFigure]:
@@ -135,4 +186,4 @@ def _health(block: dict[str, Any], mp: str, status: Any) -> list[AmazonFigure]:
     )]
 
 
-_PARSERS = (_odr, _lsr, _cancel, _tracking, _delivery, _invoice, _health)
+_PARSERS = (_odr, _lsr, _cancel, _tracking, _delivery, _invoice, _health, _policies, _warnings, _missing)

@@ -45,7 +45,7 @@ def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, 
             # Metadata through the client, bytes by ourselves: the library's download lets httpx undo a
             # Content-Encoding: gzip and then gunzips again, which fails (PITFALLS #9).
             document = caller.call("getReportDocument", clients.reports.get_report_document, document_id).payload or {}
-            return download_document(document, clients.timeout_seconds)
+            return download_document(document, clients.downloads)
         if status == "CANCELLED":
             return None
         if status == "FATAL":
@@ -56,13 +56,13 @@ def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, 
         waited += POLL_SECONDS
 
 
-def download_document(document: dict[str, object], timeout_seconds: float) -> str:
+def download_document(document: dict[str, object], http: httpx.Client) -> str:
     """The text behind a ReportDocument: raw bytes, decompressed once by compressionAlgorithm, decoded by charset."""
     url = document.get("url")
     if not isinstance(url, str) or not url:
         raise SourceUnavailable(f"report document {document.get('reportDocumentId')} has no url")
     try:
-        with httpx.Client(timeout=timeout_seconds, trust_env=False) as http, http.stream("GET", url) as response:
+        with http.stream("GET", url) as response:
             if response.status_code != 200:
                 raise SourceUnavailable(f"report document download answered {response.status_code}")
             body = b"".join(response.iter_raw())  # raw: no Content-Encoding decoding behind our back

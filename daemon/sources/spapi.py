@@ -78,7 +78,8 @@ class SpApiClients:
 
     def __init__(self, endpoint: AccountEndpoint) -> None:
         region = AMAZON_ENDPOINTS.get(endpoint.region, AMAZON_ENDPOINTS["na"])[1]
-        self.timeout_seconds = endpoint.timeout_seconds  # report downloads go to a presigned URL, outside the clients
+        # Report documents come from a presigned URL, outside the clients: one reused connection pool, raw bytes.
+        self.downloads = httpx.Client(timeout=endpoint.timeout_seconds, trust_env=False)
         marketplace = SimpleNamespace(endpoint=endpoint.base_url, marketplace_id=endpoint.marketplace_ids[0], region=region)
         common: dict[str, Any] = {
             "marketplace": marketplace,

@@ -180,3 +180,34 @@ def test_the_same_cancel_without_the_buyers_request_is_the_sellers(tmp_path):
     for item in order["orderItems"]:
         (item.get("cancellation") or {}).pop("cancellationRequest", None)
     assert _cancel_rate_of(tmp_path, order) == (1, 1)
+
+
+def test_amazons_performance_report_sample_is_read_block_by_block():
+    from daemon.sources.performance import POLICY_BLOCKS, parse_performance
+
+    sample = (SHARED_DIR / "spapi" / "samples" / "GET_V2_SELLER_PERFORMANCE_REPORT.example.json").read_text()
+    figures, rejects = parse_performance(sample, "performance")
+    assert rejects == []
+    by_metric = {f.metric: f for f in figures}
+    assert (by_metric["otdr_30d"].numerator, by_metric["otdr_30d"].denominator) == (847987, 808046)
+    assert by_metric["otdr_30d"].details["target"] == 0.95 and by_metric["otdr_14d"].details["target"] == 0.9
+    assert by_metric["policy:receivedIntellectualPropertyComplaints"].numerator == 75
+    policies = {m.split(":", 1)[1] for m in by_metric if m.startswith("policy:")}
+    report = json.loads(sample)["performanceMetrics"][0]
+    assert policies == {name for name in POLICY_BLOCKS if name in report or (name == "documentRequests" and "documentRequest" in report)}
+    assert by_metric["warnings"].details == {"states": [{"type": "spammingSellerMessaging", "status": "BAD"}]}
+    assert by_metric["report"].details == {"missing": []}
+
+
+def test_a_performance_report_missing_blocks_and_counts_says_which():
+    from daemon.sources.performance import parse_performance
+
+    report = json.loads((SHARED_DIR / "spapi" / "samples" / "GET_V2_SELLER_PERFORMANCE_REPORT.example.json").read_text())
+    block = report["performanceMetrics"][0]
+    del block["lateShipmentRate"]
+    del block["orderDefectRate"]["mfn"]["claims"]
+    figures, rejects = parse_performance(json.dumps(report), "performance")
+    missing = next(f for f in figures if f.metric == "report").details["missing"]
+    assert rejects == [] and missing == ["lateShipmentRate", "orderDefectRate.mfn.claims"]
+    odr = next(f for f in figures if f.metric == "odr" and f.fulfillment == "MFN")
+    assert odr.details["claims"] is None  # unknown, not zero

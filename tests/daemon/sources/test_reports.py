@@ -5,6 +5,7 @@ import gzip
 import json
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 
 from daemon.clock import ManualClock
@@ -93,18 +94,18 @@ def test_a_gzip_document_served_with_content_encoding_is_decompressed_once(stati
     text = "Date\tRating\tComments\n3/7/26\t1\tcafé\n"
     url = static_server(gzip.compress(text.encode("utf-8")),
                         {"Content-Type": "text/plain; charset=UTF-8", "Content-Encoding": "gzip"})
-    assert download_document({"url": url, "compressionAlgorithm": "GZIP"}, 5) == text
+    assert download_document({"url": url, "compressionAlgorithm": "GZIP"}, httpx.Client(timeout=5)) == text
 
 
 def test_an_uncompressed_document_without_charset_falls_back_to_cp1252(static_server):
     url = static_server("Größe – ok".encode("cp1252"), {"Content-Type": "text/plain"})
-    assert download_document({"url": url}, 5) == "Größe – ok"
+    assert download_document({"url": url}, httpx.Client(timeout=5)) == "Größe – ok"
 
 
 def test_a_document_that_does_not_decompress_is_malformed(static_server):
     url = static_server(b"plain text, not gzip", {"Content-Type": "text/plain; charset=UTF-8"})
     with pytest.raises(MalformedPayload, match="does not decompress"):
-        download_document({"url": url, "compressionAlgorithm": "GZIP"}, 5)
+        download_document({"url": url, "compressionAlgorithm": "GZIP"}, httpx.Client(timeout=5))
 
 
 def test_a_stalled_report_is_picked_up_by_the_next_poll_instead_of_requested_twice(simulator):
