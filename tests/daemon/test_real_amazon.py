@@ -88,11 +88,13 @@ def test_a_spurious_cancelled_feedback_report_removes_nothing_changes_no_metric_
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
-DELIVERED_AT = START + 4 * DAY + timedelta(hours=10)
+PROMISE = START + 7 * DAY + timedelta(hours=9)  # order(): placed at 09:00, promised a week later
+EARLY, LATE = PROMISE - timedelta(hours=21), PROMISE + timedelta(hours=3)
 DELIVERY_SCENARIO = scenario([
-    header(START, START + 30 * DAY), order(1, START + timedelta(hours=9)),
+    header(START, START + 30 * DAY), order(1, START + timedelta(hours=9)), order(2, START + timedelta(hours=9)),
     event("ship", 1, START + DAY, carrier="UPS", tracking_id="1Z1", tracking_valid=True),
-    event("deliver", 1, DELIVERED_AT),
+    event("ship", 2, START + DAY, carrier="UPS", tracking_id="1Z2", tracking_valid=True),
+    event("deliver", 1, EARLY), event("deliver", 2, LATE),
 ])
 
 
@@ -102,15 +104,21 @@ def test_a_delivery_seen_only_through_get_order_is_recorded_between_the_sighting
     with SimulatorServer(DELIVERY_SCENARIO, clock, faults=faults) as server:
         app = build_for_scenario(DELIVERY_SCENARIO, server.url, clock, tmp_path / "delivery.db")
         account = app.accounts[0]
-        for day in (2, 3, 4, 5, 6):
+        for day in range(2, 10):
             clock.set(START + day * DAY + SETTLE)
             app.sync(account, until=START + day * DAY)
-        looked_up = [c for c in server.calls if c.operation == "getOrder"]
+        looked_up = sorted((c.path.rsplit("/", 1)[-1], c.status) for c in server.calls if c.operation == "getOrder")
+    # Each is first looked up the day before its promise, then until it is seen delivered.
+    assert looked_up == [(order_id(1), 200), (order_id(2), 200), (order_id(2), 200)]
     with app.store.sessions() as session:
-        shipment = session.get(m.Shipment, ("sim", order_id(1)))
-    assert looked_up, "searchOrders never shows the delivery: only getOrder can"
-    assert shipment.delivered_after < DELIVERED_AT <= shipment.delivered_at
-    assert (shipment.delivered_after, shipment.delivered_at) == (START + 4 * DAY + SETTLE, START + 5 * DAY + SETTLE)
+        early, late = (session.get(m.Shipment, ("sim", order_id(n))) for n in (1, 2))
+        contributions = {n: session.get(m.Order, ("sim", order_id(n))).contributions for n in (1, 2)}
+    assert early.delivered_after == START + 2 * DAY and early.delivered_at == START + 7 * DAY + SETTLE
+    assert early.delivered_after < EARLY <= early.delivered_at <= PROMISE
+    assert (late.delivered_after, late.delivered_at) == (START + 7 * DAY + SETTLE, START + 8 * DAY + SETTLE)
+    assert late.delivered_after < LATE <= late.delivered_at
+    assert '["otdr_14d", "MFN", "2026-03-08", 1, 1]' in contributions[1]  # on time
+    assert '["otdr_14d", "MFN", "2026-03-08", 0, 1]' in contributions[2]  # late
 
 
 def test_a_deferred_financial_event_is_read_by_the_overlap_of_a_later_poll(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from daemon.replay import replay
+from daemon.simulator.server import Faults
 from daemon.simulator.generator import builtin_profile, write_scenario
 from tests.conftest import SHARED_DIR
 
@@ -19,6 +20,18 @@ def example_replays(tmp_path_factory) -> dict[str, Path]:
     for name in EXAMPLE_NAMES:
         target = tmp_path_factory.mktemp(name)
         replay(EXAMPLES / f"{name}.jsonl", target)
+        out[name] = target
+    return out
+
+
+@pytest.fixture(scope="session")
+def realistic_replays(tmp_path_factory) -> dict[str, Path]:
+    """The examples replayed against Amazon at its worst (REALITY.md): edge pages, spurious CANCELLED feedback
+    reports, deferred financial events, frozen lastUpdatedTime, reports missing blocks, Pending orders."""
+    out = {}
+    for name in EXAMPLE_NAMES:
+        target = tmp_path_factory.mktemp(f"{name}-realistic")
+        replay(EXAMPLES / f"{name}.jsonl", target, faults=Faults.realistic())
         out[name] = target
     return out
 

@@ -11,7 +11,7 @@ import pytest
 from daemon.clock import ManualClock
 from daemon.errors import MalformedPayload, SourceUnavailable
 from daemon.simulator.server import Faults
-from daemon.sources.performance import parse_performance
+from daemon.sources.performance import POLICY_BLOCKS, parse_performance
 from daemon.sources.records import AmazonFigure, FeedbackRecord, PerformanceSnapshot
 from daemon.sources.reports import download_document
 from tests.daemon.sources.conftest import MP, SHARED_DIR, drain, event, feeds_for, header, order, order_id, records_of, scenario
@@ -48,7 +48,9 @@ def test_the_performance_report_becomes_a_snapshot_of_amazons_figures(simulator)
     assert ahr.value == 250.0 and ahr.details == {"ahr_status": "GREAT", "account_status": "NORMAL"}
     assert {(f.metric, f.fulfillment) for f in snapshot.figures} == {
         ("odr", "MFN"), ("odr", "AFN"), ("lsr_30d", "MFN"), ("lsr_10d", "MFN"), ("cr_7d", "MFN"),
-        ("vtr_30d", "MFN"), ("otdr_14d", "MFN"), ("idr_7d", "ALL"), ("ahr", "ALL")}
+        ("vtr_30d", "MFN"), ("otdr_14d", "MFN"), ("otdr_30d", "MFN"), ("idr_7d", "ALL"), ("ahr", "ALL"),
+        ("warnings", "ALL"), ("report", "ALL")} | {(f"policy:{name}", "ALL") for name in POLICY_BLOCKS}
+    assert figure(snapshot.figures, "report", "ALL").details == {"missing": []}
     lsr_10d = figure(snapshot.figures, "lsr_10d", "MFN")
     assert lsr_10d.window_to - lsr_10d.window_from == timedelta(days=10)
     assert [c.operation for c in server.calls if c.operation != "token"] == [
@@ -80,8 +82,11 @@ def test_a_block_that_does_not_parse_is_rejected_and_the_others_kept():
                                                     "reportingDateTo": "2026-03-03T00:00Z"}},
     }]}
     figures, rejects = parse_performance(json.dumps(report), "performance")
-    assert [(f.metric, f.numerator, f.denominator, f.value) for f in figures] == [("lsr_30d", 3, 50, 0.06)]
+    assert [(f.metric, f.numerator, f.denominator, f.value) for f in figures if f.metric not in ("warnings", "report")] == [
+        ("lsr_30d", 3, 50, 0.06)]
     assert len(rejects) == 1 and rejects[0].error.startswith("_odr:") and "many" in rejects[0].raw
+    missing = next(f for f in figures if f.metric == "report").details["missing"]
+    assert missing[:3] == ["preFulfillmentCancellationRate", "validTrackingRate", "accountHealthRating"]
 
 
 def test_a_performance_report_that_is_not_json_is_a_reject():
