@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("scenario", type=Path)
     replay.add_argument("--out", type=Path, required=True)
     replay.add_argument("--config", type=Path)
+    replay.add_argument("--realistic", action="store_true",
+                        help="serve the scenario the way real Amazon answers at its worst (edge pages, CANCELLED "
+                             "reports, deferred financial events, frozen lastUpdatedTime, missing report blocks)")
     replay.set_defaults(handler=_replay)
 
     check = sub.add_parser("check-config", help="validate a config file and print it, secrets masked")
@@ -111,9 +114,10 @@ def _status(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from daemon.replay import replay
+    from daemon.simulator.server import Faults
 
     config = _config(args.config) if args.config else None
-    summary = replay(args.scenario, args.out, config)
+    summary = replay(args.scenario, args.out, config, Faults.realistic() if args.realistic else None)
     print(f"replayed {summary.days} days: {summary.metric_rows} metric rows, {summary.alerts} alerts, "
           f"{summary.api_calls} SP-API calls -> {args.out}")
     return 0

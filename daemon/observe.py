@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alerts.evaluate import Observation
 from alerts.forecast import PACE_DAYS, DaySeries
 from alerts.metrics.contributions import GRANTED_CLAIMS
-from alerts.metrics.definitions import METRICS, MetricDefinition
+from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from storage import models as m
 from storage.repo import window_counts
 
@@ -36,6 +36,9 @@ def _observe(
     num, den = window_counts(session, account, marketplace_id, d.id, d.fulfillment, first, end)
     series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=PACE_DAYS)), today)
     amazon = _latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
+    if amazon is not None:
+        details = json.loads(amazon.details or "{}")
+        d = with_target(d, details.get("target"), details.get("target_condition"))
     unattributed = 0
     claims_unknown = False
     if d.id == "odr" and amazon is not None:

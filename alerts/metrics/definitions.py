@@ -1,8 +1,9 @@
 """METRICS.md as data: every locally computed metric with its fulfillment, window and limit."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,21 @@ def definition(metric: str, fulfillment: str) -> MetricDefinition:
         if item.id == metric and item.fulfillment == fulfillment:
             return item
     raise KeyError(f"unknown metric {metric} {fulfillment}")
+
+
+# Amazon's targetCondition for each direction of limit (the report's GREATER_THAN means "at least", METRICS.md §4).
+TARGET_CONDITIONS = {"LESS_THAN": "upper", "GREATER_THAN": "lower"}
+
+
+def with_target(d: MetricDefinition, target: object, condition: object) -> MetricDefinition:
+    """The definition with Amazon's own target for a marketplace when its report states one that makes sense
+    (targets differ by marketplace, REALITY.md); otherwise the documented limit."""
+    if TARGET_CONDITIONS.get(str(condition)) != d.limit.direction:
+        return d
+    try:
+        value = Fraction(str(target)).limit_denominator(10_000)
+    except (ValueError, ZeroDivisionError):
+        return d
+    if not 0 < value < 1 or (value.numerator, value.denominator) == (d.limit.p, d.limit.q):
+        return d
+    return replace(d, limit=Limit(value.numerator, value.denominator, d.limit.direction))

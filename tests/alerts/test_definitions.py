@@ -54,3 +54,16 @@ def test_every_metric_of_metrics_md_is_defined_once():
     pairs = [(d.id, d.fulfillment) for d in METRICS]
     assert pairs == [("odr", "MFN"), ("odr", "AFN"), ("lsr_10d", "MFN"), ("lsr_30d", "MFN"),
                      ("cr_7d", "MFN"), ("vtr_30d", "MFN"), ("otdr_14d", "MFN")]
+
+
+def test_amazons_target_for_a_marketplace_replaces_the_documented_limit_when_it_makes_sense():
+    from alerts.metrics.definitions import definition, with_target
+
+    otdr = definition("otdr_14d", "MFN")
+    germany = with_target(otdr, 0.97, "GREATER_THAN")  # REALITY.md: on-time delivery 0.97 seen in Germany
+    assert (germany.limit.p, germany.limit.q, germany.limit.direction) == (97, 100, "lower")
+    assert germany.limit.breached(96, 100) and not otdr.limit.breached(96, 100)
+    assert with_target(otdr, 0.9, "GREATER_THAN") is otdr
+    assert with_target(otdr, 0.97, "LESS_THAN") is otdr  # a condition against the metric's direction is not trusted
+    assert with_target(otdr, None, "GREATER_THAN") is otdr and with_target(otdr, 1.5, "GREATER_THAN") is otdr
+    assert with_target(definition("cr_7d", "MFN"), "0.025", "LESS_THAN").limit.value == 0.025
