@@ -37,7 +37,7 @@ def reference(tmp_path_factory):
 
 
 @pytest.mark.parametrize("shape", list(EDGE_ANSWERS))
-@pytest.mark.parametrize("feed", ["orders", "finances"])
+@pytest.mark.parametrize("feed", ["orders", "finances", "feedback"])
 def test_an_edge_answer_moves_no_cursor_is_seen_failing_and_the_window_is_read_once_amazon_answers(
         tmp_path, reference, caplog, shape, feed):
     clock = ManualClock(END + SETTLE)

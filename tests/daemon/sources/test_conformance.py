@@ -211,3 +211,17 @@ def test_a_performance_report_missing_blocks_and_counts_says_which():
     assert rejects == [] and missing == ["lateShipmentRate", "orderDefectRate.mfn.claims"]
     odr = next(f for f in figures if f.metric == "odr" and f.fulfillment == "MFN")
     assert odr.details["claims"] is None  # unknown, not zero
+
+
+@pytest.mark.parametrize(("echoed", "expected"), [
+    ("1.569521782042E9", "2026-02-28T23:58:00Z"),  # Amazon's sandbox: not ISO 8601
+    ("2026-02-28T12:00:00Z", "2026-02-28T12:00:00Z"),  # a bound inside the window is Amazon's word
+    ("2027-01-01T00:00:00Z", "2026-02-28T23:58:00Z"),  # beyond what was asked: never trusted
+    (None, "2026-02-28T23:58:00Z"),
+])
+def test_an_echoed_upper_bound_reaches_the_cursor_only_when_it_is_an_instant_inside_the_window(echoed, expected):
+    from daemon.clock import format_instant, parse_instant
+    from daemon.sources.common import Window, echoed_bound
+
+    window = Window(parse_instant("2026-02-01T00:00:00Z"), parse_instant("2026-02-28T23:58:00Z"))
+    assert format_instant(echoed_bound(echoed, window)) == expected
