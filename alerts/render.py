@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, RenderedMessage
 from daemon.clock import format_instant
 
@@ -28,6 +29,11 @@ SLACK_SECTION_CHARS = 2500  # ALERTING.md §4: well below Slack's 3,000
 
 _html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
 _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 open alert', '2 open alerts'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def pct(value: float | None) -> str:
@@ -52,13 +58,13 @@ def render_alert(alert: Alert) -> RenderedMessage:
     level = alert.level.value
     if is_metric:
         limit_text = pct(alert.limit) + (" minimum" if alert.direction == "lower" else "")
-        subject = (f"[seller-sentinel] {level.upper()} {key.account} {key.marketplace_id}: "
+        subject = (f"[seller-sentinel] {level.upper()} {key.account} {marketplace_name(key.marketplace_id)}: "
                    f"{SHORT.get(key.metric, key.metric)} ({key.fulfillment}) {pct(alert.value)} of {limit_text}")
     else:
         subject = f"[seller-sentinel] {level.upper()} {key.account}: {alert.headline}"
     context = {
         "subject": subject, "headline": alert.headline, "account": key.account, "seller_id": alert.seller_id,
-        "marketplace": key.marketplace_id, "metric": key.metric, "metric_name": name, "fulfillment": key.fulfillment,
+        "marketplace": marketplace_name(key.marketplace_id), "metric": key.metric, "metric_name": name, "fulfillment": key.fulfillment,
         "is_metric": is_metric, "value": pct(alert.value), "limit": pct(alert.limit), "direction": alert.direction,
         "numerator": alert.numerator, "denominator": alert.denominator, "level": level, "level_label": level.upper(),
         "defects_to_breach": alert.defects_to_breach, "colour": COLOURS.get(level, "#555"),
@@ -115,7 +121,7 @@ def render_digest(alert: Alert) -> RenderedMessage:
     digest = alert.details["digest"]
     rows = [_digest_row(row) for row in digest["rows"]]
     subject = f"[seller-sentinel] {digest['period']} digest for {alert.key.account}: " + (
-        f"{len(digest['open_alerts'])} open alerts" if digest["open_alerts"] else "all metrics within limits")
+        count(len(digest["open_alerts"]), "open alert") if digest["open_alerts"] else "all metrics within limits")
     context = {"subject": subject, "period": digest["period"], "account": alert.key.account,
                "generated_at": digest["generated_at"], "rows": rows, "open_alerts": digest["open_alerts"],
                "entered": digest["entered"], "left": digest["left"]}
@@ -153,6 +159,6 @@ def _digest_row(row: dict[str, Any]) -> dict[str, Any]:
     disagree = amazon is not None and value is not None and (
         abs(amazon - value) > 0.001 or ((amazon >= limit) != (value >= limit) if upper else (amazon < limit) != (value < limit)))
     spark = "".join(" ▁▂▃▄▅▆▇█"[min(8, round(min(1.0, (b["height"] / 24)) * 8))] for b in bars)
-    return {"label": f"{METRIC_NAMES.get(row['metric'], row['metric'])} ({row['fulfillment']}, {row['marketplace_id']})",
+    return {"label": f"{METRIC_NAMES.get(row['metric'], row['metric'])} ({row['fulfillment']}, {marketplace_name(row['marketplace_id'])})",
             "value": pct(value), "limit": pct(limit), "distance": distance, "amazon": pct(amazon) if amazon is not None else None,
             "disagree": disagree, "colour": COLOURS[level_of(value)], "bars": bars, "sparkline": spark}

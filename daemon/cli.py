@@ -40,13 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     demo = sub.add_parser("demo", help="simulator and daemon together on a breach-bound account, fast virtual time")
-    demo.add_argument("--state-dir", type=Path, default=Path("demo-state"))
+    demo.add_argument("--state-dir", type=Path, default=None, help="default: demo-state")
     demo.add_argument("--seconds-per-day", type=float, default=4.0, help="real seconds per virtual day")
     demo.add_argument("--days", type=int, default=20, help="virtual days to run before stopping")
     demo.set_defaults(handler=_demo)
 
     status = sub.add_parser("status", help="every metric: value, limit, defects to breach, Amazon's figure, open alerts")
     status.add_argument("--config", type=Path)
+    status.add_argument("--state-dir", type=Path, help="without --config: the state of `run` or `demo` (found by itself)")
     status.set_defaults(handler=_status)
 
     replay = sub.add_parser("replay", help="replay a scenario file and write metrics.jsonl and alerts.jsonl")
@@ -103,12 +104,18 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from daemon.service import run_demo
 
-    return run_demo(args.state_dir, seconds_per_day=args.seconds_per_day, days=args.days)
+    from daemon.commands import DEMO_STATE_DIR
+
+    return run_demo(args.state_dir or DEMO_STATE_DIR, seconds_per_day=args.seconds_per_day, days=args.days)
 
 
 def _status(args: argparse.Namespace) -> int:
     from daemon.commands import print_status
 
+    if args.config is None:
+        from daemon.commands import state_config
+
+        return print_status(state_config(args.state_dir, sys.stderr), sys.stdout)
     return print_status(_config(args.config), sys.stdout)
 
 

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 
 from alerts.evaluate import evaluate
+from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.render import render
 from alerts.serialize import alert_from_json
 from daemon.app import build_channel, open_store, thresholds_of
 from daemon.clock import SystemClock, format_instant, parse_instant
-from daemon.config import Config
+from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
 from daemon.errors import DeliveryError
 from daemon.observe import observations
 from daemon.pipeline import evaluation_instant
@@ -25,7 +27,7 @@ def print_status(config: Config, out: IO[str]) -> int:
         for account in config.accounts:
             synced = session.get(m.SourceCursor, (account.name, "orders"))
             if synced is None:
-                out.write(f"{account.name}: no data yet (the daemon has not completed a sync)\n")
+                out.write(f"{account.name}: no data yet in {_where(config)} (the daemon has not completed a sync there)\n")
                 continue
             at = evaluation_instant(parse_instant(json.loads(synced.value)["after"]))
             out.write(f"{account.name} ({account.seller_id}) as of {format_instant(at)}\n")
@@ -35,7 +37,7 @@ def print_status(config: Config, out: IO[str]) -> int:
                 ev = evaluate(obs, thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id)),
                               config.alerts.forecast_horizon_days)
                 pct = lambda v: "n/a" if v is None else f"{v * 100:.2f}%"  # noqa: E731
-                out.write(f"{obs.marketplace_id:14} {d.id:9} {d.fulfillment:4} {pct(ev.value):>8} {pct(ev.limit):>8} "
+                out.write(f"{marketplace_name(obs.marketplace_id):14} {d.id:9} {d.fulfillment:4} {pct(ev.value):>8} {pct(ev.limit):>8} "
                           f"{'' if ev.defects_to_breach is None else ev.defects_to_breach:>9} "
                           f"{ev.forecast_breach_at.strftime('%Y-%m-%d') if ev.forecast_breach_at else '-':>11} "
                           f"{pct(ev.amazon_value):>8}  {ev.level.value}\n")
@@ -49,9 +51,28 @@ def print_status(config: Config, out: IO[str]) -> int:
             for state in opened:
                 latest = alerts_repo.latest_alert(session, AlertKey(state.account, state.marketplace_id, state.metric, state.fulfillment))
                 headline = _headline(latest)
-                out.write(f"  [{state.level}] {state.marketplace_id} {state.metric} {state.fulfillment} since "
+                out.write(f"  [{state.level}] {marketplace_name(state.marketplace_id)} {state.metric} {state.fulfillment} since "
                           f"{format_instant(state.since)}: {headline}\n")
     return 0
+
+
+DEMO_STATE_DIR = Path("demo-state")  # `seller-sentinel demo`'s default
+
+
+def state_config(state_dir: Path | None, err: IO[str]) -> Config:
+    """The built-in config over a state directory: the one given, else `run`'s, else the demo's, whichever has data."""
+    if state_dir is None:
+        found = [d for d in (RUN_STATE_DIR, DEMO_STATE_DIR) if (d / DATABASE_FILE).exists()]
+        state_dir = found[0] if found else RUN_STATE_DIR
+        if state_dir == DEMO_STATE_DIR:
+            err.write(f"(no --config: showing the demo's state in {DEMO_STATE_DIR}/)\n")
+    return default_config(state_dir)
+
+
+def _where(config: Config) -> str:
+    """The database a command reads, for a person: the SQLite file, or the PostgreSQL host without credentials."""
+    url = config.daemon.database_url
+    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
 
 
 def feedback_note(cursor: m.SourceCursor | None, now: datetime, overdue_hours: float) -> str | None:

@@ -30,6 +30,8 @@ METRIC_LIMITS = {"odr": (0.01, "upper"), "lsr_10d": (0.04, "upper"), "lsr_30d": 
 DEFAULT_MARGINS = {"odr": (0.0075, 0.009), "lsr_10d": (0.03, 0.036), "lsr_30d": (0.03, 0.036),
                    "cr_7d": (0.018, 0.0225), "vtr_30d": (0.965, 0.955), "otdr_14d": (0.92, 0.905)}
 FEEDS = ("orders", "deliveries", "feedback", "finances", "performance")
+DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless database_url says otherwise
+RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook")
 LEVELS = ("warning", "critical", "breach")
@@ -307,7 +309,7 @@ def _coerce(table: _Table, key: str, value: Any, kind: type | str, fix: str) -> 
 def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     """The config at `path`, or the embedded default (built-in simulated seller) when path is None."""
     if path is None:
-        return default_config(Path("seller-sentinel-state"))
+        return default_config(RUN_STATE_DIR)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -361,7 +363,7 @@ def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
     if password is not None and url.startswith("postgresql"):
         url = re.sub(r"^(postgresql[^:]*://[^:@/]+)@", lambda m: f"{m.group(1)}:{password.reveal()}@", url)
     out = DaemonConfig(
-        state_dir=state_dir, database_url=url or f"sqlite:///{state_dir / 'seller-sentinel.db'}",
+        state_dir=state_dir, database_url=url or f"sqlite:///{state_dir / DATABASE_FILE}",
         poll_interval_minutes=_positive(t, "poll_interval_minutes", 15), performance_poll_hours=_positive(t, "performance_poll_hours", 6),
         feedback_poll_hours=_positive(t, "feedback_poll_hours", 6), deliver_interval_seconds=_positive(t, "deliver_interval_seconds", 30),
         http_timeout_seconds=_positive(t, "http_timeout_seconds", 30), backfill_days=t.get("backfill_days", int, 90),

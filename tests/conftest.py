@@ -15,6 +15,11 @@ from storage.migrate import upgrade
 from storage.repo import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Where the PostgreSQL tests find a server (trust auth, user postgres); CI sets SELLER_SENTINEL_REQUIRE_POSTGRES=1.
+POSTGRES_ADDRESS = os.environ.get("SELLER_SENTINEL_POSTGRES", "127.0.0.1:5432")
+POSTGRES_REQUIRED = os.environ.get("SELLER_SENTINEL_REQUIRE_POSTGRES") == "1"
+POSTGRES_ADMIN_URL = f"postgresql://postgres@{POSTGRES_ADDRESS}/postgres"
+_postgres_problem: list[str | None] = []
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -40,14 +45,39 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+def postgres_problem() -> str | None:
+    """Why the PostgreSQL tests cannot run here, or None; asked once per session."""
+    if not _postgres_problem:
+        try:
+            with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+                _postgres_problem.append(None)
+        except psycopg.OperationalError as exc:
+            _postgres_problem.append(f"no PostgreSQL answers on {POSTGRES_ADDRESS} ({str(exc).strip().splitlines()[0]})")
+    return _postgres_problem[0]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line, even under -q, when the PostgreSQL tests could not run."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "PostgreSQL" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL tests skipped ({len(skipped)}): {postgres_problem()}; start PostgreSQL there "
+            "(user postgres, trust auth) or set SELLER_SENTINEL_POSTGRES=host:port to run them")
+
+
 @pytest.fixture
 def pg_store():
     """A throwaway database on the local PostgreSQL server, migrated by the daemon's own code."""
+    problem = postgres_problem()
+    if problem is not None:
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"PostgreSQL tests are required here but {problem}")
+        pytest.skip(f"{problem}; start PostgreSQL there to run this test")
     name = f"sentinel_test_{uuid.uuid4().hex[:8]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    admin = POSTGRES_ADMIN_URL
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    engine = make_engine(f"postgresql+psycopg://postgres@{POSTGRES_ADDRESS}/{name}")
     upgrade(engine)
     yield Store(engine)
     engine.dispose()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from alerts.marketplaces import marketplace_name
 from alerts.model import RenderedMessage
 
 
@@ -14,6 +15,6 @@ class ConsoleChannel:
 
     def send(self, message: RenderedMessage, delivery_id: str) -> None:
         d = message.data
-        self._stream.write(f"ALERT {d.get('status', '?').upper():8} {d.get('account', '')} {d.get('marketplace_id', '')} "
+        self._stream.write(f"ALERT {d.get('status', '?').upper():8} {d.get('account', '')} {marketplace_name(d.get('marketplace_id', ''))} "
                            f"{d.get('metric', '')}: {d.get('headline', message.subject)}\n")
         self._stream.flush()

@@ -4,13 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from alerts.marketplaces import MARKETPLACE_NAMES
 from daemon.clock import format_instant
 from daemon.simulator.scenario import Event
 from daemon.simulator.state import OrderState
 
-MARKETPLACE_NAMES = {"ATVPDKIKX0DER": "Amazon.com", "A2EUQ1WTGCTBG2": "Amazon.ca", "A1F83G8C2ARO7P": "Amazon.co.uk",
-                     "A1PA6795UKMFR9": "Amazon.de", "A13V1IB3VIYZZH": "Amazon.fr", "APJ6JRA9NG5V4": "Amazon.it",
-                     "A1RKKUPIHCS9HS": "Amazon.es", "A1VC38T7YXB528": "Amazon.co.jp"}
 CANCELLED_BY_2026 = {"seller": "MERCHANT", "buyer": "BUYER", "amazon": "AMAZON"}
 FULFILLMENT_STATUS_2026 = {"Canceled": "CANCELLED", "Shipped": "SHIPPED", "Unshipped": "UNSHIPPED", "Pending": "PENDING"}
 

@@ -36,7 +36,7 @@ def test_an_email_reaches_the_smtp_server_with_text_and_escaped_html(smtp_server
                            ("ops@example.com",), 5, clock)
     channel.send(render(odr_warning()), "main/ATVPDKIKX0DER/MFN/odr#1:email")
     [message] = smtp_server.messages
-    assert message["Subject"] == "[seller-sentinel] WARNING main ATVPDKIKX0DER: ODR (MFN) 0.82% of 1.00%"
+    assert message["Subject"] == "[seller-sentinel] WARNING main Amazon.com: ODR (MFN) 0.82% of 1.00%"
     assert message["Message-ID"] == "<main.ATVPDKIKX0DER.MFN.odr.1.email@seller-sentinel>"
     parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
              if part.get_content_type() in ("text/plain", "text/html")}
@@ -61,7 +61,7 @@ def test_an_smtp_5xx_is_permanent_and_a_4xx_transient(smtp_server, clock):
 def test_slack_gets_block_kit_with_slack_escaping(receiver, http):
     SlackChannel("slack", receiver.url, http).send(render(odr_warning()), "d1")
     body = json.loads(receiver.requests[0].body)
-    assert body["text"].startswith("WARNING: main ATVPDKIKX0DER")
+    assert body["text"].startswith("WARNING: main Amazon.com")
     assert body["blocks"][0]["type"] == "header"
     fields = [f["text"] for f in body["blocks"][2]["fields"]]
     assert "*Value*\n0.82% of 1.00%" in fields and "*Defects to breach*\n2" in fields
@@ -122,7 +122,7 @@ def test_the_file_channel_writes_an_email_a_person_can_open_once_per_delivery(tm
         channel.send(render(odr_warning()), "main/odr#1:files")
     [eml] = list(tmp_path.glob("*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert message["Subject"].startswith("[seller-sentinel] WARNING main ATVPDKIKX0DER: ODR")
+    assert message["Subject"].startswith("[seller-sentinel] WARNING main Amazon.com: ODR")
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 1
 
 
@@ -130,7 +130,7 @@ def test_the_console_prints_one_line(capsys):
     import sys
 
     ConsoleChannel("console", sys.stdout).send(render(odr_warning()), "d1")
-    assert capsys.readouterr().out.startswith("ALERT WARNING  main ATVPDKIKX0DER odr: ODR 0.82% of 1.00%")
+    assert capsys.readouterr().out.startswith("ALERT WARNING  main Amazon.com odr: ODR 0.82% of 1.00%")
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +193,13 @@ def test_implicit_tls_delivers_and_an_untrusted_certificate_is_refused(certifica
         assert len(collector.messages) == 1
     finally:
         controller.stop()
+
+
+def test_counts_and_marketplaces_read_as_a_seller_says_them():
+    from alerts.marketplaces import marketplace_name
+    from alerts.render import count
+
+    assert (count(1, "open alert"), count(2, "open alert"), count(0, "open alert")) == (
+        "1 open alert", "2 open alerts", "0 open alerts")
+    assert (marketplace_name("ATVPDKIKX0DER"), marketplace_name("A1PA6795UKMFR9"), marketplace_name("XNEW")) == (
+        "Amazon.com", "Amazon.de", "XNEW")

@@ -15,8 +15,9 @@ from tests.support.receivers import HttpReceiver, Reply, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "daemon.cli", *args], capture_output=True, text=True, cwd=ROOT,
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+        cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "daemon.cli", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env={"PATH": os.environ["PATH"], **(env or {})})
 
 
@@ -63,7 +64,7 @@ def test_run_polls_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as_email_files(tmp_path):
-    result = cli("demo", "--state-dir", str(tmp_path / "demo"), "--seconds-per-day", "0.4", "--days", "20", timeout=180)
+    result = cli("demo", "--seconds-per-day", "0.4", "--days", "20", timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     odr = [line for line in result.stderr.splitlines() if line.startswith("ALERT") and " odr:" in line]
     levels = [line.split()[1] for line in odr]
@@ -71,10 +72,20 @@ def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as
     first_breach = levels.index("BREACH")
     assert any(level in ("WARNING", "CRITICAL") for level in levels[:first_breach])
     assert any("at today's pace" in line for line in odr[:first_breach])
-    emails = sorted((tmp_path / "demo" / "alerts").glob("*odr*.eml"))
+    emails = sorted((tmp_path / "demo-state" / "alerts").glob("*odr*.eml"))
     assert emails
     message = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
     assert message["Subject"].startswith("[seller-sentinel]") and message.get_body(("html",)) is not None
+    # Marketplaces as a seller knows them, counts in correct English, in every e-mail the demo wrote.
+    subjects = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"]
+                for path in (tmp_path / "demo-state" / "alerts").glob("*.eml")]
+    assert all("ATVPDKIKX0DER" not in subject for subject in subjects)
+    assert any("Amazon.com" in subject for subject in subjects)
+    assert not any(" 1 open alerts" in subject for subject in subjects)
+    # Right after the demo, `status` with no arguments finds the demo's state.
+    status = cli("status", cwd=tmp_path)
+    assert status.returncode == 0 and "showing the demo's state in demo-state/" in status.stderr
+    assert "Amazon.com" in status.stdout and "odr" in status.stdout and "no data yet" not in status.stdout
 
 
 def test_test_alert_reports_success_and_a_permanent_failure(tmp_path):

@@ -225,3 +225,19 @@ def test_an_echoed_upper_bound_reaches_the_cursor_only_when_it_is_an_instant_ins
 
     window = Window(parse_instant("2026-02-01T00:00:00Z"), parse_instant("2026-02-28T23:58:00Z"))
     assert format_instant(echoed_bound(echoed, window)) == expected
+
+
+@pytest.mark.parametrize(("operation", "path", "verb"), [
+    ("createReport", "/reports/2021-06-30/reports", "post"),
+    ("getReport", "/reports/2021-06-30/reports/{reportId}", "get"),
+    ("getReportDocument", "/reports/2021-06-30/documents/{reportDocumentId}", "get"),
+])
+def test_amazons_report_examples_are_well_formed_answers(operation, path, verb):
+    from daemon.sources.answers import check_payload
+
+    answers = json.loads((MODELS / "reports_2021-06-30.json").read_text())["paths"][path][verb]["responses"]
+    cases = [case["response"] for status in ("200", "202") for case in
+             (answers.get(status) or {}).get("x-amzn-api-sandbox", {}).get("static", [])]
+    assert cases
+    for body in cases:
+        check_payload(operation, body)  # raises UnreadableAnswer when the key the feed needs is missing
