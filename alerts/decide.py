@@ -3,7 +3,9 @@
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
 `settle` (Grafana's "keep firing for"), so a metric wobbling around a threshold does not notify on
 every poll. An unchanged raised level is re-notified after the repeat
-interval (Alertmanager's repeat_interval) while it is critical or breached.
+interval (Alertmanager's repeat_interval) while it is critical or breached. A raised level that was never
+announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
+evaluation after the silence ends.
 """
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ def decide(previous: StateView, observed: Level, now: datetime, policy: Policy) 
     current = previous.level
     if observed == current:
         state = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
+        if current.rank >= Level.WARNING.rank and previous.last_notified_at is None:
+            return _notify(state, NotifyReason.FIRST, current, now)  # raised while silenced: said once it may be
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
         # Warnings are said once (digests keep them in view); critical and breach repeat until they end.
         if current.rank >= Level.CRITICAL.rank and due:

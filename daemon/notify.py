@@ -1,7 +1,7 @@
 """The notify stage: an observed level becomes, through decide(), a stored state change, an alert and its deliveries, in one transaction."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -44,6 +44,11 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     )
     decision = decide(previous, finding.level, now, policy)
     state = decision.state
+    silenced = decision.reason is not None and alerts_repo.is_silenced(session, finding.key, now)
+    if silenced:
+        # Kept, not sent. A raise is not counted as said, so what is still open is announced once the silence ends.
+        raised = decision.reason in (NotifyReason.FIRST, NotifyReason.ESCALATED)
+        state = replace(state, last_notified_at=None if raised else previous.last_notified_at)
     alerts_repo.save_state(
         session, finding.key, state.level.value, state.since, state.last_notified_at,
         state.candidate_level.value if state.candidate_level else None, state.candidate_count, state.candidate_since,
@@ -57,8 +62,6 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     )
     # A resolution goes wherever the raise went: routes that accepted the level being left.
     routed_level = previous.level if decision.reason == NotifyReason.RESOLVED else decision.level
-    channels = [] if alerts_repo.is_silenced(session, finding.key, now) else [
-        r.channel for r in routes if r.accepts(finding.key.account, routed_level)
-    ]
+    channels = [] if silenced else [r.channel for r in routes if r.accepts(finding.key.account, routed_level)]
     enqueue(session, alert, channels, now)
     return alert
