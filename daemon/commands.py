@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy import select
+
 from alerts.evaluate import evaluate
 from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, AlertKey, Level, NotifyReason
@@ -14,6 +16,7 @@ from alerts.serialize import alert_from_json
 from daemon.app import build_channel, open_store, thresholds_of
 from daemon.clock import SystemClock, format_instant, parse_instant
 from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
+from daemon.dbhealth import probe_writable
 from daemon.errors import DeliveryError
 from daemon.observe import observations
 from daemon.pipeline import evaluation_instant
@@ -23,6 +26,9 @@ from storage import alerts_repo, models as m
 def print_status(config: Config, out: IO[str]) -> int:
     """`seller-sentinel status`: every metric with value, limit, defects to breach, forecast and Amazon's figure; open alerts."""
     store = open_store(config.daemon.database_url)
+    problem = probe_writable(store.engine)
+    out.write(f"database {_where(config)}: " + ("writable\n" if problem is None else
+              f"CANNOT BE WRITTEN ({problem}); the daemon stores nothing new until this is fixed\n"))
     with store.sessions() as session:
         for account in config.accounts:
             synced = session.get(m.SourceCursor, (account.name, "orders"))
@@ -46,6 +52,9 @@ def print_status(config: Config, out: IO[str]) -> int:
                                  2 * config.daemon.feedback_poll_hours)
             if note:
                 out.write(note + "\n")
+            for row in session.scalars(select(m.FeedHealth).where(m.FeedHealth.account == account.name)
+                                       .order_by(m.FeedHealth.source)):
+                out.write(feed_line(row) + "\n")
             opened = alerts_repo.open_states(session, account.name)
             out.write(f"open alerts: {len(opened)}\n")
             for state in opened:
@@ -67,6 +76,14 @@ def state_config(state_dir: Path | None, err: IO[str]) -> Config:
         if state_dir == DEMO_STATE_DIR:
             err.write(f"(no --config: showing the demo's state in {DEMO_STATE_DIR}/)\n")
     return default_config(state_dir)
+
+
+def feed_line(row: m.FeedHealth) -> str:
+    """One feed's health for a person: when it last succeeded, and since when and why it fails."""
+    last = format_instant(row.last_success_at) if row.last_success_at else "never"
+    if row.failing_since is None:
+        return f"feed {row.source}: ok, last success {last}"
+    return f"feed {row.source}: FAILING since {format_instant(row.failing_since)} (last success {last}): {row.last_error}"
 
 
 def _where(config: Config) -> str:

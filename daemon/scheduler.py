@@ -10,6 +10,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from daemon.dbhealth import DatabaseOutage
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,19 +22,27 @@ class Job:
     run: Callable[[], object]
 
 
-def guarded(job: Job) -> Callable[[], None]:
-    """A job that logs and returns on any error: the daemon keeps running and the next tick retries."""
+def guarded(job: Job, outage: DatabaseOutage) -> Callable[[], None]:
+    """A job that logs and returns on any error: the daemon keeps running and the next tick retries.
+
+    A database that cannot be written is the outage's to say (once, not a traceback per job); anything else is a bug
+    and is logged with its traceback.
+    """
 
     def tick() -> None:
         try:
             job.run()
-        except Exception:
-            logger.exception("job failed job=%s", job.id)
+        except Exception as exc:
+            if not outage.failed(job.id, exc):
+                logger.exception("job failed job=%s", job.id)
+        else:
+            outage.succeeded()
 
     return tick
 
 
-def run_jobs(jobs: list[Job], stop: threading.Event, on_started: Callable[[], None] = lambda: None) -> None:
+def run_jobs(jobs: list[Job], stop: threading.Event, outage: DatabaseOutage,
+             on_started: Callable[[], None] = lambda: None) -> None:
     """Run the jobs until `stop` is set; every job also runs once at start."""
     # One worker thread: SQLite wants a single writer, and jobs never overlap themselves.
     scheduler = BackgroundScheduler(
@@ -41,7 +51,7 @@ def run_jobs(jobs: list[Job], stop: threading.Event, on_started: Callable[[], No
         timezone="UTC",
     )
     for job in jobs:
-        tick = guarded(job)
+        tick = guarded(job, outage)
         scheduler.add_job(
             tick, IntervalTrigger(seconds=job.every_seconds), id=job.id, name=job.id,
             misfire_grace_time=max(1, int(job.every_seconds)),

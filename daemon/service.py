@@ -20,6 +20,7 @@ from daemon.health import HealthRules, health_findings
 from daemon.notify import notify
 from daemon.pipeline import evaluation_instant, sync_bound
 from daemon.runtime import AccountRuntime, App
+from daemon.dbhealth import DatabaseOutage
 from daemon.scheduler import Job, run_jobs
 from daemon.simulator.server import SimulatorServer
 
@@ -105,7 +106,8 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
             jobs = daemon.jobs(speed) + [watcher]
         else:
             jobs = daemon.jobs(speed)
-        run_jobs(jobs, stop, on_started=lambda: sdnotify.notify("READY=1"))
+        # Reminders of a database outage are paced in real time, whatever speed a simulated clock runs at.
+        run_jobs(jobs, stop, DatabaseOutage(SystemClock()), on_started=lambda: sdnotify.notify("READY=1"))
         sdnotify.notify("STOPPING=1")
         daemon.deliver()
         logger.info("stopped cleanly")

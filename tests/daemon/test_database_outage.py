@@ -1,0 +1,106 @@
+"""A database that cannot be written is said once, reminded every few minutes, said once when it ends, and the
+daemon resumes by itself: a real tmpfs under the state directory, filled up and then freed."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from daemon.app import build
+from daemon.clock import ManualClock
+from daemon.config import default_config
+from daemon.dbhealth import DatabaseOutage, database_problem, probe_writable
+from daemon.scheduler import Job, guarded
+from daemon.service import Daemon
+from daemon.simulator.server import SimulatorServer
+from tests.daemon.scenarios import small_account
+
+SCENARIO = small_account(days=40, orders_per_day=40)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB tmpfs (room for the account's database and its write-ahead log); it needs root, as CI runs."""
+    mount_point = tmp_path / "state"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write until the file system is full; returns the filler to delete."""
+    filler = directory / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_said_once_reminded_every_five_minutes_and_the_daemon_resumes_when_space_returns(
+        small_disk, caplog):
+    clock = ManualClock(SCENARIO.monitor_from + timedelta(minutes=3))
+    config = default_config(small_disk)
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build(config, clock, api_url=server.url)
+        daemon = Daemon(config, app, clock.now())
+        account = app.accounts[0]
+        outage = DatabaseOutage(clock)
+        tick = guarded(Job("poll:sim", 900, lambda: daemon.poll(account)), outage)
+        tick()  # the backfill, on a disk with room
+        assert outage.since is None
+        filler = fill(small_disk)
+        with caplog.at_level(logging.INFO):
+            for _ in range(30):  # half an hour of jobs every minute on a full disk
+                clock.advance(minutes=1)
+                tick()
+            failing = caplog.text
+            assert outage.since is not None and "database or disk is full" in outage.reason
+            lasted, failed_jobs = clock.now() - outage.since, outage.failed_jobs
+            filler.unlink()
+            clock.advance(minutes=15)
+            tick()
+    lines = [r.getMessage() for r in caplog.records if r.name == "daemon.dbhealth"]
+    assert sum(line.startswith("database unavailable: database or disk is full") for line in lines) == 1
+    # Every job failed (each poll also waits for its usage plan), yet one line said it started, then a reminder
+    # at most every five minutes of the outage, never a line per failure.
+    reminders = [line for line in lines if line.startswith("database still unavailable")]
+    assert failed_jobs == 30 and 1 <= len(reminders) <= lasted / timedelta(minutes=5) < failed_jobs
+    assert reminders[-1].endswith(f"({failed_jobs} failed jobs)")
+    assert [line for line in lines if line.startswith("database available again")] == [lines[-1]]
+    assert "Traceback" not in failing and "job failed" not in failing
+    assert outage.since is None
+    database = small_disk / "seller-sentinel.db"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # Everything Amazon showed while the disk was full was read once it had room again.
+        cursor = connection.execute("SELECT value FROM cursors WHERE source = 'orders'").fetchone()[0]
+    assert (clock.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H") in cursor
+
+
+def test_a_bug_is_not_mistaken_for_an_outage():
+    engine = create_engine("sqlite://")
+    with pytest.raises(OperationalError) as raised, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert database_problem(raised.value) is None
+    assert database_problem(KeyError("x")) is None
+
+
+def test_status_probe_says_a_read_only_database_cannot_be_written(tmp_path):
+    path = tmp_path / "read-only.db"
+    sqlite3.connect(path).close()
+    assert probe_writable(create_engine(f"sqlite:///{path}")) is None
+    problem = probe_writable(create_engine(f"sqlite:///file:{path}?mode=ro&uri=true"))
+    assert problem == "attempt to write a readonly database"
