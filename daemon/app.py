@@ -29,6 +29,7 @@ from daemon.sources.finances import FinancesSource
 from daemon.sources.orders import OrdersSource
 from daemon.sources.orders_2026 import DeliveryLookupSource, SearchOrdersSource
 from daemon.sources.performance import PerformanceSource
+from daemon.sources.quarantine import QuarantineRetrySource
 from daemon.sources.records import Source
 from daemon.sources.spapi import AccountEndpoint, SpApiCaller, SpApiClients
 from storage import alerts_repo
@@ -37,6 +38,7 @@ from storage.migrate import upgrade
 from storage.repo import Store
 
 USER_AGENT = "seller-sentinel/0.1"
+QUARANTINE_RETRY = timedelta(days=7)  # a record still malformed after a week is left for a person to look at
 
 
 def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon: DaemonConfig) -> dict[str, Source]:
@@ -52,9 +54,14 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
         return store.orders_in_transit(endpoint.account, until - timedelta(days=21), until + timedelta(days=1),
                                        until - lookup_every)
 
+    def quarantined(until: datetime) -> list[str]:
+        return store.quarantine_waiting(endpoint.account, until - QUARANTINE_RETRY)
+
+    search = SearchOrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days)
     sources: dict[str, Source] = {
-        "orders": SearchOrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days),
+        "orders": search,
         "deliveries": DeliveryLookupSource(clients, caller, clock, in_transit),
+        "quarantine": QuarantineRetrySource(clients, caller, clock, search, quarantined),
         "finances": FinancesSource(clients, caller, clock, daemon.backfill_days),
         "feedback": FeedbackSource(clients, caller, marketplaces, clock),
         "performance": PerformanceSource(clients, caller, marketplaces, clock),

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alerts.evaluate import evaluate
 from alerts.marketplaces import marketplace_name
@@ -55,6 +55,9 @@ def print_status(config: Config, out: IO[str]) -> int:
             for row in session.scalars(select(m.FeedHealth).where(m.FeedHealth.account == account.name)
                                        .order_by(m.FeedHealth.source)):
                 out.write(feed_line(row) + "\n")
+            waiting = quarantine_line(session, account.name)
+            if waiting:
+                out.write(waiting + "\n")
             opened = alerts_repo.open_states(session, account.name)
             out.write(f"open alerts: {len(opened)}\n")
             for state in opened:
@@ -76,6 +79,17 @@ def state_config(state_dir: Path | None, err: IO[str]) -> Config:
         if state_dir == DEMO_STATE_DIR:
             err.write(f"(no --config: showing the demo's state in {DEMO_STATE_DIR}/)\n")
     return default_config(state_dir)
+
+
+def quarantine_line(session, account: str) -> str | None:
+    """How many records did not parse and are still waiting to be read cleanly (the quarantine table keeps them)."""
+    q = m.QuarantinedPayload
+    rows = session.execute(select(q.source, func.count()).where(q.account == account, q.resolved_at.is_(None))
+                           .group_by(q.source).order_by(q.source)).all()
+    if not rows:
+        return None
+    return "quarantine: " + ", ".join(f"{count} {source}" for source, count in rows) + \
+        " record(s) did not parse and wait to be read again (table quarantine)"
 
 
 def feed_line(row: m.FeedHealth) -> str:

@@ -18,7 +18,7 @@ from storage.repo import Store
 
 
 # Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
-FEEDS = ("orders", "orders_v0", "deliveries", "finances", "feedback", "performance")
+FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
 
 
 @dataclass(frozen=True)

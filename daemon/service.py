@@ -25,7 +25,7 @@ from daemon.scheduler import Job, run_jobs
 from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
-FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances")
+FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine")
 
 
 class Daemon:

@@ -142,6 +142,8 @@ class FeedHealth(Base):
 
 
 class QuarantinedPayload(Base):
+    """A payload that did not parse; read again by its retry key until it does (resolved_at) or is given up."""
+
     __tablename__ = "quarantine"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(64))
@@ -149,6 +151,10 @@ class QuarantinedPayload(Base):
     raw: Mapped[str] = mapped_column(Text)
     error: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retry_key: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_quarantine_waiting", "account", "resolved_at", "retry_key"),)
 
 
 class PerformanceReport(Base):

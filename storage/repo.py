@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from alerts.metrics.contributions import Contribution, OrderFacts, contributions
 from daemon.sources.records import (
     AmazonFigure as AmazonFigureRecord,
-    Batch, CancellationRecord, Cursor, FeedbackCoverage, FeedbackRecord, FinancialEventRecord,
+    Batch, CancellationRecord, Cursor, FeedbackCoverage, FeedbackRecord, FinancialEventRecord, Healed,
     OrderRecord, PackageRecord, PerformanceSnapshot, Reject,
 )
 from storage import models as m
@@ -65,6 +65,16 @@ class Store:
                 ).order_by(o.latest_delivery_at, o.order_id)
             ))
 
+    def quarantine_waiting(self, account: str, since: datetime) -> list[str]:
+        """Retry keys of records quarantined since `since` and not read cleanly yet (feedback heals by itself)."""
+        q = m.QuarantinedPayload
+        with self.sessions() as session:
+            return list(session.scalars(
+                select(q.retry_key).where(q.account == account, q.resolved_at.is_(None), q.retry_key.is_not(None),
+                                          q.seen_at >= since, ~q.retry_key.startswith("feedback:"))
+                .group_by(q.retry_key).order_by(func.min(q.seen_at), q.retry_key)
+            ))
+
     def window_counts(
         self, account: str, marketplace_id: str, metric: str, fulfillment: str, first_day: date, end_day: date
     ) -> tuple[int, int]:
@@ -101,6 +111,8 @@ def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime)
     for snapshot in by_type[PerformanceSnapshot]:
         _store_performance(session, account, snapshot)
     quarantine(session, account, batch.rejects, seen_at)
+    heal(session, account, [f"order:{r.order_id}" for r in by_type[OrderRecord]]
+         + [f"feedback:{r.order_id}" for r in by_type[FeedbackRecord]] + [h.retry_key for h in by_type[Healed]], seen_at)
     if batch.next_cursor is not None:
         set_cursor(session, account, batch.source, batch.next_cursor, seen_at)
     refresh_contributions(session, account, changed)
@@ -118,10 +130,24 @@ def set_cursor(session: Session, account: str, source: str, cursor: Cursor, now:
 
 
 def quarantine(session: Session, account: str, rejects: Iterable[Reject], now: datetime) -> None:
-    """Keep payloads that did not parse, with the reason, for a person to look at."""
-    rows = [{"account": account, "source": r.source, "raw": r.raw, "error": r.error, "seen_at": now} for r in rejects]
+    """Keep payloads that did not parse, with the reason and how to read them again; one waiting row per key."""
+    q = m.QuarantinedPayload
+    rows = [{"account": account, "source": r.source, "raw": r.raw, "error": r.error, "seen_at": now,
+             "retry_key": r.retry_key} for r in rejects]
+    keys = [r["retry_key"] for r in rows if r["retry_key"]]
+    waiting = set(session.scalars(select(q.retry_key).where(
+        q.account == account, q.resolved_at.is_(None), q.retry_key.in_(keys)))) if keys else set()
+    rows = [r for r in rows if r["retry_key"] is None or r["retry_key"] not in waiting]
     if rows:
-        session.execute(m.QuarantinedPayload.__table__.insert(), rows)
+        session.execute(q.__table__.insert(), rows)
+
+
+def heal(session: Session, account: str, retry_keys: list[str], now: datetime) -> None:
+    """Quarantined records that have now been read cleanly are done with."""
+    q = m.QuarantinedPayload
+    for start in range(0, len(retry_keys), CHUNK):
+        session.execute(update(q).where(q.account == account, q.resolved_at.is_(None),
+                                        q.retry_key.in_(retry_keys[start:start + CHUNK])).values(resolved_at=now))
 
 
 def _store_orders(session: Session, account: str, records: list[OrderRecord], seen_at: datetime) -> set[str]:

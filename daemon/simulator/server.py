@@ -61,6 +61,7 @@ class Faults:
     throttle_every: int = 0
     server_error_every: int = 0
     malformed_every: int = 0
+    always_malformed: frozenset[str] = frozenset()  # order ids served without their createdTime every time
     edge_every: int = 0  # every n-th API call answers with the next shape of `edge_answers`
     edge_answers: tuple[str, ...] = tuple(EDGE_ANSWERS)
     cancelled_feedback_every: int = 0  # every n-th feedback report is CANCELLED although rows exist
@@ -123,6 +124,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/reports/2021-06-30/documents/(?P<id>[^/]+)$"), "getReportDocument"),
     ("GET", re.compile(r"^/download/(?P<id>[^/]+)$"), "download"),
     ("GET", re.compile(r"^/finances/v0/financialEvents$"), "listFinancialEvents"),
+    ("GET", re.compile(r"^/finances/v0/orders/(?P<id>[^/]+)/financialEvents$"), "listFinancialEventsByOrderId"),
 ]
 
 
@@ -250,6 +252,8 @@ class SimulatorServer:
         return 0 if n % self.faults.malformed_every else n // self.faults.malformed_every
 
     def _maybe_malformed(self, kind: str, record: dict[str, Any], breakers: tuple[str, ...]) -> dict[str, Any]:
+        if record.get("orderId") in self.faults.always_malformed:
+            return {k: v for k, v in record.items() if k != "createdTime"}
         nth = self._breaks_next_record(kind)
         if not nth:
             return record
@@ -407,7 +411,10 @@ class SimulatorServer:
 
     def _op_getOrder(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         included = set(query.get("includedData", "").split(",")) - {""}
-        return {"order": payloads.order_2026(self._state(self._timeline(params["id"]), self.clock.now()), included)}
+        order = payloads.order_2026(self._state(self._timeline(params["id"]), self.clock.now()), included)
+        if order["orderId"] in self.faults.always_malformed:
+            order = {k: v for k, v in order.items() if k != "createdTime"}
+        return {"order": order}
 
     # -- Reports ----------------------------------------------------------------------------------
 
@@ -518,31 +525,45 @@ class SimulatorServer:
             before = _read_token(query["NextToken"], "NextToken")[1]
         if before > now - TWO_MINUTES:
             raise ApiError(400, "InvalidInput", "PostedBefore must be at least 2 minutes before the current time")
-        entries: list[tuple[str, dict[str, Any]]] = []
-        if before - after <= timedelta(days=180):  # wider ranges answer empty, as Amazon does
-            released_by = now - timedelta(hours=self.faults.finance_delay_hours)
-            for event in self.scenario.events_between(frozenset({"claim", "chargeback"}), after, before):
-                if event.at > released_by:
-                    continue  # deferred: Amazon lists it only once released (financesV0 model)
-                status = event.data["status"]
-                order = self.scenario.orders[event.data["order_id"]]
-                id_key = "claim_id" if event.type == "claim" else "chargeback_id"
-                granted_before = _was_granted(order, event, id_key)
-                if status == "granted" and not granted_before:
-                    entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=False)))
-                elif status == "denied" and granted_before:
-                    entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=True)))
+        entries = self._financial_entries(after, before, now) if before - after <= timedelta(days=180) else []
         ids = [str(i) for i in range(len(entries))]
         page, token = self._page(ids, query, "NextToken", "MaxResultsPerPage", before)
-        events: dict[str, list[Any]] = {"GuaranteeClaimEventList": [], "ChargebackEventList": []}
-        for i in page:
-            kind, entry = entries[int(i)]
-            entry = self._maybe_malformed("financial events", entry, ("AmazonOrderId", "PostedDate"))
-            events["GuaranteeClaimEventList" if kind == "claim" else "ChargebackEventList"].append(entry)
-        payload: dict[str, Any] = {"FinancialEvents": events}
+        payload: dict[str, Any] = {"FinancialEvents": self._event_lists([entries[int(i)] for i in page])}
         if token:
             payload["NextToken"] = token
         return {"payload": payload}
+
+    def _op_listFinancialEventsByOrderId(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        now = self.clock.now()
+        timeline = self._timeline(params["id"])
+        entries = [e for e in self._financial_entries(timeline.order.at - timedelta(seconds=1), now - TWO_MINUTES, now)
+                   if e[1]["AmazonOrderId"] == params["id"]]
+        return {"payload": {"FinancialEvents": self._event_lists(entries)}}
+
+    def _financial_entries(self, after: datetime, before: datetime, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+        """Grants and reversals of claims and chargebacks posted in (after, before] and released by `now`."""
+        entries: list[tuple[str, dict[str, Any]]] = []
+        released_by = now - timedelta(hours=self.faults.finance_delay_hours)
+        for event in self.scenario.events_between(frozenset({"claim", "chargeback"}), after, before):
+            if event.at > released_by:
+                continue  # deferred: Amazon lists it only once released (financesV0 model)
+            status = event.data["status"]
+            order = self.scenario.orders[event.data["order_id"]]
+            id_key = "claim_id" if event.type == "claim" else "chargeback_id"
+            granted_before = _was_granted(order, event, id_key)
+            if status == "granted" and not granted_before:
+                entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=False)))
+            elif status == "denied" and granted_before:
+                entries.append((event.type, payloads.financial_event(event, order.order.data, reversal=True)))
+        return entries
+
+    def _event_lists(self, entries: list[tuple[str, dict[str, Any]]]) -> dict[str, list[Any]]:
+        """The two ShipmentEvent lists the daemon reads, each entry perhaps served malformed."""
+        events: dict[str, list[Any]] = {"GuaranteeClaimEventList": [], "ChargebackEventList": []}
+        for kind, entry in entries:
+            entry = self._maybe_malformed("financial events", entry, ("AmazonOrderId", "PostedDate"))
+            events["GuaranteeClaimEventList" if kind == "claim" else "ChargebackEventList"].append(entry)
+        return events
 
 
 def without_blocks(report: dict[str, Any], missing: tuple[str, ...]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
     "listFinancialEvents": (0.5, 30),
+    "listFinancialEventsByOrderId": (0.5, 30),
 }
 
 

@@ -24,6 +24,7 @@ EXPECTED_KEY: dict[str, tuple[str, type]] = {
     "getReport": ("processingStatus", str),
     "getReportDocument": ("url", str),
     "listFinancialEvents": ("FinancialEvents", dict),
+    "listFinancialEventsByOrderId": ("FinancialEvents", dict),
 }
 
 

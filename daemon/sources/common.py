@@ -46,10 +46,20 @@ def text(record: dict[str, Any], key: str) -> str:
     return value
 
 
-def reject(source: str, raw: Any, error: Exception) -> Reject:
-    """A Reject keeping the raw payload as JSON text."""
+def reject(source: str, raw: Any, error: Exception, retry_key: str | None = None) -> Reject:
+    """A Reject keeping the raw payload as JSON text, and how to read it again when that is known."""
     raw_text = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)
-    return Reject(source, raw_text, str(error))
+    return Reject(source, raw_text, str(error), retry_key)
+
+
+def order_retry_key(raw: Any, window: Window | None = None) -> str | None:
+    """How to read a malformed order again: by its id when it has one, else by its window."""
+    order_id = raw.get("orderId") or raw.get("AmazonOrderId") if isinstance(raw, dict) else None
+    if isinstance(order_id, str) and order_id:
+        return f"order:{order_id}"
+    if window is not None:
+        return f"orders-window:{iso(window.after)}|{iso(window.before)}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -134,10 +134,11 @@ def parse_feedback(document: str, marketplace_id: str, source: str) -> tuple[lis
             if not order_id:
                 raise MalformedPayload("Order ID is missing")
             records.append(FeedbackRecord(order_id, marketplace_id, parse_day(row[0], marketplace_id), rating, row[2]))
-        except ValueError as exc:
-            rejects.append(reject(source, "\t".join(row), MalformedPayload(f"bad feedback row: {exc}")))
-        except MalformedPayload as exc:
-            rejects.append(reject(source, "\t".join(row), exc))
+        except (ValueError, MalformedPayload) as exc:
+            error = exc if isinstance(exc, MalformedPayload) else MalformedPayload(f"bad feedback row: {exc}")
+            # The next report re-reads the row; it is healed when its order's feedback is stored.
+            order_id = row[4].strip() if len(row) > 4 else ""
+            rejects.append(reject(source, "\t".join(row), error, f"feedback:{order_id}" if order_id else None))
     return records, rejects
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from daemon.clock import Clock, parse_instant
 from daemon.errors import MalformedPayload
 from daemon.sources.common import Page, instant, iso, paged_batches, reject, resume_window, text
-from daemon.sources.records import Batch, Cursor, FinancialEventRecord
+from daemon.sources.records import Batch, Cursor, FinancialEventRecord, Reject
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 LISTS = {"GuaranteeClaimEventList": "claim", "ChargebackEventList": "chargeback"}
@@ -44,17 +44,28 @@ class FinancesSource:
             if token:
                 query["NextToken"] = token
             payload = self.caller.call("listFinancialEvents", self.clients.finances.list_financial_events, **query).payload
-            records, rejects = [], []
-            events = payload["FinancialEvents"]
-            for list_name, kind in LISTS.items():
-                for raw in events.get(list_name) or []:
-                    try:
-                        records.append(parse_event(raw, list_name, kind))
-                    except MalformedPayload as exc:
-                        rejects.append(reject(self.name, raw, exc))
+            records, rejects = parse_events(payload["FinancialEvents"], self.name)
             return records, rejects, payload.get("NextToken"), None  # pages may be empty while a token remains
 
         yield from paged_batches(self.name, self.caller, window, fetch)
+
+
+def finance_retry_key(raw: Any) -> str | None:
+    """A malformed event is read again with the other events of its order, when it names the order."""
+    order_id = raw.get("AmazonOrderId") if isinstance(raw, dict) else None
+    return f"finance:{order_id}" if isinstance(order_id, str) and order_id else None
+
+
+def parse_events(events: dict[str, Any], source: str) -> tuple[list[FinancialEventRecord], list[Reject]]:
+    """The claim and chargeback events of a FinancialEvents object, and the ones that do not parse."""
+    records, rejects = [], []
+    for list_name, kind in LISTS.items():
+        for raw in events.get(list_name) or []:
+            try:
+                records.append(parse_event(raw, list_name, kind))
+            except MalformedPayload as exc:
+                rejects.append(reject(source, raw, exc, finance_retry_key(raw)))
+    return records, rejects
 
 
 def parse_event(raw: Any, list_name: str, kind: str) -> FinancialEventRecord:

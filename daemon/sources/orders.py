@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from daemon.errors import MalformedPayload
-from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_batches, reject, resume_window, text
+from daemon.sources.common import (
+    OrderWindowFeed, Page, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
+)
 from daemon.sources.records import Batch, CancellationRecord, Cursor, OrderRecord, Reject
 
 
@@ -41,7 +43,7 @@ class OrdersSource(OrderWindowFeed):
             try:
                 record = parse_order(raw)
             except MalformedPayload as exc:
-                rejects.append(reject(self.name, raw, exc))
+                rejects.append(reject(self.name, raw, exc, order_retry_key(raw)))
                 continue
             records.append(record)
             if record.status == "Canceled" and record.channel == "MFN":

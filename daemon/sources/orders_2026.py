@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import OrderWindowFeed, Page, instant, iso, paged_batches, reject, resume_window, text
+from daemon.sources.common import (
+    OrderWindowFeed, Page, Window, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
+)
 from daemon.sources.records import Batch, Cursor, OrderRecord, PackageRecord, Record, Reject
 
 STATUS_V0 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
@@ -31,8 +33,11 @@ class SearchOrdersSource(OrderWindowFeed):
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """Pages of orders of every channel updated since the cursor (usage plan: 1 call per 3 minutes, burst 20)."""
         window = resume_window(cursor, until, self.clock.now(), self.backfill)
-        if window is None:
-            return
+        if window is not None:
+            yield from self.read_window(window)
+
+    def read_window(self, window: Window) -> Iterator[Batch]:
+        """Every page of one (after, before] window, each with the cursor that resumes after it."""
 
         def fetch(token: str | None) -> Page:
             query: dict[str, Any] = {
@@ -50,7 +55,7 @@ class SearchOrdersSource(OrderWindowFeed):
                 try:
                     records.extend(parse_order(raw))
                 except MalformedPayload as exc:
-                    rejects.append(reject(self.name, raw, exc))
+                    rejects.append(reject(self.name, raw, exc, order_retry_key(raw, window)))
             # The client lifts `pagination` out of the payload of unwrapped (2026) responses.
             next_token = (response.pagination or payload.get("pagination") or {}).get("nextToken")
             return records, rejects, next_token, payload.get("lastUpdatedBefore")
@@ -89,7 +94,7 @@ class DeliveryLookupSource:
                 try:
                     records.extend(parse_order(response.payload["order"], observed_at=self.clock.now()))
                 except MalformedPayload as exc:
-                    rejects.append(reject(self.name, response.payload["order"], exc))
+                    rejects.append(reject(self.name, response.payload["order"], exc, f"order:{order_id}"))
             yield Batch(self.name, tuple(records), tuple(rejects), {"looked_up_at": iso(self.clock.now())},
                         self.caller.calls - calls_before)
 

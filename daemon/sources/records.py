@@ -111,19 +111,32 @@ class PerformanceSnapshot:
     figures: tuple[AmazonFigure, ...]
 
 
+@dataclass(frozen=True)
+class Healed:
+    """A quarantined record read again cleanly: its quarantine row is done with."""
+
+    retry_key: str
+
+
 Record = Union[
     OrderRecord, CancellationRecord, PackageRecord, FeedbackRecord, FeedbackCoverage,
-    FinancialEventRecord, PerformanceSnapshot,
+    FinancialEventRecord, PerformanceSnapshot, Healed,
 ]
 
 
 @dataclass(frozen=True)
 class Reject:
-    """A raw payload that did not parse, with the reason; quarantined, never fatal."""
+    """A raw payload that did not parse, with the reason; quarantined, never fatal.
+
+    `retry_key` says how to read it again (quarantine.py): "order:<id>", "finance:<order id>", "feedback:<order id>",
+    or "orders-window:<after>|<before>" when an order came without its id; None when nothing can.
+    """
 
     source: str
     raw: str
     error: str
+    retry_key: str | None = None
+
 
 
 @dataclass(frozen=True)

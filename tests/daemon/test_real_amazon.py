@@ -137,3 +137,27 @@ def test_a_deferred_financial_event_is_read_by_the_overlap_of_a_later_poll(tmp_p
                 events = session.scalars(select(m.FinancialEvent)).all()
             assert len(events) == (1 if hours >= 36 else 0)
     assert (events[0].order_id, events[0].direction) == (order_id(1), 1)
+
+
+def test_a_financial_event_malformed_once_is_read_again_by_its_order_on_a_later_poll(tmp_path):
+    granted_at = START + 3 * DAY
+    claimed = scenario([header(START, START + 30 * DAY), order(1, START + timedelta(hours=9)),
+                        event("claim", 1, granted_at, claim_id="C1", status="granted", amount=20.5, currency="USD")])
+    clock = ManualClock(granted_at + DAY)
+    faults = Faults(malformed_every=1)  # every record of this poll served with a blank field
+    with SimulatorServer(claimed, clock, faults=faults) as server:
+        app = build_for_scenario(claimed, server.url, clock, tmp_path / "claim.db")
+        account = app.accounts[0]
+        app.sync(account, until=granted_at + DAY - SETTLE, feeds=("finances",))
+        with app.store.sessions() as session:
+            [waiting] = session.scalars(select(m.QuarantinedPayload)).all()
+            assert (waiting.retry_key, waiting.resolved_at) == (f"finance:{order_id(1)}", None)
+        faults.malformed_every = 0
+        clock.advance(hours=1)
+        app.sync(account, until=granted_at + DAY, feeds=("orders", "quarantine"))
+        asked = [c.path for c in server.calls if c.operation == "listFinancialEventsByOrderId"]
+    with app.store.sessions() as session:
+        events = session.scalars(select(m.FinancialEvent)).all()
+        healed = session.get(m.QuarantinedPayload, waiting.id)
+    assert asked == [f"/finances/v0/orders/{order_id(1)}/financialEvents"]
+    assert [(e.order_id, e.direction) for e in events] == [(order_id(1), 1)] and healed.resolved_at is not None

@@ -27,3 +27,20 @@ def test_no_clean_report_for_longer_than_two_polls_is_said_with_its_age():
 def test_never_a_clean_report_is_said_too():
     assert feedback_note(cursor(pending={}), NOW, 12).startswith("feedback: no clean feedback report yet")
     assert feedback_note(None, NOW + timedelta(days=1), 12).startswith("feedback: no clean feedback report yet")
+
+
+def test_status_counts_what_waits_in_quarantine(store):
+    from daemon.commands import quarantine_line
+    from daemon.sources.records import Reject
+    from storage.repo import heal, quarantine
+
+    with store.transaction() as session:
+        quarantine(session, "main", [Reject("orders", "{}", "createdTime is missing", "order:1"),
+                                     Reject("orders", "{}", "createdTime is missing", "order:1"),  # the same, again
+                                     Reject("finances", "{}", "PostedDate is missing", "finance:2"),
+                                     Reject("performance", "<html>", "report is not JSON")], NOW)
+        heal(session, "main", ["finance:2"], NOW)
+    with store.sessions() as session:
+        assert quarantine_line(session, "main") == (
+            "quarantine: 1 orders, 1 performance record(s) did not parse and wait to be read again (table quarantine)")
+        assert quarantine_line(session, "other") is None

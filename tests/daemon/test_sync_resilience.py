@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.app import build_for_scenario
-from daemon.clock import ManualClock
+from daemon.clock import ManualClock, format_instant
 from daemon.pipeline import local_metrics
 from daemon.simulator.server import Faults, SimulatorServer
 from storage import models as m
@@ -52,22 +52,35 @@ def reference(tmp_path_factory):
 
 
 def test_a_simulator_that_throttles_every_other_call_and_serves_bad_records_loses_nothing(tmp_path, reference):
-    app, results, calls = sync_all(tmp_path / "faulty.db", Faults(throttle_every=2, malformed_every=7), page_size=50)
+    db_path = tmp_path / "faulty.db"
+    app, results, calls = sync_all(db_path, Faults(throttle_every=2, malformed_every=7), page_size=50)
     assert all(r.error is None for r in results), [r.error for r in results]
     assert sum(1 for c in calls if c.status == 429) >= len(calls) // 2 - 1
     with app.store.sessions() as session:
         quarantined = session.scalars(select(m.QuarantinedPayload)).all()
-    assert quarantined and all(q.error for q in quarantined)
-    assert {q.source for q in quarantined} >= {"orders"}
-    # Every order the simulator served intact is stored; the malformed ones wait in quarantine.
-    bad_orders = sum(1 for q in quarantined if q.source == "orders")
-    assert order_count(app) + bad_orders >= reference[0]
-    # A second sync with a healthy simulator fills the gaps and ends where a clean run ends.
-    clock = ManualClock(END + SETTLE)
-    with SimulatorServer(SCENARIO, clock) as server:
-        healed = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "healed.db")
-        healed.sync(healed.accounts[0], until=END)
+    assert {q.source for q in quarantined} >= {"orders", "feedback"} and all(q.error for q in quarantined)
+    assert all(q.retry_key for q in quarantined if q.source in ("orders", "finances", "feedback"))
+    # The same database, synced again once Amazon answers cleanly: the quarantined records are read again and land.
+    healed, results, _ = sync_all(db_path)
+    assert all(r.error is None for r in results)
     assert (order_count(healed), metric_rows(healed)) == reference
+    with healed.store.sessions() as session:
+        waiting = session.scalars(select(m.QuarantinedPayload).where(m.QuarantinedPayload.resolved_at.is_(None))).all()
+    assert waiting == []
+
+
+def test_a_record_malformed_every_time_stays_quarantined_and_holds_no_cursor_back(tmp_path, reference):
+    broken = sorted(SCENARIO.orders)[5]
+    faults = Faults(always_malformed=frozenset({broken}))
+    app, results, _ = sync_all(tmp_path / "stubborn.db", faults)
+    assert all(r.error is None for r in results)
+    again, _, calls = sync_all(tmp_path / "stubborn.db", faults)
+    with again.store.sessions() as session:
+        waiting = session.scalars(select(m.QuarantinedPayload).where(m.QuarantinedPayload.resolved_at.is_(None))).all()
+    assert [q.retry_key for q in waiting] == [f"order:{broken}"]
+    assert sum(1 for c in calls if c.operation == "getOrder" and c.path.endswith(broken)) == 1  # asked again
+    assert again.store.cursor("sim", "orders") == {"after": format_instant(END)}  # the cursor went past it
+    assert order_count(again) == reference[0] - 1
 
 
 def _sync_in_child(db_path: str, hold_call: tuple[str, int], messages) -> None:
