@@ -137,7 +137,12 @@ def quarantine(session: Session, account: str, rejects: Iterable[Reject], now: d
     keys = [r["retry_key"] for r in rows if r["retry_key"]]
     waiting = set(session.scalars(select(q.retry_key).where(
         q.account == account, q.resolved_at.is_(None), q.retry_key.in_(keys)))) if keys else set()
-    rows = [r for r in rows if r["retry_key"] is None or r["retry_key"] not in waiting]
+    kept = []
+    for row in rows:
+        if row["retry_key"] is None or row["retry_key"] not in waiting:
+            kept.append(row)
+            waiting.add(row["retry_key"])
+    rows = kept
     if rows:
         session.execute(q.__table__.insert(), rows)
 
