@@ -39,5 +39,5 @@ def test_forecasts_are_checked_against_amazons_figures(example_replays, capsys):
         hits, total = hits + h, total + t
     with capsys.disabled():
         print(f"\nforecast_breach_at within ±2 days of a day Amazon's figure was over the limit: {hits}/{total}")
-    assert total > 0
-    assert hits / total >= 0.4
+    # Deterministic replays: the figures themselves, so a change in the forecasts shows here.
+    assert (hits, total) == (6, 13)

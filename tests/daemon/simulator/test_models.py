@@ -64,6 +64,7 @@ def test_search_orders_matches_the_2026_model_with_packages_and_cancellations(ap
 
 def test_get_order_matches_the_2026_model(api):
     status, body = api("/orders/2026-01-01/orders", lastUpdatedAfter=window()["LastUpdatedAfter"], fulfilledBy="MERCHANT")
+    assert status == 200 and len(body["orders"]) >= 5
     for found in body["orders"][:5]:
         status, one = api(f"/orders/2026-01-01/orders/{found['orderId']}", includedData="FULFILLMENT,PACKAGES,CANCELLATION")
         assert status == 200 and one["order"]["orderId"] == found["orderId"]
