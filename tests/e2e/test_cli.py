@@ -5,9 +5,11 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tests.support.receivers import HttpReceiver, Reply, wait_until
@@ -46,15 +48,23 @@ def test_run_polls_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)], cwd=ROOT,
                                stderr=subprocess.PIPE, text=True, env={"PATH": os.environ["PATH"]})
     lines: list[str] = []
+    incoming: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # a thread reads, so every wait for the next line has a deadline instead of blocking forever
+        for line in iter(process.stderr.readline, ""):
+            incoming.put(line)
+        incoming.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
         while len([line for line in lines if " poll account=sim " in line]) < 3:
-            line = process.stderr.readline()
-            assert line, "".join(lines)
-            lines.append(line)
+            lines.append(incoming.get(timeout=120))
         process.send_signal(signal.SIGTERM)
-        _, rest = process.communicate(timeout=60)
+        process.wait(timeout=60)
     finally:
         process.kill()
+    rest = "".join(iter(lambda: incoming.get(timeout=30), None))
+    process.stderr.close()
     assert process.returncode == 0
     assert "stopped cleanly" in rest
     assert "Traceback" not in "".join(lines) + rest
