@@ -74,7 +74,7 @@ def token_client_class(token_url: str, timeout_seconds: float) -> type[AccessTok
 
 
 class SpApiClients:
-    """The four API clients of one account: Orders v0, Orders 2026-01-01, Reports, Finances v0."""
+    """The API clients of one account (Orders v0, Orders 2026-01-01, Reports, Finances v0) and its report downloads."""
 
     def __init__(self, endpoint: AccountEndpoint) -> None:
         region = AMAZON_ENDPOINTS.get(endpoint.region, AMAZON_ENDPOINTS["na"])[1]

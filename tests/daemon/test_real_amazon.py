@@ -53,7 +53,7 @@ def test_an_edge_answer_moves_no_cursor_is_seen_failing_and_the_window_is_read_o
         with app.store.sessions() as session:
             health = session.get(m.FeedHealth, ("sim", feed))
             assert health.failing_since is not None and "answered badly" in health.last_error
-        assert f"bad answer account=sim operation=" in caplog.text
+        assert "bad answer account=sim operation=" in caplog.text
         faults.edge_every = 0
         assert all(r.error is None for r in app.sync(account, until=END))
         assert metric_rows(app) == reference
