@@ -20,6 +20,7 @@ from alerts.model import Level
 from alerts.render import render
 from daemon.clock import Clock
 from daemon.config import AccountConfig, ChannelConfig, Config, DaemonConfig, Margins, default_config
+from daemon.lock import DaemonLock
 from daemon.notify import Route
 from daemon.runtime import AccountRuntime, App
 from daemon.simulator.generator import builtin_profile, generate
@@ -71,11 +72,13 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     return sources
 
 
-def open_store(database_url: str) -> Store:
-    """The database at `database_url`, migrated to the newest schema."""
+def open_store(database_url: str, lock: DaemonLock | None = None) -> Store:
+    """The database at `database_url`, migrated to the newest schema; taken by `lock` first when one is given."""
     if database_url.startswith("sqlite:///"):
         Path(database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url)
+    if lock is not None:
+        lock.acquire(engine)  # before migrating: two daemons never migrate one database at once
     upgrade(engine)
     return Store(engine)
 
@@ -118,9 +121,10 @@ def digest_routes_of(config: Config) -> tuple[Route, ...]:
     return tuple(Route(c.name, Level.OK, frozenset(c.accounts)) for c in config.channels if c.enabled and c.digests)
 
 
-def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys.stderr) -> App:
+def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys.stderr,
+          lock: DaemonLock | None = None) -> App:
     """The App for a config: every account's feeds, the database, the channels and the alert policy."""
-    store = open_store(config.daemon.database_url)
+    store = open_store(config.daemon.database_url, lock)
     accounts = []
     for account in config.accounts:
         endpoint = endpoint_of(account, config, api_url)

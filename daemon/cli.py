@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from daemon.errors import ConfigError, ScenarioError
+from daemon.lock import AlreadyRunning
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.handler(args)
-    except (ConfigError, ScenarioError) as exc:
+    except (ConfigError, ScenarioError, AlreadyRunning) as exc:
         print(f"seller-sentinel: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seller-sentinel", description="Early warnings for Amazon account health.")
+    parser.add_argument("--version", action="version", version=f"seller-sentinel {_version()}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -59,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                              "reports, deferred financial events, frozen lastUpdatedTime, missing report blocks)")
     replay.set_defaults(handler=_replay)
 
+    backup = sub.add_parser("backup", help="a consistent copy of the SQLite database, safe while the daemon runs")
+    backup.add_argument("--config", type=Path)
+    backup.add_argument("--to", type=Path, required=True, dest="target")
+    backup.set_defaults(handler=_backup)
+
     check = sub.add_parser("check-config", help="validate a config file and print it, secrets masked")
     check.add_argument("--config", type=Path, required=True)
     check.set_defaults(handler=_check_config)
@@ -78,6 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     silence.add_argument("--list", action="store_true")
     silence.set_defaults(handler=_silence)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("seller-sentinel")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from daemon.commands import backup_database, state_config
+
+    config = _config(args.config) if args.config else state_config(None, sys.stderr)
+    return backup_database(config, args.target, sys.stdout)
 
 
 def _instant(text: str) -> datetime:

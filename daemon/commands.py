@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -17,7 +18,7 @@ from daemon.app import build_channel, open_store, thresholds_of
 from daemon.clock import SystemClock, format_instant, parse_instant
 from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
 from daemon.dbhealth import probe_writable
-from daemon.errors import DeliveryError
+from daemon.errors import ConfigError, DeliveryError
 from daemon.observe import observations
 from daemon.pipeline import evaluation_instant
 from storage import alerts_repo, models as m
@@ -77,8 +78,28 @@ def state_config(state_dir: Path | None, err: IO[str]) -> Config:
         found = [d for d in (RUN_STATE_DIR, DEMO_STATE_DIR) if (d / DATABASE_FILE).exists()]
         state_dir = found[0] if found else RUN_STATE_DIR
         if state_dir == DEMO_STATE_DIR:
-            err.write(f"(no --config: showing the demo's state in {DEMO_STATE_DIR}/)\n")
+            err.write(f"(no --config: using the demo's state in {DEMO_STATE_DIR}/)\n")
     return default_config(state_dir)
+
+
+def backup_database(config: Config, target: Path, out: IO[str]) -> int:
+    """`seller-sentinel backup --to FILE`: SQLite's online backup, a consistent copy even while the daemon writes."""
+    url = config.daemon.database_url
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"backup copies SQLite databases; for {_where(config)} use pg_dump.")
+    source_path = Path(url[len("sqlite:///"):])
+    if not source_path.exists():
+        raise ConfigError(f"there is no database at {source_path} yet; check --config or state_dir.")
+    if target.exists():
+        raise ConfigError(f"{target} already exists; give a new file name so no backup is overwritten.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+        check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    source.close()
+    copy.close()
+    out.write(f"backed up {source_path} to {target} ({target.stat().st_size} bytes, integrity {check})\n")
+    return 0 if check == "ok" else 1
 
 
 def quarantine_line(session, account: str) -> str | None:

@@ -21,6 +21,7 @@ from daemon.notify import notify
 from daemon.pipeline import evaluation_instant, sync_bound
 from daemon.runtime import AccountRuntime, App
 from daemon.dbhealth import DatabaseOutage
+from daemon.lock import DaemonLock
 from daemon.scheduler import Job, run_jobs
 from daemon.simulator.server import SimulatorServer
 
@@ -95,8 +96,9 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         clock = ScaledClock(scenario.monitor_from, speed)
         server = SimulatorServer(scenario, clock).start()
         logger.info("simulator serving scenario=%s from=%s speed=%gx", scenario.name, format_instant(scenario.monitor_from), speed)
+    lock = DaemonLock()
     try:
-        app = build(config, clock, api_url=server.url if server else "")
+        app = build(config, clock, api_url=server.url if server else "", lock=lock)
         daemon = Daemon(config, app, clock.now())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -113,6 +115,7 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         logger.info("stopped cleanly")
         return 0
     finally:
+        lock.release()
         if server is not None:
             server.stop()
 

@@ -17,9 +17,9 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every revision not yet applied; a no-op on an up-to-date database."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every revision not yet applied (up to `revision`); a no-op on an up-to-date database."""
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)

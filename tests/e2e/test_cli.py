@@ -94,7 +94,7 @@ def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as
     assert not any(" 1 open alerts" in subject for subject in subjects)
     # Right after the demo, `status` with no arguments finds the demo's state.
     status = cli("status", cwd=tmp_path)
-    assert status.returncode == 0 and "showing the demo's state in demo-state/" in status.stderr
+    assert status.returncode == 0 and "using the demo's state in demo-state/" in status.stderr
     assert "Amazon.com" in status.stdout and "odr" in status.stdout and "no data yet" not in status.stdout
 
 

@@ -1,0 +1,78 @@
+"""One daemon per database: a second `run` on the same database refuses to start with one sentence.
+
+SQLite: an exclusive flock on `<database>.lock`, which the kernel releases when the process dies, so the lock a
+killed daemon leaves behind never blocks the next start. PostgreSQL: a session advisory lock on a connection held
+open for the daemon's life, which the server releases when that connection ends.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, Engine, text
+
+from daemon.errors import SentinelError
+
+ADVISORY_KEY = 0x5E11E75E  # "seller-sentinel": the daemon's lock in a shared PostgreSQL database
+
+
+class AlreadyRunning(SentinelError):
+    """Another daemon holds the database."""
+
+
+class DaemonLock:
+    """Held from `acquire()` until `release()` or the end of the process."""
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+        self._connection: Connection | None = None
+
+    def acquire(self, engine: Engine) -> None:
+        """Take the database for this process, or raise AlreadyRunning naming who has it and what to do."""
+        if engine.dialect.name == "sqlite":
+            database = Path(engine.url.database or "")
+            self._lock_file(database.with_name(database.name + ".lock"))
+        else:
+            self._lock_advisory(engine)
+
+    def _lock_file(self, path: Path) -> None:
+        handle = open(path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise AlreadyRunning(
+                f"another seller-sentinel daemon (pid {holder}) already runs on {path.with_suffix('')}; stop it first "
+                "(systemctl stop seller-sentinel) or give this one another state_dir or database_url") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def _lock_advisory(self, engine: Engine) -> None:
+        connection = engine.connect()
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar():
+            connection.close()
+            raise AlreadyRunning(
+                f"another seller-sentinel daemon already runs on the PostgreSQL database {engine.url.database!r} at "
+                f"{engine.url.host}; stop it first, or give this one another database (several daemons on one "
+                "database are not supported yet)")
+        connection.commit()
+        self._connection = connection
+
+    def release(self) -> None:
+        """Let the next daemon have the database."""
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        if self._connection is not None:
+            # The pool would keep the session, and its lock, alive: unlock first.
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,161 @@
+"""What a seller installing and upgrading meets: --version, an online backup, one daemon per database (a killed
+daemon's lock never blocks the next start), and a database of the first schema migrating with its data intact."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import datetime, timezone
+from io import StringIO
+
+import pytest
+from sqlalchemy import text
+
+from daemon.commands import backup_database
+from daemon.config import default_config
+from daemon.lock import AlreadyRunning, DaemonLock
+from storage.db import make_engine, sqlite_url
+from storage.migrate import upgrade
+from tests.conftest import REPO_ROOT
+from tests.e2e.test_cli import cli, simulated_config
+
+T = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def test_version_names_the_installed_release():
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == "seller-sentinel 0.1.0"
+
+
+def test_a_backup_taken_while_the_database_is_written_is_consistent(tmp_path):
+    config = default_config(tmp_path / "state")
+    (tmp_path / "state").mkdir()
+    engine = make_engine(config.daemon.database_url)
+    upgrade(engine)
+    stop, writing = threading.Event(), threading.Event()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO cursors (account, source, value, updated_at) VALUES "
+                                        "(:a, 'orders', '{}', :t)"), {"a": f"acct-{n}", "t": T.isoformat()})
+            n += 1
+            writing.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert writing.wait(30)
+        out = StringIO()
+        assert backup_database(config, tmp_path / "backup.db", out) == 0
+    finally:
+        stop.set()
+        writer.join()
+    assert "integrity ok" in out.getvalue()
+    with sqlite3.connect(tmp_path / "backup.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("SELECT count(*) FROM cursors").fetchone()[0] > 0
+    with pytest.raises(Exception, match="already exists"):
+        backup_database(config, tmp_path / "backup.db", StringIO())
+
+
+def _start_run(config, lines: queue.Queue) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)], cwd=REPO_ROOT,
+                               stderr=subprocess.PIPE, text=True, env={"PATH": os.environ["PATH"]})
+
+    def read() -> None:
+        for line in iter(process.stderr.readline, ""):
+            lines.put(line)
+        process.stderr.close()
+
+    threading.Thread(target=read, daemon=True).start()
+    return process
+
+
+def _wait_for_poll(lines: queue.Queue) -> None:
+    while " poll account=sim " not in lines.get(timeout=120):
+        pass
+
+
+def test_a_second_daemon_on_one_database_refuses_and_a_killed_ones_lock_does_not_block(tmp_path):
+    config = simulated_config(tmp_path)
+    first_lines: queue.Queue = queue.Queue()
+    first = _start_run(config, first_lines)
+    try:
+        _wait_for_poll(first_lines)
+        second = cli("run", "--config", str(config), timeout=60)
+        assert second.returncode == 2
+        [said] = [line for line in second.stderr.splitlines() if line.startswith("seller-sentinel:")]
+        assert f"another seller-sentinel daemon (pid {first.pid}) already runs on" in said
+        assert "Traceback" not in second.stderr
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        third_lines: queue.Queue = queue.Queue()
+        third = _start_run(config, third_lines)
+        try:
+            _wait_for_poll(third_lines)  # the dead daemon's lock file is there, its lock is not
+            third.send_signal(signal.SIGTERM)
+            assert third.wait(timeout=60) == 0
+        finally:
+            third.kill()
+    finally:
+        first.kill()
+
+
+@pytest.mark.postgres
+def test_one_daemon_per_postgresql_database(pg_store):
+    first, second = DaemonLock(), DaemonLock()
+    first.acquire(pg_store.engine)
+    with pytest.raises(AlreadyRunning, match="already runs on the PostgreSQL database"):
+        second.acquire(pg_store.engine)
+    first.release()
+    second.acquire(pg_store.engine)  # released with its connection: the next one may start
+    second.release()
+
+
+def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
+    engine = make_engine(sqlite_url(tmp_path / "old.db"))
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO orders (account, order_id, marketplace_id, channel, status, purchase_at, last_update_at, "
+            "quantity, is_replacement, is_business, cancelled_at, contributions, first_seen_at) VALUES "
+            "('main', 'A', 'ATVPDKIKX0DER', 'MFN', 'Canceled', :t, :t, 1, 0, 0, :t, '[]', :t), "
+            "('main', 'B', 'ATVPDKIKX0DER', 'MFN', 'Pending', :t, :t, 1, 0, 0, NULL, '[]', :t)"), {"t": T.isoformat()})
+        connection.execute(text("INSERT INTO shipments (account, order_id, tracking_valid, delivered_at) VALUES "
+                                "('main', 'A', 1, :t)"), {"t": T.isoformat()})
+        connection.execute(text("INSERT INTO quarantine (account, source, raw, error, seen_at) VALUES "
+                                "('main', 'orders', '{}', 'orderId is missing', :t)"), {"t": T.isoformat()})
+        connection.execute(text("INSERT INTO cursors (account, source, value, updated_at) VALUES "
+                                "('main', 'orders', :v, :t)"), {"v": json.dumps({"after": "2026-03-01T00:00:00Z"}),
+                                                                "t": T.isoformat()})
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        orders = connection.execute(text("SELECT order_id, status, left_pending FROM orders ORDER BY order_id")).all()
+        assert [tuple(o) for o in orders] == [("A", "Canceled", 1), ("B", "Pending", 0)]
+        shipment = connection.execute(text("SELECT delivered_at, delivered_after FROM shipments")).one()
+        assert shipment[0] == shipment[1] and shipment[0] is not None  # a delivery stored before counts as exact
+        assert connection.execute(text("SELECT error, retry_key, resolved_at FROM quarantine")).one() == (
+            "orderId is missing", None, None)
+        assert json.loads(connection.execute(text("SELECT value FROM cursors")).scalar()) == {
+            "after": "2026-03-01T00:00:00Z"}
+
+
+def test_the_lock_file_names_the_holder_and_a_fresh_lock_takes_over_after_release(tmp_path):
+    engine = make_engine(sqlite_url(tmp_path / "sentinel.db"))
+    lock = DaemonLock()
+    lock.acquire(engine)
+    assert (tmp_path / "sentinel.db.lock").read_text() == str(os.getpid())
+    with pytest.raises(AlreadyRunning):
+        DaemonLock().acquire(engine)
+    lock.release()
+    again = DaemonLock()
+    again.acquire(engine)
+    again.release()
