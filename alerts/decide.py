@@ -45,11 +45,14 @@ def initial_state(now: datetime) -> StateView:
     return StateView(Level.OK, now, None, None, 0, None, 0)
 
 
-def decide(previous: StateView, observed: Level, now: datetime, policy: Policy) -> Decision:
-    """Whether this evaluation notifies, and the state to store."""
+def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, worse: bool = False) -> Decision:
+    """Whether this evaluation notifies, and the state to store; `worse` says something new went wrong at the
+    same level (a new policy violation), which is said at once."""
     current = previous.level
     if observed == current:
         state = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
+        if current.rank >= Level.WARNING.rank and worse:
+            return _notify(state, NotifyReason.WORSE, current, now)
         if current.rank >= Level.WARNING.rank and previous.last_notified_at is None:
             return _notify(state, NotifyReason.FIRST, current, now)  # raised while silenced: said once it may be
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval

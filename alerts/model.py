@@ -30,6 +30,7 @@ class NotifyReason(str, Enum):
     DE_ESCALATED = "de-escalated"
     RESOLVED = "resolved"
     REPEAT = "repeat"
+    WORSE = "worse"  # same level, but something new went wrong (e.g. one more policy violation)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Alert:
 
     alert_id: str  # stable: receivers dedupe on it (with the channel it forms the delivery id)
     key: AlertKey
-    kind: str  # "metric" | "operational"
+    kind: str  # "metric" | "operational" | "amazon" (Amazon's own rating and policy sections)
     level: Level
     reason: NotifyReason
     raised_at: datetime

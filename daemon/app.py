@@ -23,6 +23,7 @@ from daemon.config import AccountConfig, ChannelConfig, Config, DaemonConfig, Ma
 from daemon.lock import DaemonLock
 from daemon.notify import Route
 from daemon.runtime import AccountRuntime, App
+from daemon.signals import SignalRules
 from daemon.simulator.generator import builtin_profile, generate
 from daemon.simulator.scenario import Scenario, load_scenario, parse_scenario
 from daemon.sources.feedback import FeedbackSource
@@ -138,7 +139,8 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
                     timedelta(hours=config.alerts.settle_hours))
     return App(store=store, clock=clock, accounts=accounts, routes=routes_of(config),
                channels=build_channels(config, clock, stream), render=render, policy=policy,
-               horizon_days=config.alerts.forecast_horizon_days)
+               horizon_days=config.alerts.forecast_horizon_days,
+               signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step))
 
 
 def endpoint_of(account: AccountConfig, config: Config, api_url: str = "") -> AccountEndpoint:

@@ -126,6 +126,8 @@ class AlertsConfig:
     settle_hours: float = 24
     poll_failure_minutes: float = 60
     secret_expiry_warning_days: int = 30
+    ahr_floor: int = 200  # Account Health Rating under this: critical
+    ahr_drop_step: int = 50  # a fall of this many points within a week: warning
     feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
     margins: Mapping[str, Margins] = field(default_factory=dict)
     overrides: tuple[MarginOverride, ...] = ()
@@ -481,6 +483,7 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
         pending_evaluations=t.get("pending_evaluations", int, 1), settle_hours=t.get("settle_hours", float, 24.0),
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
+        ahr_floor=t.get("ahr_floor", int, 200), ahr_drop_step=t.get("ahr_drop_step", int, 50),
         feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
     )
     t.done()

@@ -29,10 +29,11 @@ class Finding:
     """What an evaluation found, before decide(): the level and the words that go with it."""
 
     key: AlertKey
-    kind: str  # "metric" | "operational"
+    kind: str  # "metric" | "operational" | "amazon"
     level: Level
     headline: str
     fields: dict  # the remaining Alert fields (value, limit, explanation, ...)
+    worse: bool = False  # something new went wrong at the same level
 
 
 def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...]) -> Alert | None:
@@ -42,12 +43,12 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
         Level(row.level), row.since, row.last_notified_at,
         Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.candidate_since, row.sequence,
     )
-    decision = decide(previous, finding.level, now, policy)
+    decision = decide(previous, finding.level, now, policy, finding.worse)
     state = decision.state
     silenced = decision.reason is not None and alerts_repo.is_silenced(session, finding.key, now)
     if silenced:
         # Kept, not sent. A raise is not counted as said, so what is still open is announced once the silence ends.
-        raised = decision.reason in (NotifyReason.FIRST, NotifyReason.ESCALATED)
+        raised = decision.reason in (NotifyReason.FIRST, NotifyReason.ESCALATED, NotifyReason.WORSE)
         state = replace(state, last_notified_at=None if raised else previous.last_notified_at)
     alerts_repo.save_state(
         session, finding.key, state.level.value, state.since, state.last_notified_at,

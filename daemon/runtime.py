@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from alerts.decide import Policy
 from alerts.evaluate import Thresholds, evaluate
@@ -13,10 +13,12 @@ from daemon.clock import Clock
 from daemon.notify import Finding, Route, notify
 from daemon.observe import observations
 from daemon.pipeline import MetricValue, PollResult, poll_source, record_history
+from daemon.signals import SignalRules, signal_findings
 from daemon.sources.records import Source
 from storage.repo import Store
 
 
+SIGNAL_REPEAT = timedelta(days=7)
 # Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
 FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
 
@@ -49,6 +51,7 @@ class App:
     render: Callable[[Alert], RenderedMessage]
     policy: Policy = field(default_factory=Policy)
     horizon_days: int = 30
+    signal_rules: SignalRules = field(default_factory=SignalRules)
 
     def account(self, name: str) -> AccountRuntime:
         return next(a for a in self.accounts if a.name == name)
@@ -83,6 +86,13 @@ class App:
                     ),
                 )
                 alert = notify(session, finding, now, self.policy, self.routes)
+                if alert is not None:
+                    alerts.append(alert)
+            # Amazon's own verdicts change slowly: repeated weekly while they last; a new violation is said at once.
+            signal_policy = replace(self.policy, repeat_interval=max(self.policy.repeat_interval, SIGNAL_REPEAT))
+            for finding in signal_findings(session, account.name, account.seller_id, account.marketplaces,
+                                           self.signal_rules):
+                alert = notify(session, finding, now, signal_policy, self.routes)
                 if alert is not None:
                     alerts.append(alert)
             record_history(session, values)

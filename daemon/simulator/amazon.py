@@ -133,13 +133,37 @@ def _counting(timeline: OrderTimeline, kind: str, id_key: str, cut: datetime, co
     return False
 
 
-def performance_report(scenario: Scenario, published_at: datetime, marketplaces: list[str], lags: Lags = Lags()) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AccountSignals:
+    """Amazon's own judgements the scenario format does not carry: Account Health Rating changes and policy
+    violations, each from an instant on (published with the next daily report)."""
+
+    ahr: tuple[tuple[datetime, str, int], ...] = ()  # (from, ahrStatus, ahrScore)
+    violations: tuple[tuple[datetime, str], ...] = ()  # (at, policy section), e.g. receivedIntellectualPropertyComplaints
+
+
+def performance_report(scenario: Scenario, published_at: datetime, marketplaces: list[str], lags: Lags = Lags(),
+                       signals: AccountSignals = AccountSignals()) -> dict[str, Any]:
     """The GET_V2_SELLER_PERFORMANCE_REPORT document of the latest daily publication at or before `published_at`."""
     at = publication_instant(published_at)
+    blocks = [_marketplace_block(scenario, at, mp, lags) for mp in marketplaces]
+    for block in blocks:
+        _apply_signals(block, at, signals)
     return {
         "accountStatuses": [{"marketplaceId": mp, "businessType": "SELF_SERVICE", "status": "NORMAL"} for mp in marketplaces],
-        "performanceMetrics": [_marketplace_block(scenario, at, mp, lags) for mp in marketplaces],
+        "performanceMetrics": blocks,
     }
+
+
+def _apply_signals(block: dict[str, Any], at: datetime, signals: AccountSignals) -> None:
+    """The rating and the violations in force at the publication instant `at` (violations count for 180 days)."""
+    for since, status, score in sorted(signals.ahr):
+        if since <= at:
+            block["accountHealthRating"].update(ahrStatus=status, ahrScore=score)
+    for when, section in signals.violations:
+        if when <= at < when + 180 * DAY:
+            block[section]["defectsCount"] += 1
+            block[section]["status"] = "BAD"
 
 
 def _range(at: datetime, days: int, offset: int = 0) -> dict[str, str]:

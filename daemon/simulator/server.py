@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from daemon.clock import Clock, format_instant, parse_instant
 from daemon.simulator import payloads
-from daemon.simulator.amazon import performance_report
+from daemon.simulator.amazon import AccountSignals, performance_report
 from daemon.simulator.scenario import Scenario
 from daemon.simulator.state import order_state
 from daemon.simulator.throttle import USAGE_PLANS, UsagePlans
@@ -132,10 +132,11 @@ class SimulatorServer:
     """A loopback HTTP server answering SP-API calls from a scenario; `with SimulatorServer(...) as server:`."""
 
     def __init__(self, scenario: Scenario, clock: Clock, *, host: str = "127.0.0.1", port: int = 0,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, signals: AccountSignals | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.faults = faults or Faults()
+        self.signals = signals or AccountSignals()
         self.calls: list[CallRecord] = []
         self._plans = UsagePlans()
         self._reports: dict[str, _Report] = {}
@@ -439,7 +440,8 @@ class SimulatorServer:
                 n = self._counts["_feedback_reports"] = self._counts.get("_feedback_reports", 0) + 1
             spurious = bool(self.faults.cancelled_feedback_every) and n % self.faults.cancelled_feedback_every == 0
         else:
-            report = without_blocks(performance_report(self.scenario, now, marketplaces), self.faults.performance_missing_blocks)
+            report = without_blocks(performance_report(self.scenario, now, marketplaces, signals=self.signals),
+                                    self.faults.performance_missing_blocks)
             content = json.dumps(report, indent=1).encode("utf-8")
         with self._lock:
             report_id = str(50000 + len(self._reports))
