@@ -10,6 +10,7 @@ from pathlib import Path
 
 from daemon.errors import ConfigError, ScenarioError
 from daemon.lock import AlreadyRunning
+from daemon.version import release
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seller-sentinel", description="Early warnings for Amazon account health.")
-    parser.add_argument("--version", action="version", version=f"seller-sentinel {_version()}")
+    parser.add_argument("--version", action="version", version=f"seller-sentinel {release()}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -85,15 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     silence.add_argument("--list", action="store_true")
     silence.set_defaults(handler=_silence)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("seller-sentinel")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from daemon.dbhealth import probe_writable
 from daemon.errors import ConfigError, DeliveryError
 from daemon.observe import observations
 from daemon.pipeline import evaluation_instant
+from daemon.silences import create_silence, silence_problem
 from storage import alerts_repo, models as m
 
 
@@ -177,12 +178,12 @@ def send_test_alert(config: Config, channel_name: str, out: IO[str]) -> int:
 def add_silence(config: Config, account: str, marketplace: str | None, metric: str | None, until: datetime,
                 reason: str, out: IO[str]) -> int:
     """`seller-sentinel silence`: mute an account, marketplace or metric until a given time."""
-    if account not in {a.name for a in config.accounts}:
-        out.write(f"no account named {account!r}\n")
+    now = SystemClock().now()
+    problem = silence_problem(config, account, marketplace, metric, until, reason, now)
+    if problem:
+        out.write(problem + "\n")
         return 2
-    store = open_store(config.daemon.database_url)
-    with store.transaction() as session:
-        silence_id = alerts_repo.add_silence(session, account, marketplace, metric, until, reason, SystemClock().now())
+    silence_id = create_silence(open_store(config.daemon.database_url), account, marketplace, metric, until, reason, now)
     out.write(f"silence {silence_id}: {account} {marketplace or 'all marketplaces'} {metric or 'all metrics'} "
               f"muted until {format_instant(until)} ({reason})\n")
     return 0

@@ -188,6 +188,19 @@ class SilenceConfig:
     metric: str | None = None
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The status page, /api/status, /healthz and /metrics, served by the daemon itself."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8787
+    token: Secret | None = None  # required beyond loopback: bearer token, or the password of HTTP basic auth
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -198,6 +211,7 @@ class Config:
     channels: tuple[ChannelConfig, ...]
     digests: DigestsConfig
     silences: tuple[SilenceConfig, ...]
+    http: HttpConfig = HttpConfig()
 
 
 _MISSING = object()
@@ -347,8 +361,23 @@ def parse_config(raw: Mapping[str, Any], ctx: _Context, path: Path | None) -> Co
         raise ConfigError(f"{ctx.file}: channels name {_first_duplicate(channel_names)!r} is used twice; give each channel its own name.")
     digests = _digests(root.table("digests"))
     silences = tuple(_silence(t, set(names)) for t in root.tables("silences"))
+    http = _http(root.table("http"))
     root.done()
-    return Config(path, daemon, simulator, accounts, alerts, channels, digests, silences)
+    return Config(path, daemon, simulator, accounts, alerts, channels, digests, silences, http)
+
+
+def _http(t: _Table) -> HttpConfig:
+    host = t.get("host", str, "127.0.0.1")
+    port = t.get("port", int, 8787)
+    if not 0 <= port <= 65535:
+        raise t.fail("port", f"is {port}", "use a TCP port between 1 and 65535 (0 picks a free one)")
+    out = HttpConfig(enabled=t.get("enabled", bool, True), host=host, port=port,
+                     token=t.secret("token", False, ""))
+    if out.enabled and host not in LOOPBACK_HOSTS and out.token is None:
+        raise t.fail("host", f"is {host!r}, beyond loopback, and no token is set",
+                     "set token_env or token_file (the page then asks for it), or keep 127.0.0.1 behind a reverse proxy")
+    t.done()
+    return out
 
 
 def _first_duplicate(items: list[str]) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from daemon.errors import SourceError, SourceUnavailable
 from daemon.sources.records import Source
+from daemon.telemetry import POLLS
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -68,6 +69,7 @@ def poll_source(store: Store, account: str, source: Source, until: datetime, now
             for reject in batch.rejects:
                 logger.warning("quarantined account=%s source=%s reason=%s", account, reject.source, reject.error)
     except SourceError as exc:
+        POLLS.labels(account, source.name, "failed").inc()
         record_feed_failure(store, account, source.name, now, exc)
         logger.warning("poll failed account=%s source=%s error=%s", account, source.name, exc)
         return PollResult(account, source.name, records, rejects, pages, calls, error=str(exc))
@@ -75,9 +77,11 @@ def poll_source(store: Store, account: str, source: Source, until: datetime, now
         raise  # the database itself: nothing can be recorded here; the job says it (daemon/dbhealth.py)
     except Exception as exc:  # a bug in one feed must not stop the others: said with its traceback, kept in health
         logger.exception("poll failed unexpectedly account=%s source=%s", account, source.name)
+        POLLS.labels(account, source.name, "failed").inc()
         error = SourceError(f"unexpected {type(exc).__name__}: {exc}")
         record_feed_failure(store, account, source.name, now, error)
         return PollResult(account, source.name, records, rejects, pages, calls, error=str(error))
+    POLLS.labels(account, source.name, "ok").inc()
     record_feed_success(store, account, source.name, now)
     return PollResult(account, source.name, records, rejects, pages, calls)
 

@@ -22,6 +22,8 @@ from daemon.pipeline import evaluation_instant, sync_bound
 from daemon.runtime import AccountRuntime, App
 from daemon.dbhealth import DatabaseOutage
 from daemon.lock import DaemonLock
+from daemon.version import release
+from daemon.web import WebServer, status_app
 from daemon.scheduler import Job, run_jobs
 from daemon.simulator.server import SimulatorServer
 
@@ -97,9 +99,16 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         server = SimulatorServer(scenario, clock).start()
         logger.info("simulator serving scenario=%s from=%s speed=%gx", scenario.name, format_instant(scenario.monitor_from), speed)
     lock = DaemonLock()
+    web: WebServer | None = None
+    # Reminders of a database outage are paced in real time, whatever speed a simulated clock runs at.
+    outage = DatabaseOutage(SystemClock())
     try:
         app = build(config, clock, api_url=server.url if server else "", lock=lock)
         daemon = Daemon(config, app, clock.now())
+        if config.http.enabled:
+            web = WebServer(status_app(config, app.store, clock, daemon.started_at, release(), outage),
+                            config.http.host, config.http.port)
+            web.start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         if max_virtual is not None:
@@ -108,13 +117,14 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
             jobs = daemon.jobs(speed) + [watcher]
         else:
             jobs = daemon.jobs(speed)
-        # Reminders of a database outage are paced in real time, whatever speed a simulated clock runs at.
-        run_jobs(jobs, stop, DatabaseOutage(SystemClock()), on_started=lambda: sdnotify.notify("READY=1"))
+        run_jobs(jobs, stop, outage, on_started=lambda: sdnotify.notify("READY=1"))
         sdnotify.notify("STOPPING=1")
         daemon.deliver()
         logger.info("stopped cleanly")
         return 0
     finally:
+        if web is not None:
+            web.stop()
         lock.release()
         if server is not None:
             server.stop()

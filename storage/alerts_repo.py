@@ -55,6 +55,15 @@ def add_silence(session: Session, account: str, marketplace_id: str | None, metr
     return row.id
 
 
+def end_silence(session: Session, silence_id: int, now: datetime) -> bool:
+    """Make an active silence expire now; False when none by that id is active."""
+    row = session.get(m.Silence, silence_id)
+    if row is None or row.until <= now:
+        return False
+    row.until = now
+    return True
+
+
 def active_silences(session: Session, now: datetime) -> list[m.Silence]:
     """Silences not yet expired."""
     return list(session.scalars(select(m.Silence).where(m.Silence.until > now).order_by(m.Silence.until)))

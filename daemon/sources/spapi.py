@@ -23,6 +23,7 @@ from daemon.clock import Clock
 from daemon.errors import InvalidRequest, SourceUnavailable, Throttled, UnreadableAnswer
 from daemon.sources.answers import CheckedTransport, check_payload
 from daemon.sources.throttle import RateLimiter
+from daemon.telemetry import SPAPI_CALLS, THROTTLES
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +123,14 @@ class SpApiCaller:
         while True:
             self.limiter.acquire(operation)
             self.calls += 1
+            SPAPI_CALLS.labels(self.account, operation).inc()
             try:
                 response = fn(*args, **kwargs)
                 self.limiter.observe(operation, response.rate_limit)
                 check_payload(operation, response.payload)
                 return response
             except SellingApiRequestThrottledException:
+                THROTTLES.labels(self.account, operation).inc()
                 self.limiter.throttled(operation)
                 throttled += 1
                 if throttled >= self.max_tries:

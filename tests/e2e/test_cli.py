@@ -36,6 +36,9 @@ enabled = true
 scenario = "builtin:demo"
 speed = 43200
 
+[http]
+port = 0
+
 [[channels]]
 name = "files"
 kind = "file"

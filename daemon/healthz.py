@@ -1,0 +1,52 @@
+"""Whether the daemon is doing its job, for /healthz: every feed polled within its staleness limit, the outbox not
+stuck, the database writable. Each problem is one sentence."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from daemon.clock import format_instant
+from daemon.config import Config
+from daemon.dbhealth import DatabaseOutage
+from storage import models as m
+
+OUTBOX_STUCK_AFTER = timedelta(minutes=15)  # a delivery due this long and still not attempted: the sender is stuck
+
+
+def health_problems(session: Session, config: Config, now: datetime, started_at: datetime,
+                    outage: DatabaseOutage | None = None) -> list[str]:
+    """Every reason the daemon is not healthy now; empty when it is."""
+    problems = []
+    if outage is not None and outage.since is not None:
+        problems.append(f"database unavailable since {format_instant(outage.since)}: {outage.reason}")
+    try:
+        problems += _stale_feeds(session, config, now, started_at) + _stuck_outbox(session, now)
+    except SQLAlchemyError as exc:
+        problems.append(f"database cannot be read: {str(exc.orig or exc).splitlines()[0]}")
+    return problems
+
+
+def _stale_feeds(session: Session, config: Config, now: datetime, started_at: datetime) -> list[str]:
+    out = []
+    for account in config.accounts:
+        rows = {r.source: r for r in session.scalars(select(m.FeedHealth).where(m.FeedHealth.account == account.name))}
+        for feed, hours in sorted(config.alerts.feed_stale_hours.items()):
+            row = rows.get(feed)
+            last = row.last_success_at if row is not None and row.last_success_at else started_at
+            if now - last > timedelta(hours=hours):
+                out.append(f"{account.name}: no successful {feed} poll since {format_instant(last)} "
+                           f"(limit {hours:g} hours)")
+    return out
+
+
+def _stuck_outbox(session: Session, now: datetime) -> list[str]:
+    d = m.Delivery
+    due_since = now - OUTBOX_STUCK_AFTER
+    count, oldest = session.execute(select(func.count(), func.min(d.next_attempt_at)).where(
+        d.status == "pending", d.next_attempt_at <= due_since)).one()
+    if not count:
+        return []
+    return [f"outbox stuck: {count} deliveries due since {format_instant(oldest)} not attempted"]
