@@ -53,8 +53,10 @@ def signal_findings(session: Session, account: str, seller_id: str, marketplaces
 def _latest_two(session: Session, account: str, marketplace_id: str) -> list[dict[str, m.AmazonFigure]]:
     """The figures of the two newest reports, newest first, by metric."""
     a = m.AmazonFigure
-    instants = session.scalars(select(a.fetched_at).where(a.account == account, a.marketplace_id == marketplace_id)
-                               .group_by(a.fetched_at).order_by(a.fetched_at.desc()).limit(2)).all()
+    # Every report carries one "report" figure per marketplace: its key finds the newest two without a scan.
+    instants = session.scalars(select(a.fetched_at).where(a.account == account, a.marketplace_id == marketplace_id,
+                                                          a.metric == "report", a.fulfillment == ALL)
+                               .order_by(a.fetched_at.desc()).limit(2)).all()
     out = []
     for fetched_at in instants:
         rows = session.scalars(select(a).where(a.account == account, a.marketplace_id == marketplace_id,

@@ -39,6 +39,7 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_open_mfn", "account", "channel", "status"),
         Index("ix_orders_purchase", "account", "marketplace_id", "purchase_at"),
+        Index("ix_orders_delivery_due", "account", "latest_delivery_at"),  # the deliveries feed's look-ups
     )
 
 

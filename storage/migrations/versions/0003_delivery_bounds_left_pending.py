@@ -20,6 +20,7 @@ def upgrade() -> None:
     # order is still Pending, and a delivery instant taken as exact.
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('left_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.create_index('ix_orders_delivery_due', ['account', 'latest_delivery_at'], unique=False)
     op.execute("UPDATE orders SET left_pending = (status NOT IN ('Pending', 'PendingAvailability'))")
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('in_transit_seen_at', storage.db.UtcDateTime(), nullable=True))
@@ -32,4 +33,5 @@ def downgrade() -> None:
         batch_op.drop_column('delivered_after')
         batch_op.drop_column('in_transit_seen_at')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_delivery_due')
         batch_op.drop_column('left_pending')
