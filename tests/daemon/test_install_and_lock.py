@@ -159,3 +159,15 @@ def test_the_lock_file_names_the_holder_and_a_fresh_lock_takes_over_after_releas
     again = DaemonLock()
     again.acquire(engine)
     again.release()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = make_engine(sqlite_url(tmp_path / "fresh.db"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
