@@ -39,13 +39,13 @@ def small_disk(tmp_path):
 def fill(directory: Path) -> Path:
     """Write until the file system is full; returns the filler to delete."""
     filler = directory / "filler"
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
+    with open(filler, "wb", buffering=0) as out:
+        for size in (65536, 4096, 512, 1):  # down to the last byte: no page of the database may still fit
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError:
+                continue
     return filler
 
 
@@ -61,6 +61,8 @@ def test_a_full_disk_is_said_once_reminded_every_five_minutes_and_the_daemon_res
         tick = guarded(Job("poll:sim", 900, lambda: daemon.poll(account)), outage)
         tick()  # the backfill, on a disk with room
         assert outage.since is None
+        with app.store.engine.connect() as connection:  # an empty write-ahead log: the next write must grow a file
+            assert connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # not busy
         filler = fill(small_disk)
         with caplog.at_level(logging.INFO):
             for _ in range(30):  # half an hour of jobs every minute on a full disk
