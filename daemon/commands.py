@@ -1,28 +1,22 @@
 """The one-shot commands: status, test-alert, silence. Each reads the config's database or channels and prints what happened."""
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import func, select
 
-from alerts.evaluate import evaluate
-from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.render import render
-from alerts.serialize import alert_from_json
-from daemon.app import build_channel, open_store, thresholds_of
+from daemon.app import build_channel, open_store
 from daemon.clock import SystemClock, format_instant, parse_instant
 from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
 from daemon.dbhealth import probe_writable
 from daemon.errors import ConfigError, DeliveryError
-from daemon.observe import observations
-from daemon.pipeline import evaluation_instant
 from daemon.silences import create_silence, silence_problem
-from storage import alerts_repo, models as m
+from daemon.status import status_report
+from storage import alerts_repo
 
 
 def print_status(config: Config, out: IO[str]) -> int:
@@ -32,42 +26,30 @@ def print_status(config: Config, out: IO[str]) -> int:
     out.write(f"database {_where(config)}: " + ("writable\n" if problem is None else
               f"CANNOT BE WRITTEN ({problem}); the daemon stores nothing new until this is fixed\n"))
     with store.sessions() as session:
-        for account in config.accounts:
-            synced = session.get(m.SourceCursor, (account.name, "orders"))
-            if synced is None:
-                out.write(f"{account.name}: no data yet in {_where(config)} (the daemon has not completed a sync there)\n")
-                continue
-            at = evaluation_instant(parse_instant(json.loads(synced.value)["after"]))
-            out.write(f"{account.name} ({account.seller_id}) as of {format_instant(at)}\n")
-            out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'forecast':>11} {'Amazon':>8}  level\n")
-            for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
-                d = obs.definition
-                ev = evaluate(obs, thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id)),
-                              config.alerts.forecast_horizon_days)
-                pct = lambda v: "n/a" if v is None else f"{v * 100:.2f}%"  # noqa: E731
-                out.write(f"{marketplace_name(obs.marketplace_id):14} {d.id:9} {d.fulfillment:4} {pct(ev.value):>8} {pct(ev.limit):>8} "
-                          f"{'' if ev.defects_to_breach is None else ev.defects_to_breach:>9} "
-                          f"{ev.forecast_breach_at.strftime('%Y-%m-%d') if ev.forecast_breach_at else '-':>11} "
-                          f"{pct(ev.amazon_value):>8}  {ev.level.value}\n")
-            synced_at = parse_instant(json.loads(synced.value)["after"])
-            note = feedback_note(session.get(m.SourceCursor, (account.name, "feedback")), synced_at,
-                                 2 * config.daemon.feedback_poll_hours)
-            if note:
-                out.write(note + "\n")
-            for row in session.scalars(select(m.FeedHealth).where(m.FeedHealth.account == account.name)
-                                       .order_by(m.FeedHealth.source)):
-                out.write(feed_line(row) + "\n")
-            waiting = quarantine_line(session, account.name)
-            if waiting:
-                out.write(waiting + "\n")
-            opened = alerts_repo.open_states(session, account.name)
-            out.write(f"open alerts: {len(opened)}\n")
-            for state in opened:
-                latest = alerts_repo.latest_alert(session, AlertKey(state.account, state.marketplace_id, state.metric, state.fulfillment))
-                headline = _headline(latest)
-                out.write(f"  [{state.level}] {marketplace_name(state.marketplace_id)} {state.metric} {state.fulfillment} since "
-                          f"{format_instant(state.since)}: {headline}\n")
+        report = status_report(session, config, SystemClock().now())
+    for account in report["accounts"]:
+        if account["as_of"] is None:
+            out.write(f"{account['name']}: no data yet in {_where(config)} (the daemon has not completed a sync there)\n")
+            continue
+        out.write(f"{account['name']} ({account['seller_id']}) as of {account['as_of']}\n")
+        out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'forecast':>11} {'Amazon':>8}  level\n")
+        for row in account["metrics"]:
+            out.write(f"{row['marketplace']:14} {row['metric']:9} {row['fulfillment']:4} {_pct(row['value']):>8} "
+                      f"{_pct(row['limit']):>8} {'' if row['defects_to_breach'] is None else row['defects_to_breach']:>9} "
+                      f"{(row['forecast_breach_at'] or '-')[:10]:>11} {_pct(row['amazon_value']):>8}  {row['level']}\n")
+        lines = [feedback_note(account["feedback_last_clean_at"], parse_instant(account["synced_at"]),
+                               2 * config.daemon.feedback_poll_hours)]
+        lines += [feed_line(feed) for feed in account["feeds"]] + [quarantine_line(account["quarantined"])]
+        out.writelines(line + "\n" for line in lines if line)
+        out.write(f"open alerts: {len(account['open_alerts'])}\n")
+        for alert in account["open_alerts"]:
+            out.write(f"  [{alert['level']}] {alert['marketplace']} {alert['metric']} {alert['fulfillment']} since "
+                      f"{alert['since']}: {alert['headline']}\n")
     return 0
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
 
 
 DEMO_STATE_DIR = Path("demo-state")  # `seller-sentinel demo`'s default
@@ -103,23 +85,20 @@ def backup_database(config: Config, target: Path, out: IO[str]) -> int:
     return 0 if check == "ok" else 1
 
 
-def quarantine_line(session, account: str) -> str | None:
+def quarantine_line(quarantined: dict[str, int]) -> str | None:
     """How many records did not parse and are still waiting to be read cleanly (the quarantine table keeps them)."""
-    q = m.QuarantinedPayload
-    rows = session.execute(select(q.source, func.count()).where(q.account == account, q.resolved_at.is_(None))
-                           .group_by(q.source).order_by(q.source)).all()
-    if not rows:
+    if not quarantined:
         return None
-    return "quarantine: " + ", ".join(f"{count} {source}" for source, count in rows) + \
+    return "quarantine: " + ", ".join(f"{count} {source}" for source, count in sorted(quarantined.items())) + \
         " record(s) did not parse and wait to be read again (table quarantine)"
 
 
-def feed_line(row: m.FeedHealth) -> str:
+def feed_line(feed: dict[str, Any]) -> str:
     """One feed's health for a person: when it last succeeded, and since when and why it fails."""
-    last = format_instant(row.last_success_at) if row.last_success_at else "never"
-    if row.failing_since is None:
-        return f"feed {row.source}: ok, last success {last}"
-    return f"feed {row.source}: FAILING since {format_instant(row.failing_since)} (last success {last}): {row.last_error}"
+    last = feed["last_success_at"] or "never"
+    if feed["failing_since"] is None:
+        return f"feed {feed['source']}: ok, last success {last}"
+    return f"feed {feed['source']}: FAILING since {feed['failing_since']} (last success {last}): {feed['last_error']}"
 
 
 def _where(config: Config) -> str:
@@ -128,9 +107,8 @@ def _where(config: Config) -> str:
     return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
 
 
-def feedback_note(cursor: m.SourceCursor | None, now: datetime, overdue_hours: float) -> str | None:
+def feedback_note(last_clean: str | None, now: datetime, overdue_hours: float) -> str | None:
     """A line when the feedback feed has had no clean report for a while: removals wait for two clean reports."""
-    last_clean = json.loads(cursor.value).get("last_clean_at") if cursor is not None else None
     if last_clean is None:
         return "feedback: no clean feedback report yet, so no removal has been inferred (Amazon may answer CANCELLED)"
     age_hours = (now - parse_instant(last_clean)).total_seconds() / 3600
@@ -138,10 +116,6 @@ def feedback_note(cursor: m.SourceCursor | None, now: datetime, overdue_hours: f
         return None
     return (f"feedback: no clean feedback report for {age_hours:.0f} hours (last {last_clean}); "
             "removed feedback still counts until two clean reports agree")
-
-
-def _headline(record: m.AlertRecord | None) -> str:
-    return alert_from_json(record.payload).headline if record is not None else ""
 
 
 def sample_alert(config: Config, now: datetime) -> Alert:

@@ -36,10 +36,12 @@ def status_report(session: Session, config: Config, now: datetime) -> dict[str, 
 
 
 def _account(session: Session, config: Config, account: Any, now: datetime) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": account.name, "seller_id": account.seller_id, "as_of": None, "metrics": [],
+    out: dict[str, Any] = {"name": account.name, "seller_id": account.seller_id, "as_of": None, "synced_at": None,
+                           "metrics": [],
                            "feeds": [_feed(row) for row in session.scalars(
                                select(m.FeedHealth).where(m.FeedHealth.account == account.name).order_by(m.FeedHealth.source))],
-                           "open_alerts": _open_alerts(session, account.name), "quarantined": _quarantined(session, account.name),
+                           "open_alerts": _open_alerts(session, account.name),
+                           "quarantined": quarantined_counts(session, account.name),
                            "feedback_last_clean_at": None}
     synced = session.get(m.SourceCursor, (account.name, "orders"))
     feedback = session.get(m.SourceCursor, (account.name, "feedback"))
@@ -47,8 +49,9 @@ def _account(session: Session, config: Config, account: Any, now: datetime) -> d
         out["feedback_last_clean_at"] = json.loads(feedback.value).get("last_clean_at")
     if synced is None:
         return out
-    at = evaluation_instant(parse_instant(json.loads(synced.value)["after"]))
-    out["as_of"] = format_instant(at)
+    synced_at = parse_instant(json.loads(synced.value)["after"])
+    at = evaluation_instant(synced_at)
+    out["as_of"], out["synced_at"] = format_instant(at), format_instant(synced_at)
     for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
         d = obs.definition
         thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id))
@@ -90,7 +93,8 @@ def _open_alerts(session: Session, account: str) -> list[dict[str, Any]]:
     return out
 
 
-def _quarantined(session: Session, account: str) -> dict[str, int]:
+def quarantined_counts(session: Session, account: str) -> dict[str, int]:
+    """Records per source that did not parse and still wait to be read again."""
     q = m.QuarantinedPayload
     rows = session.execute(select(q.source, func.count()).where(q.account == account, q.resolved_at.is_(None))
                            .group_by(q.source).order_by(q.source)).all()
