@@ -14,6 +14,8 @@ from daemon.sources.records import Batch, Cursor, Reject
 
 logger = logging.getLogger(__name__)
 TWO_MINUTES = timedelta(minutes=2)
+# Order statuses (v0 spelling) past Pending: a cancel nobody is named for counts only after one of them.
+PAST_PENDING = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 
 
 def request_bound(until: datetime, now: datetime) -> datetime:

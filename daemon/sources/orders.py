@@ -8,12 +8,11 @@ from typing import Any
 
 from daemon.errors import MalformedPayload
 from daemon.sources.common import (
-    OrderWindowFeed, Page, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
+    PAST_PENDING, OrderWindowFeed, Page, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
 )
 from daemon.sources.records import Batch, CancellationRecord, Cursor, OrderRecord, Reject
 
 
-PAST_PENDING = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 
 
 class OrdersSource(OrderWindowFeed):

@@ -12,14 +12,13 @@ from typing import Any
 
 from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.common import (
-    OrderWindowFeed, Page, Window, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
+    PAST_PENDING, OrderWindowFeed, Page, Window, instant, iso, order_retry_key, paged_batches, reject, resume_window, text,
 )
 from daemon.sources.records import Batch, Cursor, OrderRecord, PackageRecord, Record, Reject
 
 STATUS_V0 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
              "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
              "UNFULFILLABLE": "Unfulfillable"}
-PAST_PENDING = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 SHIPPED = frozenset({"Shipped", "PartiallyShipped"})
 CHANNELS = {"MERCHANT": "MFN", "AMAZON": "AFN"}
 EXECUTED_BY = {"MERCHANT": "seller", "BUYER": "buyer", "AMAZON": "amazon"}  # the model's enumeration
@@ -78,7 +77,7 @@ class DeliveryLookupSource:
         self.max_lookups = max_lookups
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
-        """One batch per 50 lookups; the cursor only remembers when the last round finished."""
+        """One batch per 50 lookups."""
         order_ids = self.in_transit(until)[: self.max_lookups]
         for start in range(0, len(order_ids), 50):
             calls_before = self.caller.calls
@@ -95,8 +94,8 @@ class DeliveryLookupSource:
                     records.extend(parse_order(response.payload["order"], observed_at=self.clock.now()))
                 except MalformedPayload as exc:
                     rejects.append(reject(self.name, response.payload["order"], exc, f"order:{order_id}"))
-            yield Batch(self.name, tuple(records), tuple(rejects), {"looked_up_at": iso(self.clock.now())},
-                        self.caller.calls - calls_before)
+            # No cursor: the store's own state (what is still in transit) says what to look up next.
+            yield Batch(self.name, tuple(records), tuple(rejects), None, self.caller.calls - calls_before)
 
 
 def parse_order(raw: Any, observed_at: datetime | None = None) -> list[Record]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from daemon.clock import Clock, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import Window, iso
+from daemon.sources.common import Window
 from daemon.sources.finances import parse_events
 from daemon.sources.orders_2026 import INCLUDED_DATA, SearchOrdersSource, parse_order
 from daemon.sources.records import Batch, Cursor, Healed, Record
@@ -36,7 +36,7 @@ class QuarantineRetrySource:
             except (MalformedPayload, InvalidRequest):  # still malformed, or gone: it stays quarantined
                 records = None
             healed: tuple[Record, ...] = () if records is None else (*records, Healed(key))
-            yield Batch(self.name, healed, (), {"retried_at": iso(self.clock.now())}, self.caller.calls - calls_before)
+            yield Batch(self.name, healed, (), None, self.caller.calls - calls_before)  # the quarantine table is the state
 
     def _read_again(self, kind: str, value: str) -> list[Record] | None:
         """The records behind one retry key, or None when some of them still do not parse."""
