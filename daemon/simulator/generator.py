@@ -29,6 +29,7 @@ class Rates:
     claim: float = 0.001
     chargeback: float = 0.0003
     feedback_removed: float = 0.1  # share of negative feedback later removed
+    claim_granted: float = 0.5  # share of claims and chargebacks decided against the seller
 
 
 @dataclass(frozen=True, init=False)
@@ -57,9 +58,22 @@ class Profile:
     monitor_from_day: int
     afn_share: float = 0.0
     marketplace: str = "ATVPDKIKX0DER"
+    other_marketplaces: tuple[str, ...] = ()  # orders are spread evenly over all marketplaces
     handling_days: int = 2
     rates: Rates = field(default_factory=Rates)
     episodes: tuple[Episode, ...] = ()
+    volume_changes: tuple[tuple[int, float], ...] = ()  # (from day, factor on orders_per_day), e.g. a drop or a spike
+
+    @property
+    def marketplaces(self) -> tuple[str, ...]:
+        return (self.marketplace, *self.other_marketplaces)
+
+    def orders_on(self, day: int) -> float:
+        factor = 1.0
+        for start, value in sorted(self.volume_changes):
+            if start <= day:
+                factor = value
+        return self.orders_per_day * factor
 
     def rates_on(self, day: int) -> Rates:
         rates = self.rates
@@ -87,27 +101,39 @@ def builtin_profile(name: str) -> Profile:
     raise KeyError(f"unknown built-in profile {name!r}; choose demo, healthy or bench")
 
 
-def generate(profile: Profile, seed: int) -> list[str]:
-    """The scenario's JSON Lines, header first, events sorted by `at`."""
-    rng = random.Random(seed)
-    header = {
+def header(profile: Profile, seed: int) -> dict[str, Any]:
+    """The scenario's first line."""
+    return {
         "type": "scenario", "version": 1, "name": f"{profile.name}-{seed}", "seller_id": "A2SIMSELLER01",
-        "marketplaces": [profile.marketplace], "start": format_instant(START),
+        "marketplaces": list(profile.marketplaces), "start": format_instant(START),
         "end": format_instant(START + profile.days * DAY), "monitor_from": format_instant(START + profile.monitor_from_day * DAY),
     }
+
+
+def generate_events(profile: Profile, seed: int) -> list[tuple[datetime, dict[str, Any]]]:
+    """Every event of the account's life, sorted by `at` (ties keep generation order)."""
+    rng = random.Random(seed)
     events: list[tuple[datetime, int, dict[str, Any]]] = []
     serial = 0
+    end = START + profile.days * DAY
     for day in range(profile.days):
         rates = profile.rates_on(day)
-        for _ in range(_poisson(rng, profile.orders_per_day)):
+        for _ in range(_poisson(rng, profile.orders_on(day))):
             serial += 1
             purchase = START + day * DAY + timedelta(seconds=rng.randrange(86400))
-            for at, event in _order_events(rng, profile, rates, serial, purchase):
-                if at < START + profile.days * DAY:
+            marketplace = profile.marketplaces[serial % len(profile.marketplaces)]
+            for at, event in _order_events(rng, profile, rates, serial, purchase, marketplace):
+                if at < end:
                     events.append((at, len(events), event))
     events.sort(key=lambda item: (item[0], item[1]))
-    lines = [json.dumps(header)]
-    for at, _, event in events:
+    return [(at, event) for at, _, event in events]
+
+
+def generate(profile: Profile, seed: int) -> list[str]:
+    """The scenario's JSON Lines, header first, events sorted by `at`."""
+    lines = [json.dumps(header(profile, seed))]
+    for at, event in generate_events(profile, seed):
+        event = dict(event)
         lines.append(json.dumps({"type": event.pop("type"), "at": format_instant(at), **event}))
     return lines
 
@@ -122,14 +148,14 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return max(0, round(rng.gauss(mean, mean ** 0.5)))
 
 
-def _order_events(rng: random.Random, profile: Profile, rates: Rates, serial: int, purchase: datetime):
+def _order_events(rng: random.Random, profile: Profile, rates: Rates, serial: int, purchase: datetime, marketplace: str):
     order_id = f"{rng.randrange(100, 1000)}-{serial:07d}-{rng.randrange(10 ** 7):07d}"
     channel = "AFN" if rng.random() < profile.afn_share else "MFN"
     ship_by = datetime.combine((purchase + profile.handling_days * DAY).date(), time(23, 59, 59), tzinfo=UTC)
     deliver_by = ship_by + 5 * DAY
     quantity = 1 if rng.random() < 0.8 else rng.randint(2, 3)
     yield purchase, {
-        "type": "order", "order_id": order_id, "marketplace_id": profile.marketplace, "channel": channel,
+        "type": "order", "order_id": order_id, "marketplace_id": marketplace, "channel": channel,
         "purchase_date": format_instant(purchase), "earliest_ship_date": format_instant(purchase),
         "latest_ship_date": format_instant(ship_by),
         "earliest_delivery_date": format_instant(datetime.combine((ship_by + 2 * DAY).date(), time(0), tzinfo=UTC)),
@@ -175,9 +201,11 @@ def _order_events(rng: random.Random, profile: Profile, rates: Rates, serial: in
             yield filed, {"type": kind, "order_id": order_id, key: ident, "status": "open"}
             outcome = rng.random()
             decided = filed + timedelta(days=rng.uniform(2, 9))
-            if outcome < 0.5:
+            # Of the rest, two in five are denied, one in five withdrawn (claims only); the others stay open.
+            denied = rates.claim_granted + (1 - rates.claim_granted) * 0.4
+            if outcome < rates.claim_granted:
                 yield decided, {"type": kind, "order_id": order_id, key: ident, "status": "granted"}
-            elif outcome < 0.7:
+            elif outcome < denied:
                 yield decided, {"type": kind, "order_id": order_id, key: ident, "status": "denied"}
-            elif outcome < 0.8 and kind == "claim":
+            elif outcome < denied + (1 - rates.claim_granted) * 0.2 and kind == "claim":
                 yield decided, {"type": kind, "order_id": order_id, key: ident, "status": "withdrawn"}

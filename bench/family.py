@@ -1,0 +1,85 @@
+"""A family of generated sellers the alert thresholds were not written for: 2 to 3,000 orders a day, volume
+drops and spikes, FBA-heavy, denied claims, carrier delays, bad tracking, near-limit accounts that never
+cross, several marketplaces. Deterministic: account i is always the same seller.
+
+A third of the family (`tuning`) is where thresholds may be tuned; the rest (`held_out`) is only reported.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from daemon.simulator.generator import Episode, Profile, Rates
+
+MONITORED_DAYS = 180
+HISTORY_DAYS = 75  # what the longest window (ODR: 60 days ending 14 days back) needs before installation
+VOLUMES = (2, 4, 8, 15, 25, 40, 60, 90, 140, 220, 350, 600, 1200, 3000)
+KINDS = ("steady", "drop", "spike", "fba_heavy", "denied_claims", "carrier_delay", "bad_tracking", "near_limit",
+         "marketplaces", "odr_creep", "stockout", "late_ship")
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int
+    profile: Profile
+    seed: int
+
+    @property
+    def tuning(self) -> bool:
+        return self.index % 3 == 0
+
+
+def family(size: int = 54) -> list[Member]:
+    """`size` accounts cycling through the kinds, each with its own volume, episode timing and seed."""
+    return [_member(i) for i in range(size)]
+
+
+def _member(index: int) -> Member:
+    rng = random.Random(1000 + index)
+    kind = KINDS[index % len(KINDS)]
+    # Most sellers are small; a few are large (one in ten draws from the top three volumes).
+    volume = rng.choice(VOLUMES[-3:]) if rng.random() < 1 / 10 else rng.choice(VOLUMES[:-3])
+    days = HISTORY_DAYS + MONITORED_DAYS
+    start = HISTORY_DAYS + rng.randrange(-20, MONITORED_DAYS - 30)  # episodes may begin before installation
+    length = rng.randrange(8, 40)
+    base = Rates(late_ship=rng.uniform(0.002, 0.015), seller_cancel=rng.uniform(0.0, 0.006),
+                 invalid_tracking=rng.uniform(0.0, 0.01), late_delivery=rng.uniform(0.005, 0.03),
+                 negative_feedback=rng.uniform(0.001, 0.004), claim=rng.uniform(0.0002, 0.0015),
+                 chargeback=rng.uniform(0.0, 0.0005))
+    profile = Profile(f"{kind}-{index}", orders_per_day=volume, days=days, monitor_from_day=HISTORY_DAYS,
+                      afn_share=rng.uniform(0.0, 0.4), rates=base)
+    strength = rng.uniform(0.5, 2.0)  # from an episode that stays inside the limit to one that crosses it
+    if kind == "drop":
+        profile = replace(profile, volume_changes=((start, rng.uniform(0.1, 0.4)),),
+                        episodes=(Episode(start - 20, length, negative_feedback=0.006 * strength),))
+    elif kind == "spike":
+        profile = replace(profile, volume_changes=((start, rng.uniform(2.5, 5)), (start + length // 3, 1.0)),
+                        episodes=(Episode(start, length // 3, late_ship=0.03 * strength),))
+    elif kind == "fba_heavy":
+        profile = replace(profile, afn_share=rng.uniform(0.8, 0.95),
+                        episodes=(Episode(start, length, negative_feedback=0.008 * strength, claim=0.003 * strength),))
+    elif kind == "denied_claims":
+        profile = replace(profile, rates=Rates(**{**base.__dict__, "claim_granted": 0.1}),
+                        episodes=(Episode(start, length, claim=0.02 * strength),))
+    elif kind == "carrier_delay":
+        profile = replace(profile, episodes=(Episode(start, length, late_delivery=0.08 * strength),))
+    elif kind == "bad_tracking":
+        profile = replace(profile, episodes=(Episode(start, length, invalid_tracking=0.05 * strength),))
+    elif kind == "near_limit":
+        # Close to every limit for the whole life, never over it on average.
+        profile = replace(profile, rates=Rates(late_ship=0.025, seller_cancel=0.012, invalid_tracking=0.025,
+                                             late_delivery=0.05, negative_feedback=0.005, claim=0.001, chargeback=0.0003))
+    elif kind == "marketplaces":
+        profile = replace(profile, other_marketplaces=("A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8")[: 1 + index % 2],
+                        episodes=(Episode(start, length, negative_feedback=0.008 * strength, late_ship=0.03 * strength),))
+    elif kind == "odr_creep":
+        step = 0.002 * strength
+        profile = replace(profile, episodes=tuple(
+            Episode(start + 10 * k, 10, negative_feedback=0.002 + step * (k + 1), claim=0.0005 + step / 3 * (k + 1))
+            for k in range(4)))
+    elif kind == "stockout":
+        profile = replace(profile, episodes=(Episode(start, max(5, length // 3), seller_cancel=0.03 * strength),))
+    elif kind == "late_ship":
+        profile = replace(profile, episodes=(Episode(start, length, late_ship=0.045 * strength),))
+    return Member(index, profile, seed=7000 + index)
+
