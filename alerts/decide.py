@@ -2,8 +2,9 @@
 
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
 `settle` (Grafana's "keep firing for"), so a metric wobbling around a threshold does not notify on
-every poll. An unchanged raised level is re-notified after the repeat
-interval (Alertmanager's repeat_interval) while it is critical or breached. A raised level that was never
+every poll. An unchanged raised level is said again only when it got worse (got_worse: the chance of a
+breach up by a step, defects closer to the limit, a breached rate further over it) or, while it is
+critical or breached, after the long repeat interval (Alertmanager's repeat_interval). A raised level that was never
 announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
 evaluation after the silence ends.
 """
@@ -28,7 +29,7 @@ class StateView:
 
 @dataclass(frozen=True)
 class Policy:
-    repeat_interval: timedelta = timedelta(hours=24)
+    repeat_interval: timedelta = timedelta(days=7)
     pending_evaluations: int = 1  # evaluations a raise must hold before it is sent
     settle: timedelta = timedelta(hours=24)  # how long a lower level must hold before de-escalating or resolving
 
@@ -38,6 +39,37 @@ class Decision:
     reason: NotifyReason | None
     state: StateView
     level: Level  # the level to announce (RESOLVED for a resolution)
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the last notification of a key said, for telling whether the situation got worse since."""
+
+    probability: float | None
+    defects_to_breach: int | None
+    value: float | None
+    direction: str = "upper"
+
+
+WORSE_PROBABILITY_STEP = 0.15
+WORSE_OVER_LIMIT = 0.1  # a breached rate 10% further past the limit (relative) is worth saying again
+
+
+def got_worse(said: Said | None, now: Said) -> bool:
+    """Worse than what was last said: the chance of a breach up by a step, a quarter of the defects left before the
+    limit gone (at least one), or, once over, the rate further past the limit."""
+    if said is None:
+        return False
+    if now.probability is not None and said.probability is not None and \
+            now.probability >= said.probability + WORSE_PROBABILITY_STEP:
+        return True
+    if now.defects_to_breach and said.defects_to_breach and \
+            now.defects_to_breach <= said.defects_to_breach - max(1, said.defects_to_breach // 4):
+        return True
+    if now.defects_to_breach == 0 and said.defects_to_breach == 0 and now.value is not None and said.value is not None:
+        change = (now.value - said.value) / said.value if said.value else 0.0
+        return change >= WORSE_OVER_LIMIT if now.direction == "upper" else -change >= WORSE_OVER_LIMIT
+    return False
 
 
 def initial_state(now: datetime) -> StateView:
@@ -56,7 +88,7 @@ def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, 
         if current.rank >= Level.WARNING.rank and previous.last_notified_at is None:
             return _notify(state, NotifyReason.FIRST, current, now)  # raised while silenced: said once it may be
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
-        # Warnings are said once (digests keep them in view); critical and breach repeat until they end.
+        # Warnings are said once (digests keep them in view); critical and breach repeat, rarely, until they end.
         if current.rank >= Level.CRITICAL.rank and due:
             return _notify(state, NotifyReason.REPEAT, current, now)
         return Decision(None, state, current)

@@ -1,15 +1,15 @@
-"""Value against Amazon's limit and the seller's margins: level, defects to breach, forecast, and why. Pure."""
+"""Value against Amazon's limit, the seller's margins and the chance of a breach: level, defects to breach, and why. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
-from alerts.forecast import DaySeries, Forecast, project
+from alerts.breach import Outlook, outlook
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
+from alerts.series import DaySeries, Projection, pending
 
 LOW_VOLUME_ORDERS = 100  # METRICS.md, last section: say so when fewer orders are in the window
-CRITICAL_FORECAST_DAYS = 3
 
 SHORT_NAMES = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate",
                "vtr_30d": "VTR", "otdr_14d": "OTDR"}
@@ -47,6 +47,17 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Chances:
+    """Where the chance of a breach raises the level: critical when P(breach within critical_days) reaches
+    critical_probability, warning likewise. Defaults chosen on the tuning part of the bench family."""
+
+    critical_probability: float = 0.5
+    critical_days: int = 3
+    warning_probability: float = 0.2
+    warning_days: int = 14
+
+
+@dataclass(frozen=True)
 class Observation:
     """Everything known about one metric at an evaluation instant."""
 
@@ -71,7 +82,9 @@ class Evaluation:
     numerator: int
     denominator: int
     defects_to_breach: int | None
-    forecast_breach_at: datetime | None
+    forecast_breach_at: datetime | None  # the median day of Amazon's figure crossing, within the horizon
+    breach_probability: float | None  # P(Amazon's figure over the limit within probability_days)
+    probability_days: int
     headline: str
     explanation: tuple[str, ...]
     advice: tuple[str, ...]
@@ -79,8 +92,8 @@ class Evaluation:
     amazon_value: float | None
 
 
-def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int) -> Evaluation:
-    """Level, defects to breach and forecast of one metric, with one sentence per reason."""
+def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chances: Chances = Chances()) -> Evaluation:
+    """Level, defects to breach and the chance of a breach of one metric, with one sentence per reason."""
     d = obs.definition
     upper = d.limit.direction == "upper"
     num = obs.numerator + (obs.unattributed if upper else 0)
@@ -88,23 +101,28 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int) -> Eva
     value = num / den if den else None
     today = obs.at.date()
     dtb = d.limit.defects_to_breach(num, den) if den else None
-    forecast = project(obs.series, d, today, horizon_days, (obs.certain[0] + (obs.unattributed if upper else 0), obs.certain[1])) if den else None
-    # A metric already over the limit has no crossing ahead of it: the forecast is for metrics still inside.
-    breach_day = forecast.breach_day if forecast and dtb else None
+    certain = (obs.certain[0] + (obs.unattributed if upper else 0), obs.certain[1])
+    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = Level.OK
     if den and obs.enforced:
         level = _level_now(d, thresholds, num, den, dtb)
-        if breach_day is not None and level.rank < Level.CRITICAL.rank:
-            days_left = (breach_day - today).days
-            floor = Level.CRITICAL if days_left <= CRITICAL_FORECAST_DAYS else Level.WARNING
-            level = max(level, floor, key=lambda lv: lv.rank)
-
-    explanation = _explain(obs, num, den, dtb, forecast, breach_day, low_volume)
+    if ahead is not None and obs.enforced and level.rank < Level.CRITICAL.rank:
+        if ahead.within(chances.critical_days) >= chances.critical_probability:
+            level = Level.CRITICAL
+        elif level == Level.OK and ahead.within(chances.warning_days) >= chances.warning_probability:
+            level = Level.WARNING
+    # A metric already over the limit has no crossing ahead of it: the forecast is for metrics still inside.
+    median = ahead.crossing_day() if ahead is not None and dtb else None
+    breach_day = today + timedelta(days=median) if median is not None else None
+    days = chances.critical_days if level == Level.CRITICAL else chances.warning_days
+    probability = ahead.within(days) if ahead is not None else None
+    explanation = _explain(obs, num, den, dtb, ahead, days, low_volume)
     return Evaluation(
-        level=level, value=value, limit=d.limit.value, numerator=num, denominator=den,
-        defects_to_breach=dtb, forecast_breach_at=_midnight(breach_day), headline=_headline(d, value, dtb, breach_day, today),
+        level=level, value=value, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=dtb,
+        forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days,
+        headline=_headline(d, value, dtb, probability if dtb else None, days, today),
         explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
     )
 
@@ -132,7 +150,7 @@ def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int 
     return Level.OK
 
 
-def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast: Forecast | None, breach_day: date | None,
+def _explain(obs: Observation, num: int, den: int, dtb: int | None, ahead: Outlook | None, days: int,
              low_volume: bool) -> tuple[str, ...]:
     d = obs.definition
     name = SHORT_NAMES.get(d.id, d.id)
@@ -147,29 +165,9 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast: Fo
         out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
     if obs.claims_unknown and upper:
         out.append("Amazon's latest report left out its claim and chargeback counts, so open claims are not included.")
-    if forecast is not None and forecast.pending is not None:
-        pending = forecast.pending
-        entering = pending.numerator - num
-        when = pending.day.strftime("%-d %B")
-        if d.window.offset_days and entering > 0 and pending.denominator:
-            out.append(
-                f"{defects(d.id, entering)} on orders from the last {d.window.offset_days} days will enter the window by "
-                f"{when}: {name} will reach {_pct(pending.numerator / pending.denominator)}."
-            )
-        elif obs.certain[0] and pending.denominator:
-            out.append(
-                f"{obs.certain[0]} unshipped orders are past their ship-by date and can only end as late shipments: "
-                f"{name} would reach {_pct(pending.numerator / pending.denominator)}."
-            )
-        if d.window.offset_days and upper and pending.denominator and pending.denominator < den * 0.9 and entering <= 0:
-            out.append(
-                f"The window shrinks from {den} to {pending.denominator} orders by {when}: the rate rises to "
-                f"{_pct(pending.numerator / pending.denominator)} with no new defect."
-            )
-        if breach_day is not None:
-            days = (breach_day - obs.at.date()).days
-            out.append(f"At today's pace of orders and defects the limit is crossed around "
-                       f"{breach_day.strftime('%-d %B')} (~{days} day{'s' if days != 1 else ''}).")
+    out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), (obs.certain[0], obs.certain[1]))))
+    if ahead is not None and dtb:
+        out.append(_chance_sentence(d.id, ahead, days, obs.at.date()))
     if low_volume:
         out.append(f"Under {LOW_VOLUME_ORDERS} orders in the window ({den}): each defect moves the rate by "
                    f"{_pct(1 / den)}" + (", and one more defect breaches." if dtb == 1 else "."))
@@ -180,17 +178,62 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, forecast: Fo
     return tuple(out)
 
 
-def _headline(d: MetricDefinition, value: float | None, dtb: int | None, breach_day: date | None, today: date) -> str:
+def _pending_sentences(obs: Observation, name: str, num: int, den: int, ahead: Projection) -> list[str]:
+    """What the days already known bring into the window, with no new order."""
+    d = obs.definition
+    out = []
+    entering = ahead.numerator - num
+    when = ahead.day.strftime("%-d %B")
+    if d.window.offset_days and entering > 0 and ahead.denominator:
+        out.append(f"{defects(d.id, entering)} on orders from the last {d.window.offset_days} days will enter the window by "
+                   f"{when}: {name} will reach {_pct(ahead.numerator / ahead.denominator)}.")
+    elif obs.certain[0] and ahead.denominator:
+        out.append(f"{obs.certain[0]} unshipped orders are past their ship-by date and can only end as late shipments: "
+                   f"{name} would reach {_pct(ahead.numerator / ahead.denominator)}.")
+    if (d.window.offset_days and d.limit.direction == "upper" and ahead.denominator and ahead.denominator < den * 0.9
+            and entering <= 0):
+        out.append(f"The window shrinks from {den} to {ahead.denominator} orders by {when}: the rate rises to "
+                   f"{_pct(ahead.numerator / ahead.denominator)} with no new defect.")
+    return out
+
+
+def _chance_sentence(metric: str, ahead: Outlook, days: int, today: date) -> str:
+    """'62% chance that Amazon's figure crosses the limit by 8 May (7 days), most likely around 5 May: about 2 more
+    late shipments expected from ~140 new orders.'"""
+    when = (today + timedelta(days=days)).strftime("%-d %B")
+    expected = round(ahead.expected_defects[days - 1])
+    orders = round(ahead.expected_orders[days - 1])
+    singular, plural = DEFECT_WORDS.get(metric, ("defect", "defects"))
+    chance = _percent(ahead.within(days))
+    text = f"{chance[0].upper()}{chance[1:]} chance that Amazon's figure crosses the limit by {when} ({days} days)"
+    crossing = ahead.crossing_day()
+    if crossing is not None:
+        text += f", most likely around {(today + timedelta(days=crossing)).strftime('%-d %B')}"
+    if orders:
+        return text + f": about {expected} more {singular if expected == 1 else plural} expected from ~{orders} new orders."
+    return text + f": about {expected} more {singular if expected == 1 else plural} expected on orders already placed."
+
+
+def _headline(d: MetricDefinition, value: float | None, dtb: int | None, probability: float | None, days: int,
+              today: date) -> str:
     name = SHORT_NAMES.get(d.id, d.id)
     text = f"{name} {_pct(value)} of {_pct(d.limit.value)}"
     if dtb == 0:
         text += ": over the limit"
     elif dtb is not None:
         text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
-    if breach_day is not None:
-        days = (breach_day - today).days
-        text += f"; at today's pace that is in ~{days} day{'s' if days != 1 else ''}"
+    if probability:
+        text += f"; {_percent(probability)} chance of a breach by {(today + timedelta(days=days)).strftime('%-d %B')}"
     return text
+
+
+def _percent(probability: float) -> str:
+    """A chance as a person says it: never 0% or 100% for what is only likely."""
+    if probability >= 0.995:
+        return "over 99%"
+    if probability < 0.01:
+        return "under 1%"
+    return f"{probability * 100:.0f}%"
 
 
 def _pct(value: float | None) -> str:

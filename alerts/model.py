@@ -66,7 +66,9 @@ class Alert:
     numerator: int | None = None
     denominator: int | None = None
     defects_to_breach: int | None = None
-    forecast_breach_at: datetime | None = None
+    forecast_breach_at: datetime | None = None  # the median day Amazon's figure crosses, within the horizon
+    breach_probability: float | None = None  # the chance Amazon's figure is over the limit within...
+    breach_probability_days: int | None = None  # ...this many days
     amazon_value: float | None = None
     seller_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)

@@ -18,6 +18,7 @@ def alert_to_json(alert: Alert) -> str:
         "advice": list(alert.advice), "value": alert.value, "limit": alert.limit, "direction": alert.direction,
         "numerator": alert.numerator, "denominator": alert.denominator, "defects_to_breach": alert.defects_to_breach,
         "forecast_breach_at": alert.forecast_breach_at.isoformat() if alert.forecast_breach_at else None,
+        "breach_probability": alert.breach_probability, "breach_probability_days": alert.breach_probability_days,
         "amazon_value": alert.amazon_value, "seller_id": alert.seller_id, "details": alert.details,
     }
     return json.dumps(data, sort_keys=True, default=_default)
@@ -33,6 +34,7 @@ def alert_from_json(text: str) -> Alert:
         direction=data["direction"], numerator=data["numerator"], denominator=data["denominator"],
         defects_to_breach=data["defects_to_breach"],
         forecast_breach_at=parse_instant(data["forecast_breach_at"]) if data["forecast_breach_at"] else None,
+        breach_probability=data.get("breach_probability"), breach_probability_days=data.get("breach_probability_days"),
         amazon_value=data["amazon_value"], seller_id=data["seller_id"], details=data["details"],
     )
 

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alerts.decide import Policy, decide, initial_state
-from alerts.evaluate import Observation, evaluate
-from alerts.forecast import DaySeries
+from alerts.breach import HISTORY_DAYS, outlook
+from alerts.decide import Policy, Said, decide, got_worse, initial_state
+from alerts.evaluate import Chances, Observation, evaluate
+from alerts.series import DaySeries
 from alerts.metrics.definitions import METRICS
 from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import Member, family
+from bench.point_forecast import project
 from bench.observer import AMAZON_CLAIMS, OVERDUE, account_changes, sweep
 from daemon.app import thresholds_of
 from daemon.clock import format_instant
@@ -32,7 +34,6 @@ from daemon.simulator.generator import START, generate_events
 
 DAY = timedelta(days=1)
 HORIZON_DAYS = 30
-SERIES_DAYS = 120  # history handed to each evaluation, as daemon/observe.py does
 OTDR_ENFORCED = "ATVPDKIKX0DER"
 CACHE = Path(__file__).parent / ".cache"
 
@@ -47,18 +48,24 @@ class AccountResult:
     breach_days: dict[Key, list[datetime]] = field(default_factory=dict)
     notifications: int = 0  # messages per channel: one per evaluation that notified anything (grouped)
     alerts: int = 0  # alerts in those messages, repeats included
+    cases: list[tuple[Key, datetime, float, float]] = field(default_factory=list)  # P(3 days), P(14 days), inside now
+    medians: list[tuple[Key, datetime]] = field(default_factory=list)  # every evaluation's median crossing day
+    points: list[tuple[Key, datetime]] = field(default_factory=list)  # the old point forecast's crossing days
 
 
-def run_account(member: Member) -> AccountResult:
+def run_account(member: Member, chances: Chances | None = None) -> AccountResult:
     """Evaluate one generated account day by day, as the daemon would after each day's complete sync."""
     local, amazon = _changes(member)
     profile = member.profile
     monitor_from = START + profile.monitor_from_day * DAY
-    instants = [monitor_from + k * DAY for k in range(1, profile.days - profile.monitor_from_day + 1)]
-    result = AccountResult(profile.name, member.tuning, len(instants) / 30, monitor_from)
+    # Amazon's figure from the installation day, so a breach already there is not a crossing; evaluations the day after.
+    instants = [monitor_from + k * DAY for k in range(0, profile.days - profile.monitor_from_day + 1)]
+    result = AccountResult(profile.name, member.tuning, (len(instants) - 1) / 30, monitor_from)
     margins = default_config(Path("unused")).alerts  # the default margins; nothing is written
-    policy = Policy()
-    states = {}
+    chances = chances or margins.chances
+    policy = Policy(timedelta(hours=margins.repeat_interval_hours), margins.pending_evaluations,
+                    timedelta(hours=margins.settle_hours))
+    states, said = {}, {}
     for (at, mine), (_, theirs) in zip(sweep(local, instants), sweep(amazon, instants)):
         notified = 0
         for mp in profile.marketplaces:
@@ -71,12 +78,24 @@ def run_account(member: Member) -> AccountResult:
                 a_num, a_den = theirs.window(bucket, first, end)
                 if d.limit.breached(a_num, a_den):
                     result.breach_days.setdefault(key, []).append(at)
+                if at == monitor_from:
+                    continue
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den)
-                ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS)
-                decision = decide(states.get(key) or initial_state(at), ev.level, at, policy)
+                ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS, chances)
+                if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
+                    ahead = outlook(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]), mp)
+                    result.cases.append((key, at, ahead.within(3), ahead.within(14)))
+                    if ev.forecast_breach_at:
+                        result.medians.append((key, ev.forecast_breach_at))
+                    point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]))
+                    if point is not None:
+                        result.points.append((key, datetime.combine(point, datetime.min.time(), tzinfo=at.tzinfo)))
+                now = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
+                decision = decide(states.get(key) or initial_state(at), ev.level, at, policy, got_worse(said.get(key), now))
                 states[key] = decision.state
                 if decision.reason is None:
                     continue
+                said[key] = now
                 notified += 1
                 if decision.reason != NotifyReason.REPEAT:
                     result.alert_rows.append({
@@ -93,7 +112,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den) -> Observati
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
-    series = DaySeries(mine.series(bucket, min(first, today - SERIES_DAYS * DAY), today))
+    series = DaySeries(mine.series(bucket, min(first, today - HISTORY_DAYS * DAY), today))
     unattributed = 0
     if d.id == "odr":
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
@@ -134,7 +153,14 @@ def summarize(results: list[AccountResult]) -> dict:
             if key not in r.breach_days and row["level"] in ("critical", "breach") and row["reason"] in ("first", "escalated"):
                 false_episodes += 1
     warned = [d for d in leads if d is not None]
+    table3, brier3 = reliability(results, 3)
+    table14, brier14 = reliability(results, 14)
+    median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
+    point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
+        "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
+        "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
+        "point_hits": point_hits, "points": sum(len(r.points) for r in results),
         "accounts": len(results), "account_months": months, "crossings": len(leads),
         "warned_2d": sum(1 for d in warned if d >= 2), "unwarned": len(leads) - len(warned),
         "lead_quantiles": _quantiles(warned),
@@ -143,6 +169,35 @@ def summarize(results: list[AccountResult]) -> dict:
         "alerts_per_month": sum(r.alerts for r in results) / months if months else 0.0,
         "forecast_hits": hits, "forecasts": made,
     }
+
+
+def reliability(results: list[AccountResult], days: int) -> tuple[list[tuple[str, int, float, float]], float]:
+    """Stated P(Amazon over within `days`) in deciles against how often it was, and the Brier score; evaluations
+    whose horizon runs past the end of the account are left out."""
+    bins: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    for r in results:
+        end = r.monitor_from + r.months * 30 * DAY
+        for key, at, p3, p14 in r.cases:
+            if at + days * DAY > end:
+                continue
+            stated = p3 if days == 3 else p14
+            over = set(r.breach_days.get(key, ()))
+            happened = any(at + k * DAY in over for k in range(1, days + 1))
+            bins[min(int(stated * 10), 9)].append((stated, happened))
+    table, squares, count = [], 0.0, 0
+    for decile in range(10):
+        cases = bins.get(decile, [])
+        if cases:
+            table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
+                          sum(h for _, h in cases) / len(cases)))
+        squares += sum((p - h) ** 2 for p, h in cases)
+        count += len(cases)
+    return table, squares / count if count else 0.0
+
+
+def _hit(r: AccountResult, key: Key, day: datetime, tolerance: int = 2) -> bool:
+    over = r.breach_days.get(key, ())
+    return any(abs((d - day) / DAY) <= tolerance for d in over)
 
 
 def _quantiles(values: list[float]) -> tuple[float, ...]:
@@ -164,6 +219,15 @@ def render(part: str, s: dict) -> str:
         f"forecast_breach_at within ±2 days of a day Amazon's figure was over: {s['forecast_hits']}/{s['forecasts']} "
         f"({_share(s['forecast_hits'], s['forecasts'])})",
     ]
+    for days in (3, 14):
+        lines.append(f"calibration of P(Amazon's figure over within {days} days), evaluations inside the limit "
+                     f"(Brier {s[f'brier_{days}']:.4f}):")
+        lines.append(f"  {'stated':>8} {'cases':>7} {'mean stated':>12} {'observed':>9}")
+        for label, cases, stated, observed in s[f"reliability_{days}"]:
+            lines.append(f"  {label:>8} {cases:>7} {stated * 100:>11.1f}% {observed * 100:>8.1f}%")
+    lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
+                 f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
+                 f"({_share(s['point_hits'], s['points'])})")
     return "\n".join(lines)
 
 

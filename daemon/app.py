@@ -139,7 +139,7 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
                     timedelta(hours=config.alerts.settle_hours))
     return App(store=store, clock=clock, accounts=accounts, routes=routes_of(config),
                channels=build_channels(config, clock, stream), render=render, policy=policy,
-               horizon_days=config.alerts.forecast_horizon_days,
+               horizon_days=config.alerts.forecast_horizon_days, chances=config.alerts.chances,
                signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step))
 
 

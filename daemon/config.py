@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from alerts.evaluate import Chances
 from daemon.errors import ConfigError
 
 MARKETPLACES = {
@@ -27,8 +28,10 @@ MARKETPLACES = {
 REGIONS = ("na", "eu", "fe")
 METRIC_LIMITS = {"odr": (0.01, "upper"), "lsr_10d": (0.04, "upper"), "lsr_30d": (0.04, "upper"),
                  "cr_7d": (0.025, "upper"), "vtr_30d": (0.95, "lower"), "otdr_14d": (0.90, "lower")}
-DEFAULT_MARGINS = {"odr": (0.0075, 0.009), "lsr_10d": (0.03, 0.036), "lsr_30d": (0.03, 0.036),
-                   "cr_7d": (0.018, 0.0225), "vtr_30d": (0.965, 0.955), "otdr_14d": (0.92, 0.905)}
+# Warning margins only: critical comes from the chance of a breach within days, since a rate sitting just under the
+# limit for months (near-limit sellers) is not an emergency (measured in bench/calibration.py).
+DEFAULT_MARGINS = {"odr": (0.0075, None), "lsr_10d": (0.03, None), "lsr_30d": (0.03, None),
+                   "cr_7d": (0.018, None), "vtr_30d": (0.965, None), "otdr_14d": (0.92, None)}
 FEEDS = ("orders", "deliveries", "feedback", "finances", "performance")
 DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless database_url says otherwise
 RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
@@ -120,7 +123,7 @@ class MarginOverride:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    repeat_interval_hours: float = 24
+    repeat_interval_hours: float = 168
     forecast_horizon_days: int = 30
     pending_evaluations: int = 1
     settle_hours: float = 24
@@ -128,6 +131,7 @@ class AlertsConfig:
     secret_expiry_warning_days: int = 30
     ahr_floor: int = 200  # Account Health Rating under this: critical
     ahr_drop_step: int = 50  # a fall of this many points within a week: warning
+    chances: Chances = field(default_factory=Chances)  # where the chance of a breach raises the level
     feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
     margins: Mapping[str, Margins] = field(default_factory=dict)
     overrides: tuple[MarginOverride, ...] = ()
@@ -507,16 +511,35 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
         marketplace = o.get("marketplace", str, None)
         overrides.append(MarginOverride(account, marketplace, metric, _margins(o, metric or "odr", Margins())))
     out = AlertsConfig(
-        repeat_interval_hours=_positive(t, "repeat_interval_hours", 24),
+        repeat_interval_hours=_positive(t, "repeat_interval_hours", 168),
         forecast_horizon_days=t.get("forecast_horizon_days", int, 30),
         pending_evaluations=t.get("pending_evaluations", int, 1), settle_hours=t.get("settle_hours", float, 24.0),
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
         ahr_floor=t.get("ahr_floor", int, 200), ahr_drop_step=t.get("ahr_drop_step", int, 50),
-        feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
+        chances=_chances(t), feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
     )
     t.done()
     return out
+
+
+def _chances(t: _Table) -> Chances:
+    """The probability levels; a chance is a fraction between 0 and 1, a horizon a whole number of days."""
+    default = Chances()
+    out = []
+    for key, value in (("critical_probability", default.critical_probability),
+                       ("warning_probability", default.warning_probability)):
+        chance = t.get(key, float, value)
+        if not 0 < chance <= 1:
+            raise t.fail(key, f"is {chance}", "give a chance between 0 and 1, e.g. 0.5 for one in two")
+        out.append(chance)
+    days = []
+    for key, value in (("critical_within_days", default.critical_days), ("warning_within_days", default.warning_days)):
+        within = t.get(key, int, value)
+        if within < 1:
+            raise t.fail(key, f"is {within}", "give a whole number of days, 1 or more")
+        days.append(within)
+    return Chances(critical_probability=out[0], critical_days=days[0], warning_probability=out[1], warning_days=days[1])
 
 
 def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:

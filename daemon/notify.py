@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from alerts.decide import Policy, StateView, decide, initial_state
+from alerts.decide import Policy, Said, StateView, decide, got_worse, initial_state
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.outbox import enqueue
+from alerts.serialize import alert_from_json
 from storage import alerts_repo
 
 
@@ -43,7 +44,7 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
         Level(row.level), row.since, row.last_notified_at,
         Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.candidate_since, row.sequence,
     )
-    decision = decide(previous, finding.level, now, policy, finding.worse)
+    decision = decide(previous, finding.level, now, policy, finding.worse or _got_worse(session, finding))
     state = decision.state
     silenced = decision.reason is not None and alerts_repo.is_silenced(session, finding.key, now)
     if silenced:
@@ -66,3 +67,21 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     channels = [] if silenced else [r.channel for r in routes if r.accepts(finding.key.account, routed_level)]
     enqueue(session, alert, channels, now)
     return alert
+
+
+def said_of(fields: dict) -> Said:
+    """The figures of an alert that say how bad things are."""
+    return Said(fields.get("breach_probability"), fields.get("defects_to_breach"), fields.get("value"),
+                fields.get("direction", "upper"))
+
+
+def _got_worse(session: Session, finding: Finding) -> bool:
+    """A metric worse than its last notification said (decide() only acts on it at an unchanged level)."""
+    if finding.kind != "metric":
+        return False
+    last = alerts_repo.latest_alert(session, finding.key)
+    if last is None:
+        return False
+    before = alert_from_json(last.payload)
+    said = Said(before.breach_probability, before.defects_to_breach, before.value, before.direction)
+    return got_worse(said, said_of(finding.fields))

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
-from alerts.forecast import PACE_DAYS, DaySeries
+from alerts.breach import HISTORY_DAYS
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
+from alerts.series import DaySeries
 from storage import models as m
 from storage.repo import window_counts
 
@@ -34,7 +35,7 @@ def _observe(
     today = at.date()
     first, end = d.window.days(today)
     num, den = window_counts(session, account, marketplace_id, d.id, d.fulfillment, first, end)
-    series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=PACE_DAYS)), today)
+    series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=HISTORY_DAYS)), today)
     amazon = _latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
     if amazon is not None:
         details = json.loads(amazon.details or "{}")

@@ -71,12 +71,14 @@ def metric_row(v: MetricValue) -> dict[str, Any]:
 
 
 def alert_row(a: Alert) -> dict[str, Any]:
-    """One alerts.jsonl row, keys in FORMAT.md order."""
+    """One alerts.jsonl row, keys in FORMAT.md order, then the breach probability and its horizon in days."""
     return {
         "at": format_instant(a.raised_at), "marketplace_id": a.key.marketplace_id, "metric": a.key.metric,
         "fulfillment": a.key.fulfillment, "level": a.level.value, "value": a.value, "limit": a.limit,
         "defects_to_breach": a.defects_to_breach,
         "forecast_breach_at": format_instant(a.forecast_breach_at) if a.forecast_breach_at else None,
+        "breach_probability": None if a.breach_probability is None else round(a.breach_probability, 4),
+        "breach_probability_days": a.breach_probability_days,
     }
 
 

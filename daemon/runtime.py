@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from alerts.decide import Policy
-from alerts.evaluate import Thresholds, evaluate
+from alerts.evaluate import Chances, Thresholds, evaluate
 from alerts.model import Alert, AlertKey, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due
 from daemon.clock import Clock
@@ -51,6 +51,7 @@ class App:
     render: Callable[[Alert], RenderedMessage]
     policy: Policy = field(default_factory=Policy)
     horizon_days: int = 30
+    chances: Chances = field(default_factory=Chances)
     signal_rules: SignalRules = field(default_factory=SignalRules)
 
     def account(self, name: str) -> AccountRuntime:
@@ -73,7 +74,7 @@ class App:
             for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
                 d = obs.definition
                 values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))
-                ev = evaluate(obs, account.thresholds(obs.marketplace_id, d.id), self.horizon_days)
+                ev = evaluate(obs, account.thresholds(obs.marketplace_id, d.id), self.horizon_days, self.chances)
                 finding = Finding(
                     key=AlertKey(account.name, obs.marketplace_id, d.id, d.fulfillment), kind="metric",
                     level=ev.level, headline=ev.headline,
@@ -81,6 +82,7 @@ class App:
                         explanation=ev.explanation, advice=ev.advice, value=ev.value, limit=ev.limit,
                         direction=d.limit.direction, numerator=ev.numerator, denominator=ev.denominator,
                         defects_to_breach=ev.defects_to_breach, forecast_breach_at=ev.forecast_breach_at,
+                        breach_probability=ev.breach_probability, breach_probability_days=ev.probability_days,
                         amazon_value=ev.amazon_value, seller_id=account.seller_id,
                         details={"low_volume": ev.low_volume, "evaluated_at": at.isoformat()},
                     ),

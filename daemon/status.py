@@ -55,13 +55,14 @@ def _account(session: Session, config: Config, account: Any, now: datetime) -> d
     for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
         d = obs.definition
         thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id))
-        ev = evaluate(obs, thresholds, config.alerts.forecast_horizon_days)
+        ev = evaluate(obs, thresholds, config.alerts.forecast_horizon_days, config.alerts.chances)
         out["metrics"].append({
             "marketplace_id": obs.marketplace_id, "marketplace": marketplace_name(obs.marketplace_id), "metric": d.id,
             "fulfillment": d.fulfillment, "value": ev.value, "limit": ev.limit, "direction": d.limit.direction,
             "warning": thresholds.warning_rate, "critical": thresholds.critical_rate, "numerator": ev.numerator,
             "denominator": ev.denominator, "defects_to_breach": ev.defects_to_breach,
             "forecast_breach_at": format_instant(ev.forecast_breach_at) if ev.forecast_breach_at else None,
+            "breach_probability": ev.breach_probability, "breach_probability_days": ev.probability_days,
             "amazon_value": ev.amazon_value, "level": ev.level.value, "headline": ev.headline,
             "history": _history(session, account.name, obs.marketplace_id, d.id, d.fulfillment, at),
         })

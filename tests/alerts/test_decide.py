@@ -1,7 +1,7 @@
 """When an alert state notifies: first raise, escalation, settling de-escalation, resolution, repeat."""
 from datetime import datetime, timedelta, timezone
 
-from alerts.decide import Policy, decide, initial_state
+from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.model import Level, NotifyReason
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -60,3 +60,24 @@ def test_a_pending_period_delays_the_first_raise():
 def test_a_warning_is_said_once_and_not_repeated():
     reasons, _ = run([Level.WARNING] * 10, step=timedelta(hours=12))
     assert reasons == ["first"] + [None] * 9
+
+
+def test_the_same_level_is_said_again_only_when_it_got_worse():
+    said = Said(probability=0.3, defects_to_breach=8, value=0.006)
+    assert not got_worse(said, Said(probability=0.4, defects_to_breach=7, value=0.0062))  # small moves: quiet
+    assert got_worse(said, Said(probability=0.46, defects_to_breach=8, value=0.006))  # the chance up a step
+    assert got_worse(said, Said(probability=0.3, defects_to_breach=6, value=0.007))  # a quarter of the margin gone
+    over = Said(probability=1.0, defects_to_breach=0, value=0.011)
+    assert not got_worse(over, Said(probability=1.0, defects_to_breach=0, value=0.0115))
+    assert got_worse(over, Said(probability=1.0, defects_to_breach=0, value=0.0125))  # further over the limit
+    lower = Said(probability=1.0, defects_to_breach=0, value=0.93, direction="lower")
+    assert got_worse(lower, Said(probability=1.0, defects_to_breach=0, value=0.82, direction="lower"))
+    assert not got_worse(None, said)
+
+
+def test_a_worse_situation_is_said_at_once_at_the_same_level():
+    raised = decide(initial_state(T), Level.WARNING, T, POLICY).state
+    quiet = decide(raised, Level.WARNING, T + timedelta(hours=1), POLICY)
+    assert quiet.reason is None
+    worse = decide(raised, Level.WARNING, T + timedelta(hours=1), POLICY, worse=True)
+    assert worse.reason == NotifyReason.WORSE and worse.state.sequence == raised.sequence + 1

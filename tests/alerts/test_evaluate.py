@@ -2,7 +2,7 @@
 from datetime import date, datetime, timedelta, timezone
 
 from alerts.evaluate import Observation, Thresholds, evaluate
-from alerts.forecast import DaySeries
+from alerts.series import DaySeries
 from alerts.metrics.definitions import definition
 from alerts.model import Level
 
@@ -34,10 +34,15 @@ def test_defects_on_recent_orders_that_will_enter_the_window_raise_a_forecast_al
     series = flat(date(2026, 2, 1), 89, 50, {i: 3 for i in range(76, 89)})
     ev = evaluate(odr_observation(series), ODR_MARGINS, 30)
     assert ev.value == 0
-    assert ev.level == Level.WARNING  # 0.00% today: the forecast alone raises it
-    assert ev.forecast_breach_at == datetime(2026, 5, 12, tzinfo=timezone.utc)
+    assert ev.level == Level.WARNING  # 0.00% today: the chance of a breach alone raises it
+    assert ev.breach_probability == 1.0 and ev.probability_days == 14
+    # Ten days of three defects must enter (30 of 3,000), one day sooner for the defects still to come on them.
+    assert ev.forecast_breach_at == datetime(2026, 5, 10, tzinfo=timezone.utc)
     assert ("39 defective orders on orders from the last 14 days will enter the window by 15 May: "
             "ODR will reach 1.30%.") in ev.explanation
+    assert any(s.startswith("Over 99% chance that Amazon's figure crosses the limit by 15 May (14 days), most likely "
+                            "around 10 May: about ")
+               for s in ev.explanation), ev.explanation
 
 
 def test_one_defect_in_a_small_window_is_a_warning_saying_one_more_breaches():
@@ -69,7 +74,9 @@ def test_unshipped_orders_past_their_ship_by_date_are_certain_late_shipments():
     num, den = series.window(first, end)
     obs = Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, certain=(6, 6))
     ev = evaluate(obs, Thresholds(warning_rate=0.03, critical_rate=0.036), 30)
-    assert ev.value == 0 and ev.forecast_breach_at == T + timedelta(days=1)
+    # Amazon's report shows them once shipped and 72 hours on: from the fourth day.
+    assert ev.value == 0 and ev.forecast_breach_at == T + timedelta(days=4)
+    assert ev.level == Level.WARNING and ev.breach_probability == 1.0
     assert any("past their ship-by date" in s for s in ev.explanation)
 
 

@@ -1,0 +1,255 @@
+"""The chance that Amazon's figure of one metric is over its limit by each day of a horizon. Pure.
+
+A stated model of what is still unknown, sampled by seeded Monte Carlo (`PATHS` paths, the seed taken
+from the metric's identity and not from the day, so the same data always give the same answer and a
+new day without new data moves nothing but the calendar):
+
+1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
+   window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
+   and open claims Amazon counts stay in every future window (`certain`).
+2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
+   `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
+3. **The defect rate.** Each order is defective with probability p, drawn per path from a Beta
+   posterior: a prior at the account's longer history (the whole series given, `PRIOR_ORDERS` orders
+   strong, itself pulled a little toward half the limit when the account is new) updated by recent
+   days weighted with a half-life of `HALF_LIFE_DAYS`, so a window with few orders leans on the history
+   and an episode shows within days. Lower-bound metrics (valid tracking, on-time delivery) are
+   modelled through their bad count.
+4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
+   the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
+   the other metrics are known on their anchor day). F is the default below, replaced where the
+   account's own series holds enough defects by what it shows: the rate at each age against the rate
+   of matured days. A day's exposure is its orders times F(age), which is how recent days count in (3).
+5. **Amazon's publication.** Amazon's figure trails the facts by its reporting lag (METRICS.md,
+   "Amazon's cadence": 48 h for defects, 72 h for shipping facts), so P(Amazon over by day d) is the
+   chance that the true window is over by day d minus the lag.
+
+Days are anchor days of METRICS.md windows; `series` holds every known day before `today`.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from alerts.series import DaySeries
+from alerts.metrics.definitions import MetricDefinition
+
+HISTORY_DAYS = 120  # the days of series an evaluation is given: the prior's longer history
+PATHS = 400
+SCREEN_PATHS = 48  # a first, small run: when none of its paths breaches, the metric is safe for the horizon
+VOLUME_DAYS = 14
+HALF_LIFE_DAYS = 7.0
+PRIOR_ORDERS = 400.0
+PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
+WEEKDAY_MIN_DAYS = 28
+WEEKDAY_MIN_VOLUME = 10.0
+MATURE_AGE = 60
+DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
+# Age in days after the anchor day from which Amazon's report shows a day's orders and its defects: its reporting lag
+# (METRICS.md, "Amazon's cadence": 72 h for shipping facts) after the fact itself (most shipments are confirmed by their
+# ship-by day, a late one after it; OTDR's window already trails its anchor by 7 days). ODR's defects (None) follow
+# the lag profile, `ODR_REPORT_LAG_DAYS` (48 h) later.
+AMAZON_SEES = {"odr": (0, None), "cr_7d": (0, 0), "lsr_10d": (2, 4), "lsr_30d": (2, 4), "vtr_30d": (3, 3),
+               "otdr_14d": (0, 0)}
+ODR_REPORT_LAG_DAYS = 2
+# Past-due unshipped orders reach the late-shipment rate once shipped, and Amazon's report 72 h after that: from the
+# fourth day on. What is certain for the other metrics (open claims) is already in Amazon's report.
+CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
+# Share of an order's eventual ODR defects visible by each age in days: feedback a few days after delivery,
+# claims after a week or two and their grant days later, chargebacks later still ("several weeks" on average).
+ODR_LAG_KNOTS = ((0, 0.0), (3, 0.05), (7, 0.3), (14, 0.6), (21, 0.8), (30, 0.92), (45, 0.98), (MATURE_AGE, 1.0))
+LAG_BINS = ((0, 7), (7, 14), (14, 21), (21, 30), (30, 45), (45, MATURE_AGE))
+LAG_SHRINK_DEFECTS = 40.0  # a learned bin counts as much as the default once it rests on this many expected defects
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the model says about one metric: P(Amazon's figure over the limit by day today + k) for k = 1..horizon."""
+
+    by_day: tuple[float, ...]
+    expected_defects: tuple[float, ...]  # new defects expected in the window by each day
+    expected_orders: tuple[float, ...]  # new orders expected in the window by each day
+
+    def within(self, days: int) -> float:
+        if not self.by_day or days < 1:
+            return 0.0
+        return self.by_day[min(days, len(self.by_day)) - 1]
+
+    def median_day(self) -> int | None:
+        """Days until the crossing is more likely than not; None when that is beyond the horizon."""
+        for k, p in enumerate(self.by_day, start=1):
+            if p >= 0.5:
+                return k
+        return None
+
+    def crossing_day(self, spread_days: int = 2, confidence: float = DATE_CONFIDENCE) -> int | None:
+        """The median crossing day, when the crossing falls within `spread_days` of it with at least `confidence`;
+        otherwise None: the chance is worth saying, a date would be a guess."""
+        median = self.median_day()
+        if median is None:
+            return None
+        inside = self.within(median + spread_days) - self.within(median - spread_days - 1)
+        return median if inside >= confidence else None
+
+
+def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
+            certain: tuple[int, int] = (0, 0), key: str = "") -> Outlook:
+    """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window."""
+    model = _Model(series, d, today, horizon_days, certain)
+    seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
+    if not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
+        return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
+    return model.run(np.random.default_rng(seed), PATHS)
+
+
+class _Model:
+    def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int]):
+        self.d, self.today, self.horizon = d, today, horizon
+        self.upper = d.limit.direction == "upper"
+        first_window = d.window.days(today + timedelta(days=1))
+        last_window = d.window.days(today + timedelta(days=horizon))
+        self.days = [first_window[0] + timedelta(days=i) for i in range((last_window[1] - first_window[0]).days)]
+        known = [series.counts.get(a, (0, 0)) if a < today else (0, 0) for a in self.days]
+        self.known_orders = np.array([den for _, den in known], dtype=float)
+        self.known_bad = np.array([num if self.upper else den - num for num, den in known], dtype=float)
+        self.future = np.array([a >= today for a in self.days])
+        counted = np.arange(1, horizon + 1) >= CERTAIN_FROM_DAY.get(d.id, 1)
+        self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
+        self.certain_orders = counted * certain[1]
+        history = {a: c for a, c in series.counts.items() if a < today}
+        self.lag_cdf = _lag_cdf(d, history, today)
+        self.rate_a, self.rate_b = _rate_posterior(d, history, today, self.lag_cdf, self.upper)
+        self.volume = _volumes(history, today, self.days)
+        # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
+        ages_now = np.array([(today - a).days for a in self.days])
+        ages = ages_now[None, :] + np.arange(1, horizon + 1)[:, None]
+        self.windows = np.zeros((horizon, len(self.days)), dtype=bool)
+        for t in range(horizon):
+            first, end = d.window.days(today + timedelta(days=t + 1))
+            self.windows[t] = [first <= a < end for a in self.days]
+        orders_age, defects_age = AMAZON_SEES[d.id]
+        self.orders_seen = self.windows & (ages >= orders_age)
+        self.shown_now = self.lag_cdf(ages_now)
+        if defects_age is None:  # ODR: what is known now stays; the rest arrives with the lag, and Amazon's lag on top
+            self.known_seen = self.windows.astype(float)
+            self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)
+        else:  # known on the anchor day to us, shown by Amazon from an age on
+            self.known_seen = (self.windows & (ages >= defects_age)).astype(float)
+            self.arrivals = np.where(self.future[None, :] & (ages >= defects_age), 1.0, 0.0)
+        p_mean = self.rate_a / (self.rate_a + self.rate_b)
+        future_orders = np.where(self.future, self.volume, 0.0)
+        unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
+        self.mean_defects = tuple(float(x) for x in p_mean * (self.arrivals * unseen * self.windows).sum(axis=1))
+        self.mean_orders = tuple(float(x) for x in (future_orders * (self.orders_seen & self.future)).sum(axis=1))
+
+    def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
+        return bool(self._breached(rng, paths).any())
+
+    def run(self, rng: np.random.Generator, paths: int) -> Outlook:
+        breached = self._breached(rng, paths)
+        ever = np.maximum.accumulate(breached, axis=1)
+        return Outlook(tuple(float(x) for x in ever.mean(axis=0)), self.mean_defects, self.mean_orders)
+
+    def _breached(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+        """[path, t]: the window Amazon shows on day today + t + 1 is over the limit."""
+        p = rng.beta(self.rate_a, self.rate_b, size=paths)
+        new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume, 0.0), (paths, len(self.days))))
+        # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
+        candidates = ((self.known_orders - self.known_bad)[None, :] + new_orders).astype(np.int64)
+        eventual = rng.binomial(candidates, np.clip(p[:, None] * (1 - self.shown_now[None, :]), 0, 1))
+        # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
+        remaining = np.clip(1 - self.shown_now, 1e-12, None)
+        share = np.clip(self.arrivals / remaining[None, :], 0.0, 1.0)  # [t, j], non-decreasing in t
+        if np.all((share == 0) | (share == 1)):  # no lag: a defect is seen on its anchor day
+            arrived = eventual @ (share * self.windows).T
+        else:
+            arrived = np.zeros((paths, self.horizon))
+            visible = np.zeros_like(eventual)
+            before = np.zeros(len(self.days))
+            for t in range(self.horizon):
+                step = np.clip((share[t] - before) / np.clip(1 - before, 1e-12, None), 0, 1)
+                visible = visible + rng.binomial(eventual - visible, step[None, :])
+                before = share[t]
+                arrived[:, t] = visible @ self.windows[t]
+        orders = new_orders @ (self.orders_seen & self.future).T
+        bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad
+        den = (self.known_orders @ (self.orders_seen & ~self.future).T)[None, :] + orders + self.certain_orders
+        num = bad if self.upper else den - bad
+        q, limit_p = self.d.limit.q, self.d.limit.p
+        if self.upper:
+            return (den > 0) & (num * q >= den * limit_p)
+        return (den > 0) & (num * q < den * limit_p)
+
+
+def _lag_cdf(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date):
+    """F(age): share of a day's eventual defects visible at that age. Only ODR has a lag."""
+    if d.id != "odr":
+        return lambda ages: np.where(np.asarray(ages) >= 0, 1.0, 0.0)
+    knots_x = np.array([x for x, _ in ODR_LAG_KNOTS], dtype=float)
+    knots_y = np.array([y for _, y in ODR_LAG_KNOTS], dtype=float)
+    learned = _learned_knots(history, today, knots_x, knots_y)
+
+    def cdf(ages):
+        return np.interp(np.asarray(ages, dtype=float), knots_x, learned, left=0.0, right=1.0)
+    return cdf
+
+
+def _learned_knots(history: dict[date, tuple[int, int]], today: date, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The default knots moved toward what the account shows: the defect rate of days at each age against the rate of
+    matured days (a chain-ladder estimate), each bin weighted by the defects it rests on."""
+    mature = [(n, m) for a, (n, m) in history.items() if (today - a).days >= MATURE_AGE]
+    mature_orders = sum(m for _, m in mature)
+    if not mature_orders or not sum(n for n, _ in mature):
+        return ys
+    mature_rate = sum(n for n, _ in mature) / mature_orders
+    out = ys.copy()
+    for i, age in enumerate(xs):
+        if age <= 0 or age >= MATURE_AGE:
+            continue
+        days = [(n, m) for a, (n, m) in history.items() if age - 3 <= (today - a).days <= age + 3]
+        orders = sum(m for _, m in days)
+        if not orders:
+            continue
+        seen = sum(n for n, _ in days) / orders / mature_rate
+        weight = orders * mature_rate * ys[i]  # expected defects the estimate rests on
+        out[i] = (weight * min(seen, 1.0) + LAG_SHRINK_DEFECTS * ys[i]) / (weight + LAG_SHRINK_DEFECTS)
+    return np.maximum.accumulate(out)
+
+
+def _rate_posterior(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool):
+    """Beta(a, b) of the per-order defect probability (bad-count probability for lower-bound metrics)."""
+    half_limit = (d.limit.value if upper else 1 - d.limit.value) / 2
+    bad_all = exposure_all = 0.0
+    bad_recent = exposure_recent = 0.0
+    for a, (num, den) in history.items():
+        age = (today - a).days
+        bad = num if upper else den - num
+        shown = float(cdf(age))
+        exposure = den * shown
+        bad_all += bad
+        exposure_all += exposure
+        weight = 0.5 ** (age / HALF_LIFE_DAYS)
+        bad_recent += weight * bad
+        exposure_recent += weight * exposure
+    prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * half_limit) / (exposure_all + PRIOR_LIMIT_ORDERS)
+    a = PRIOR_ORDERS * prior_rate + bad_recent
+    b = PRIOR_ORDERS * (1 - prior_rate) + max(exposure_recent - bad_recent, 0.0)
+    return max(a, 1e-6), max(b, 1e-6)
+
+
+def _volumes(history: dict[date, tuple[int, int]], today: date, days: list[date]) -> np.ndarray:
+    """Expected orders on each anchor day: the recent mean, with a weekday factor where the history supports it."""
+    recent = [history.get(today - timedelta(days=k), (0, 0))[1] for k in range(1, VOLUME_DAYS + 1)]
+    mean = sum(recent) / VOLUME_DAYS
+    factors = [1.0] * 7
+    span = [today - timedelta(days=k) for k in range(1, WEEKDAY_MIN_DAYS + 1)]
+    if mean >= WEEKDAY_MIN_VOLUME and sum(1 for a in span if a in history) >= WEEKDAY_MIN_DAYS:
+        overall = sum(history[a][1] for a in span) / WEEKDAY_MIN_DAYS
+        for weekday in range(7):
+            same = [history[a][1] for a in span if a.weekday() == weekday]
+            observed = sum(same) / len(same) / overall if overall else 1.0
+            factors[weekday] = (len(same) * observed + len(same) * 1.0) / (2 * len(same))  # halfway toward flat
+    return np.array([mean * factors[a.weekday()] for a in days])

@@ -1,0 +1,61 @@
+"""The breach model: deterministic, monotone, certain where the facts are, and honest about when it cannot date a crossing."""
+from datetime import date, timedelta
+
+import numpy as np
+
+from alerts.breach import ODR_LAG_KNOTS, _learned_knots, outlook
+from alerts.metrics.definitions import definition
+from alerts.series import DaySeries
+
+TODAY = date(2026, 5, 1)
+ODR = definition("odr", "MFN")
+LSR = definition("lsr_10d", "MFN")
+CR = definition("cr_7d", "MFN")
+
+
+def steady(per_day: int, defects_every: int, days: int = 120) -> DaySeries:
+    """`per_day` orders a day, one defect every `defects_every` days (0: none)."""
+    return DaySeries({TODAY - timedelta(days=k): (int(bool(defects_every) and k % defects_every == 0), per_day)
+                      for k in range(1, days + 1)})
+
+
+def test_the_same_data_give_the_same_chances_and_they_never_fall_with_time():
+    series = steady(40, 2)
+    first = outlook(series, CR, TODAY, 30, key="mp")
+    assert first == outlook(series, CR, TODAY, 30, key="mp")
+    assert all(a <= b for a, b in zip(first.by_day, first.by_day[1:]))
+
+
+def test_a_clean_account_has_no_chance_of_a_breach_and_no_date():
+    ahead = outlook(steady(100, 0), ODR, TODAY, 30)
+    assert ahead.by_day == (0.0,) * 30 and ahead.crossing_day() is None
+
+
+def test_more_defects_make_a_breach_more_likely():
+    chances = [outlook(steady(40, every), CR, TODAY, 30, key="mp").within(14) for every in (3, 2, 1)]
+    assert chances[0] < chances[1] < chances[2], chances
+
+
+def test_past_due_unshipped_orders_reach_amazons_figure_from_the_fourth_day():
+    ahead = outlook(steady(10, 0), LSR, TODAY, 30, certain=(6, 6))
+    assert ahead.within(3) == 0.0 and ahead.within(4) == 1.0
+    assert ahead.crossing_day() == 4
+
+
+def test_a_wide_spread_of_crossing_days_gives_a_chance_but_no_date():
+    # Near the limit with a steady pace: crossing is likely within the month, but no day is likelier than its neighbours.
+    ahead = outlook(steady(25, 2), CR, TODAY, 30, key="mp")
+    assert ahead.within(30) > 0.5 and ahead.median_day() is not None
+    assert ahead.crossing_day() is None
+
+
+def test_the_lag_profile_moves_toward_what_the_account_shows():
+    xs = np.array([x for x, _ in ODR_LAG_KNOTS], dtype=float)
+    ys = np.array([y for _, y in ODR_LAG_KNOTS], dtype=float)
+    # A large account whose recent orders already carry their full defect rate: defects arrive at once.
+    history = {TODAY - timedelta(days=k): (10, 1000) for k in range(1, 121)}
+    learned = _learned_knots(history, TODAY, xs, ys)
+    assert all(learned[i] >= ys[i] for i in range(len(xs)))
+    assert learned[2] > ys[2] + 0.2  # at 7 days: 0.3 by default, well on the way to 1 here
+    # With nothing to learn from, the default stays.
+    assert list(_learned_knots({}, TODAY, xs, ys)) == list(ys)
