@@ -65,6 +65,15 @@ LAG_BINS = ((0, 7), (7, 14), (14, 21), (21, 30), (30, 45), (45, MATURE_AGE))
 LAG_SHRINK_DEFECTS = 40.0  # a learned bin counts as much as the default once it rests on this many expected defects
 
 
+def chance_text(probability: float) -> str:
+    """A chance as a person says it: never 0% or 100% for what is only likely."""
+    if probability >= 0.995:
+        return "over 99%"
+    if probability < 0.01:
+        return "under 1%"
+    return f"{probability * 100:.0f}%"
+
+
 @dataclass(frozen=True)
 class Outlook:
     """What the model says about one metric: P(Amazon's figure over the limit by day today + k) for k = 1..horizon."""

@@ -72,6 +72,18 @@ def got_worse(said: Said | None, now: Said) -> bool:
     return False
 
 
+def what_got_worse(said: Said, now: Said) -> str:
+    """The sentence a repeat opens with: what moved since the last notification."""
+    parts = []
+    if now.probability is not None and said.probability is not None and now.probability > said.probability:
+        parts.append(f"the chance of a breach rose from {said.probability * 100:.0f}% to {now.probability * 100:.0f}%")
+    if now.defects_to_breach is not None and said.defects_to_breach and now.defects_to_breach < said.defects_to_breach:
+        parts.append(f"defects left before the limit fell from {said.defects_to_breach} to {now.defects_to_breach}")
+    if now.value is not None and said.value is not None and now.value != said.value:
+        parts.append(f"the rate moved from {said.value * 100:.2f}% to {now.value * 100:.2f}%")
+    return "Worse since the last notice: " + ("; ".join(parts) if parts else "the situation changed") + "."
+
+
 def initial_state(now: datetime) -> StateView:
     """The state of a key never evaluated before: OK."""
     return StateView(Level.OK, now, None, None, 0, None, 0)

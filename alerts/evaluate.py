@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from alerts.breach import Outlook, outlook
+from alerts.breach import Outlook, chance_text, outlook
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
 from alerts.series import DaySeries, Projection, pending
@@ -204,7 +204,7 @@ def _chance_sentence(metric: str, ahead: Outlook, days: int, today: date) -> str
     expected = round(ahead.expected_defects[days - 1])
     orders = round(ahead.expected_orders[days - 1])
     singular, plural = DEFECT_WORDS.get(metric, ("defect", "defects"))
-    chance = _percent(ahead.within(days))
+    chance = chance_text(ahead.within(days))
     text = f"{chance[0].upper()}{chance[1:]} chance that Amazon's figure crosses the limit by {when} ({days} days)"
     crossing = ahead.crossing_day()
     if crossing is not None:
@@ -223,17 +223,8 @@ def _headline(d: MetricDefinition, value: float | None, dtb: int | None, probabi
     elif dtb is not None:
         text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
     if probability:
-        text += f"; {_percent(probability)} chance of a breach by {(today + timedelta(days=days)).strftime('%-d %B')}"
+        text += f"; {chance_text(probability)} chance of a breach by {(today + timedelta(days=days)).strftime('%-d %B')}"
     return text
-
-
-def _percent(probability: float) -> str:
-    """A chance as a person says it: never 0% or 100% for what is only likely."""
-    if probability >= 0.995:
-        return "over 99%"
-    if probability < 0.01:
-        return "under 1%"
-    return f"{probability * 100:.0f}%"
 
 
 def _pct(value: float | None) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from alerts.grouping import group
 from alerts.model import Alert, RenderedMessage
 from alerts.serialize import alert_from_json, alert_to_json
 from daemon.clock import Clock
@@ -48,13 +49,18 @@ class DeliveryReport:
     dead: int = 0
 
 
-def enqueue(session: Session, alert: Alert, channel_names: Sequence[str], now: datetime) -> list[str]:
-    """Store the alert and one pending delivery per channel in the caller's transaction; idempotent by alert id."""
+def record(session: Session, alert: Alert) -> None:
+    """Store the alert (idempotent by alert id) in the caller's transaction."""
     upsert(session, m.AlertRecord.__table__, [{
         "alert_id": alert.alert_id, "account": alert.key.account, "marketplace_id": alert.key.marketplace_id,
         "metric": alert.key.metric, "fulfillment": alert.key.fulfillment, "level": alert.level.value,
         "reason": alert.reason.value, "raised_at": alert.raised_at, "payload": alert_to_json(alert),
     }], ("alert_id",))
+
+
+def enqueue(session: Session, alert: Alert, channel_names: Sequence[str], now: datetime) -> list[str]:
+    """Store the alert and one pending delivery per channel in the caller's transaction; idempotent by alert id."""
+    record(session, alert)
     ids = [f"{alert.alert_id}:{name}" for name in channel_names]
     upsert(session, m.Delivery.__table__, [
         {"delivery_id": delivery_id, "alert_id": alert.alert_id, "channel": name, "status": "pending", "attempts": 0,
@@ -62,6 +68,18 @@ def enqueue(session: Session, alert: Alert, channel_names: Sequence[str], now: d
         for delivery_id, name in zip(ids, channel_names)
     ], ("delivery_id",))
     return ids
+
+
+def enqueue_grouped(session: Session, raised: Sequence[tuple[Alert, Sequence[str]]], now: datetime) -> None:
+    """Alerts of one account raised in one evaluation: each is stored; each channel gets one message, the alert
+    itself when it is alone there, else one group of all of them, worst first (Alertmanager's group_by)."""
+    by_channel: dict[str, list[Alert]] = {}
+    for alert, channels in raised:
+        record(session, alert)
+        for name in channels:
+            by_channel.setdefault(name, []).append(alert)
+    for name, alerts in by_channel.items():
+        enqueue(session, alerts[0] if len(alerts) == 1 else group(alerts, name), [name], now)
 
 
 def deliver_due(store, channels: Mapping[str, object], render: Callable[[Alert], RenderedMessage], clock: Clock,

@@ -3,8 +3,9 @@
 Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
   {"version": "1", "type": "alert" | "operational" | "digest", "alert_id", "status": level, "reason",
    "account", "seller_id", "marketplace_id", "metric", "fulfillment", "value", "limit", "numerator",
-   "denominator", "defects_to_breach", "forecast_breach_at", "amazon_value", "headline",
-   "explanation": [...], "raised_at", "dedup_key"}
+   "denominator", "defects_to_breach", "forecast_breach_at", "breach_probability", "breach_probability_days",
+   "amazon_value", "headline", "explanation": [...], "raised_at", "dedup_key"}; a group of alerts raised together
+  is its worst alert's body with the group's alert_id and every member's body under "group", worst first.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alerts.breach import chance_text
+from alerts.grouping import GROUP, members
 from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, RenderedMessage
 from daemon.clock import format_instant
@@ -46,12 +49,41 @@ def slack_escape(text: str) -> str:
 
 
 def render(alert: Alert) -> RenderedMessage:
-    """Any stored alert: digests have their own layout."""
-    return render_digest(alert) if alert.kind == "digest" else render_alert(alert)
+    """Any stored alert: digests and groups have their own layout."""
+    if alert.kind == "digest":
+        return render_digest(alert)
+    if alert.kind == GROUP:
+        return render_group(alert)
+    return render_alert(alert)
 
 
 def render_alert(alert: Alert) -> RenderedMessage:
     """An alert in every shape the channels need."""
+    c = _context(alert)
+    return _message(c["subject"], "", [c], [alert], alert_data(alert))
+
+
+def render_group(group_alert: Alert) -> RenderedMessage:
+    """Several alerts of one account raised together: one message, worst first; the webhook body is the worst alert's
+    (so readers of single alerts keep working) with every member under "group"."""
+    alerts = members(group_alert)
+    contexts = [_context(a) for a in alerts]
+    title = f"{count(len(alerts), 'change')} for {group_alert.key.account}, worst first"
+    subject = f"{contexts[0]['subject']} (+{len(alerts) - 1} more)"
+    data = dict(alert_data(alerts[0]), alert_id=group_alert.alert_id, group=[alert_data(a) for a in alerts])
+    return _message(subject, title, contexts, alerts, data)
+
+
+def _message(subject: str, title: str, contexts: list[dict[str, Any]], alerts: list[Alert],
+             data: dict[str, Any]) -> RenderedMessage:
+    values = {"subject": subject, "title": title, "alerts": contexts}
+    return RenderedMessage(
+        subject=subject, text=_text.get_template("alert.txt.j2").render(values),
+        html=_html.get_template("alert.html.j2").render(values), slack=_slack(title, contexts, alerts), data=data,
+    )
+
+
+def _context(alert: Alert) -> dict[str, Any]:
     key = alert.key
     is_metric = alert.kind == "metric"
     name = METRIC_NAMES.get(key.metric, key.metric)
@@ -62,21 +94,24 @@ def render_alert(alert: Alert) -> RenderedMessage:
                    f"{SHORT.get(key.metric, key.metric)} ({key.fulfillment}) {pct(alert.value)} of {limit_text}")
     else:
         subject = f"[seller-sentinel] {level.upper()} {key.account}: {alert.headline}"
-    context = {
+    return {
         "subject": subject, "headline": alert.headline, "account": key.account, "seller_id": alert.seller_id,
         "marketplace": marketplace_name(key.marketplace_id), "metric": key.metric, "metric_name": name, "fulfillment": key.fulfillment,
         "is_metric": is_metric, "value": pct(alert.value), "limit": pct(alert.limit), "direction": alert.direction,
         "numerator": alert.numerator, "denominator": alert.denominator, "level": level, "level_label": level.upper(),
         "defects_to_breach": alert.defects_to_breach, "colour": COLOURS.get(level, "#555"),
-        "forecast": alert.forecast_breach_at.strftime("%-d %B %Y") if alert.forecast_breach_at else None,
+        "chance": _chance(alert), "forecast": alert.forecast_breach_at.strftime("%-d %B %Y") if alert.forecast_breach_at else None,
         "amazon_value": pct(alert.amazon_value) if alert.amazon_value is not None else None,
         "explanation": list(alert.explanation), "advice": list(alert.advice), "alert_id": alert.alert_id,
         "reason": alert.reason.value, "raised_at": format_instant(alert.raised_at),
     }
-    return RenderedMessage(
-        subject=subject, text=_text.get_template("alert.txt.j2").render(context),
-        html=_html.get_template("alert.html.j2").render(context), slack=_slack(alert, context), data=alert_data(alert),
-    )
+
+
+def _chance(alert: Alert) -> str | None:
+    """'62% within 14 days' for a metric still inside its limit."""
+    if alert.breach_probability is None or not alert.defects_to_breach:
+        return None
+    return f"{chance_text(alert.breach_probability)} within {alert.breach_probability_days} days"
 
 
 def alert_data(alert: Alert) -> dict[str, Any]:
@@ -89,30 +124,35 @@ def alert_data(alert: Alert) -> dict[str, Any]:
         "limit": alert.limit, "numerator": alert.numerator, "denominator": alert.denominator,
         "defects_to_breach": alert.defects_to_breach,
         "forecast_breach_at": format_instant(alert.forecast_breach_at) if alert.forecast_breach_at else None,
+        "breach_probability": alert.breach_probability, "breach_probability_days": alert.breach_probability_days,
         "amazon_value": alert.amazon_value, "headline": alert.headline, "explanation": list(alert.explanation),
         "raised_at": format_instant(alert.raised_at), "dedup_key": key.dedup_key,
     }
 
 
-def _slack(alert: Alert, c: dict[str, Any]) -> dict[str, Any]:
+def _slack(title: str, contexts: list[dict[str, Any]], alerts: list[Alert]) -> dict[str, Any]:
     def section(text: str) -> dict[str, Any]:
         return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SLACK_SECTION_CHARS]}}
 
-    fallback = slack_escape(f"{c['level_label']}: {c['account']} {c['marketplace']} {alert.headline}")
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"{c['level_label']} · {c['metric_name']}"[:150]}},
-        section(f"*{slack_escape(alert.headline)}*"),
-    ]
-    if c["is_metric"]:
-        fields = [f"*Value*\n{c['value']} of {c['limit']}", f"*Account*\n{slack_escape(c['account'])} · {c['marketplace']}",
-                  f"*Defects to breach*\n{c['defects_to_breach'] if c['defects_to_breach'] is not None else 'n/a'}",
-                  f"*Forecast*\n{c['forecast'] or 'no crossing expected'}"]
-        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
-    if alert.explanation:
-        blocks.append(section("\n".join(f"• {slack_escape(line)}" for line in alert.explanation)))
-    if alert.advice:
-        blocks.append(section("*What to do next*\n" + "\n".join(f"• {slack_escape(line)}" for line in alert.advice)))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"alert `{slack_escape(alert.alert_id)}` · {c['raised_at']}"}]})
+    first = contexts[0]
+    fallback = slack_escape(f"{first['level_label']}: {first['account']} {first['marketplace']} {alerts[0].headline}")
+    blocks: list[dict[str, Any]] = []
+    if title:
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": title[:150]}})
+    for c, alert in zip(contexts, alerts):
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": f"{c['level_label']} · {c['metric_name']}"[:150]}})
+        blocks.append(section(f"*{slack_escape(alert.headline)}*"))
+        if c["is_metric"]:
+            fields = [f"*Value*\n{c['value']} of {c['limit']}", f"*Account*\n{slack_escape(c['account'])} · {c['marketplace']}",
+                      f"*Defects to breach*\n{c['defects_to_breach'] if c['defects_to_breach'] is not None else 'n/a'}",
+                      f"*Chance of a breach*\n{c['chance'] or 'none foreseen'}"
+                      + (f", most likely around {c['forecast']}" if c["forecast"] else "")]
+            blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
+        if alert.explanation:
+            blocks.append(section("\n".join(f"• {slack_escape(line)}" for line in alert.explanation)))
+        if alert.advice and len(alerts) == 1:
+            blocks.append(section("*What to do next*\n" + "\n".join(f"• {slack_escape(line)}" for line in alert.advice)))
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"alert `{slack_escape(alert.alert_id)}` · {c['raised_at']}"}]})
     return {"text": fallback, "blocks": blocks[:40]}
 
 

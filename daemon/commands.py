@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 
+from alerts.breach import chance_text
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.render import render
 from daemon.app import build_channel, open_store
@@ -19,8 +20,16 @@ from daemon.status import status_report
 from storage import alerts_repo
 
 
+def _chance(row: dict) -> str:
+    """'62% in 14d' for a metric inside its limit; '-' otherwise."""
+    if row["breach_probability"] is None or not row["defects_to_breach"]:
+        return "-"
+    return f"{chance_text(row['breach_probability'])} in {row['breach_probability_days']}d"
+
+
 def print_status(config: Config, out: IO[str]) -> int:
-    """`seller-sentinel status`: every metric with value, limit, defects to breach, forecast and Amazon's figure; open alerts."""
+    """`seller-sentinel status`: every metric with value, limit, defects to breach, the chance of a breach, the likely
+    crossing day and Amazon's figure; open alerts."""
     store = open_store(config.daemon.database_url)
     problem = probe_writable(store.engine)
     out.write(f"database {_where(config)}: " + ("writable\n" if problem is None else
@@ -32,11 +41,12 @@ def print_status(config: Config, out: IO[str]) -> int:
             out.write(f"{account['name']}: no data yet in {_where(config)} (the daemon has not completed a sync there)\n")
             continue
         out.write(f"{account['name']} ({account['seller_id']}) as of {account['as_of']}\n")
-        out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'forecast':>11} {'Amazon':>8}  level\n")
+        out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'chance':>13} {'likely':>11} {'Amazon':>8}  level\n")
         for row in account["metrics"]:
             out.write(f"{row['marketplace']:14} {row['metric']:9} {row['fulfillment']:4} {_pct(row['value']):>8} "
                       f"{_pct(row['limit']):>8} {'' if row['defects_to_breach'] is None else row['defects_to_breach']:>9} "
-                      f"{(row['forecast_breach_at'] or '-')[:10]:>11} {_pct(row['amazon_value']):>8}  {row['level']}\n")
+                      f"{_chance(row):>13} {(row['forecast_breach_at'] or '-')[:10]:>11} {_pct(row['amazon_value']):>8}  "
+                      f"{row['level']}\n")
         lines = [feedback_note(account["feedback_last_clean_at"], parse_instant(account["synced_at"]),
                                2 * config.daemon.feedback_poll_hours)]
         lines += [feed_line(feed) for feed in account["feeds"]] + [quarantine_line(account["quarantined"])]

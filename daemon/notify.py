@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from alerts.decide import Policy, Said, StateView, decide, got_worse, initial_state
+from alerts.decide import Policy, Said, StateView, decide, got_worse, initial_state, what_got_worse
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.outbox import enqueue
 from alerts.serialize import alert_from_json
@@ -37,14 +37,22 @@ class Finding:
     worse: bool = False  # something new went wrong at the same level
 
 
-def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...]) -> Alert | None:
-    """Apply one finding to its alert state; on a notify reason, insert the alert and one delivery per route."""
+def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...],
+           grouped: list[tuple[Alert, list[str]]] | None = None) -> Alert | None:
+    """Apply one finding to its alert state; on a notify reason, insert the alert and one delivery per route, or, when
+    `grouped` is given, append the alert and its channels there for one grouped message (enqueue_grouped)."""
     row = alerts_repo.get_state(session, finding.key)
     previous = initial_state(now) if row is None else StateView(
         Level(row.level), row.since, row.last_notified_at,
         Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.candidate_since, row.sequence,
     )
-    decision = decide(previous, finding.level, now, policy, finding.worse or _got_worse(session, finding))
+    said = _last_said(session, finding)
+    worse = got_worse(said, said_of(finding.fields)) if said is not None else False
+    decision = decide(previous, finding.level, now, policy, finding.worse or worse)
+    if decision.reason == NotifyReason.WORSE and worse:
+        fields = dict(finding.fields)
+        fields["explanation"] = (what_got_worse(said, said_of(fields)), *fields.get("explanation", ()))
+        finding = replace(finding, fields=fields)
     state = decision.state
     silenced = decision.reason is not None and alerts_repo.is_silenced(session, finding.key, now)
     if silenced:
@@ -65,7 +73,10 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     # A resolution goes wherever the raise went: routes that accepted the level being left.
     routed_level = previous.level if decision.reason == NotifyReason.RESOLVED else decision.level
     channels = [] if silenced else [r.channel for r in routes if r.accepts(finding.key.account, routed_level)]
-    enqueue(session, alert, channels, now)
+    if grouped is None:
+        enqueue(session, alert, channels, now)
+    else:
+        grouped.append((alert, channels))
     return alert
 
 
@@ -75,13 +86,12 @@ def said_of(fields: dict) -> Said:
                 fields.get("direction", "upper"))
 
 
-def _got_worse(session: Session, finding: Finding) -> bool:
-    """A metric worse than its last notification said (decide() only acts on it at an unchanged level)."""
+def _last_said(session: Session, finding: Finding) -> Said | None:
+    """What the last notification of a metric said (decide() acts on "worse" only at an unchanged level)."""
     if finding.kind != "metric":
-        return False
+        return None
     last = alerts_repo.latest_alert(session, finding.key)
     if last is None:
-        return False
+        return None
     before = alert_from_json(last.payload)
-    said = Said(before.breach_probability, before.defects_to_breach, before.value, before.direction)
-    return got_worse(said, said_of(finding.fields))
+    return Said(before.breach_probability, before.defects_to_breach, before.value, before.direction)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from alerts.decide import Policy
 from alerts.evaluate import Chances, Thresholds, evaluate
 from alerts.model import Alert, AlertKey, RenderedMessage
-from alerts.outbox import DeliveryReport, deliver_due
+from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
 from daemon.notify import Finding, Route, notify
 from daemon.observe import observations
@@ -70,6 +70,7 @@ class App:
         """Every metric at `at`: record it in the history, evaluate it, notify what changed; one transaction."""
         values: list[MetricValue] = []
         alerts: list[Alert] = []
+        raised: list[tuple[Alert, list[str]]] = []  # sent as one message per channel
         with self.store.transaction() as session:
             for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
                 d = obs.definition
@@ -87,16 +88,17 @@ class App:
                         details={"low_volume": ev.low_volume, "evaluated_at": at.isoformat()},
                     ),
                 )
-                alert = notify(session, finding, now, self.policy, self.routes)
+                alert = notify(session, finding, now, self.policy, self.routes, raised)
                 if alert is not None:
                     alerts.append(alert)
             # Amazon's own verdicts change slowly: repeated weekly while they last; a new violation is said at once.
             signal_policy = replace(self.policy, repeat_interval=max(self.policy.repeat_interval, SIGNAL_REPEAT))
             for finding in signal_findings(session, account.name, account.seller_id, account.marketplaces,
                                            self.signal_rules):
-                alert = notify(session, finding, now, signal_policy, self.routes)
+                alert = notify(session, finding, now, signal_policy, self.routes, raised)
                 if alert is not None:
                     alerts.append(alert)
+            enqueue_grouped(session, raised, now)
             record_history(session, values)
         return Evaluated(values, alerts)
 
