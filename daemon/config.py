@@ -131,10 +131,18 @@ class AlertsConfig:
     secret_expiry_warning_days: int = 30
     ahr_floor: int = 200  # Account Health Rating under this: critical
     ahr_drop_step: int = 50  # a fall of this many points within a week: warning
-    chances: Chances = field(default_factory=Chances)  # where the chance of a breach raises the level
+    critical_probability: float = Chances.critical_probability  # critical when a breach is this likely...
+    critical_within_days: int = Chances.critical_days  # ...within this many days
+    warning_probability: float = Chances.warning_probability
+    warning_within_days: int = Chances.warning_days
     feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
     margins: Mapping[str, Margins] = field(default_factory=dict)
     overrides: tuple[MarginOverride, ...] = ()
+
+    @property
+    def chances(self) -> Chances:
+        return Chances(self.critical_probability, self.critical_within_days, self.warning_probability,
+                       self.warning_within_days)
 
     def margins_for(self, account: str, marketplace: str, metric: str) -> Margins:
         """The most specific margins: an override naming account, marketplace and metric beats a broader one."""
@@ -517,29 +525,26 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
         ahr_floor=t.get("ahr_floor", int, 200), ahr_drop_step=t.get("ahr_drop_step", int, 50),
-        chances=_chances(t), feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
+        **_chances(t), feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
     )
     t.done()
     return out
 
 
-def _chances(t: _Table) -> Chances:
+def _chances(t: _Table) -> dict[str, Any]:
     """The probability levels; a chance is a fraction between 0 and 1, a horizon a whole number of days."""
     default = Chances()
-    out = []
+    out: dict[str, Any] = {}
     for key, value in (("critical_probability", default.critical_probability),
                        ("warning_probability", default.warning_probability)):
-        chance = t.get(key, float, value)
-        if not 0 < chance <= 1:
-            raise t.fail(key, f"is {chance}", "give a chance between 0 and 1, e.g. 0.5 for one in two")
-        out.append(chance)
-    days = []
+        out[key] = t.get(key, float, value)
+        if not 0 < out[key] <= 1:
+            raise t.fail(key, f"is {out[key]}", "give a chance between 0 and 1, e.g. 0.5 for one in two")
     for key, value in (("critical_within_days", default.critical_days), ("warning_within_days", default.warning_days)):
-        within = t.get(key, int, value)
-        if within < 1:
-            raise t.fail(key, f"is {within}", "give a whole number of days, 1 or more")
-        days.append(within)
-    return Chances(critical_probability=out[0], critical_days=days[0], warning_probability=out[1], warning_days=days[1])
+        out[key] = t.get(key, int, value)
+        if out[key] < 1:
+            raise t.fail(key, f"is {out[key]}", "give a whole number of days, 1 or more")
+    return out
 
 
 def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:

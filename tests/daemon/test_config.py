@@ -125,3 +125,10 @@ def test_check_config_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert "seller_id is missing" in result.stderr
+
+
+def test_a_chance_outside_zero_to_one_names_the_key_and_the_fix(tmp_path):
+    path = write(tmp_path, MINIMAL + "\n[alerts]\nwarning_probability = 20\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
+    assert "warning_probability" in str(error.value) and "between 0 and 1" in str(error.value)
