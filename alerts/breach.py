@@ -6,28 +6,33 @@ new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
-   and open claims Amazon counts stay in every future window (`certain`).
+   and open claims Amazon counts are added to every future window (`certain`; see 5 for when).
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
-3. **The defect rate.** Each order is defective with probability p, drawn per path from a Beta
-   posterior: a prior at the account's longer history (the whole series given, `PRIOR_ORDERS` orders
-   strong, itself pulled a little toward half the limit when the account is new) updated by recent
-   days weighted with a half-life of `HALF_LIFE_DAYS`, so a window with few orders leans on the history
-   and an episode shows within days. Lower-bound metrics (valid tracking, on-time delivery) are
-   modelled through their bad count.
+3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
+   Beta posteriors: either one rate all along (a prior at the account's longer history, `PRIOR_ORDERS`
+   orders strong, itself pulled a little toward half the limit when the account is new, so a window
+   with few orders leans on the history), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
+   each a priori `CHANGE_HAZARD` likely); each weighed by how well it explains the recent days, so an
+   episode (a stock-out's cancellations) shows at once. Lower-bound metrics (valid tracking, on-time
+   delivery) are modelled through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
-   the other metrics are known on their anchor day). F is the default below, replaced where the
-   account's own series holds enough defects by what it shows: the rate at each age against the rate
-   of matured days. A day's exposure is its orders times F(age), which is how recent days count in (3).
-5. **Amazon's publication.** Amazon's figure trails the facts by its reporting lag (METRICS.md,
-   "Amazon's cadence": 48 h for defects, 72 h for shipping facts), so P(Amazon over by day d) is the
-   chance that the true window is over by day d minus the lag.
+   the other metrics are known on their anchor day). F is the default below, moved toward what the
+   account's own series shows (the rate of days at each age against that of matured days) in
+   proportion to the defects that estimate rests on. A day's exposure is its orders times F(age),
+   which is how recent days count in (3).
+5. **Amazon's publication.** Amazon's window moves with its publication day, but the facts in it trail
+   by its reporting lag (METRICS.md, "Amazon's cadence": 48 h for defects, 72 h for shipping facts):
+   a day's orders and its defects count from the age `AMAZON_SEES` gives (a late shipment is seen days
+   after its ship-by date, so it may leave a 10-day window soon after it appears; past-due unshipped
+   orders count from the fourth day). The chance is that of Amazon's figure, the one that suspends.
 
 Days are anchor days of METRICS.md windows; `series` holds every known day before `today`.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,7 +46,8 @@ HISTORY_DAYS = 120  # the days of series an evaluation is given: the prior's lon
 PATHS = 400
 SCREEN_PATHS = 48  # a first, small run: when none of its paths breaches, the metric is safe for the horizon
 VOLUME_DAYS = 14
-HALF_LIFE_DAYS = 7.0
+CHANGE_DAYS = 14  # how far back a change of rate is considered
+CHANGE_HAZARD = 1 / 90  # a priori, the rate changes on a given day this often
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
 WEEKDAY_MIN_DAYS = 28
@@ -130,7 +136,7 @@ class _Model:
         self.certain_orders = counted * certain[1]
         history = {a: c for a, c in series.counts.items() if a < today}
         self.lag_cdf = _lag_cdf(d, history, today)
-        self.rate_a, self.rate_b = _rate_posterior(d, history, today, self.lag_cdf, self.upper)
+        self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper)
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
         ages_now = np.array([(today - a).days for a in self.days])
@@ -148,7 +154,7 @@ class _Model:
         else:  # known on the anchor day to us, shown by Amazon from an age on
             self.known_seen = (self.windows & (ages >= defects_age)).astype(float)
             self.arrivals = np.where(self.future[None, :] & (ages >= defects_age), 1.0, 0.0)
-        p_mean = self.rate_a / (self.rate_a + self.rate_b)
+        p_mean = self.rate.mean
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
         self.mean_defects = tuple(float(x) for x in p_mean * (self.arrivals * unseen * self.windows).sum(axis=1))
@@ -164,7 +170,7 @@ class _Model:
 
     def _breached(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: the window Amazon shows on day today + t + 1 is over the limit."""
-        p = rng.beta(self.rate_a, self.rate_b, size=paths)
+        p = self.rate.sample(rng, paths)
         new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume, 0.0), (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
         candidates = ((self.known_orders - self.known_bad)[None, :] + new_orders).astype(np.int64)
@@ -228,25 +234,66 @@ def _learned_knots(history: dict[date, tuple[int, int]], today: date, xs: np.nda
     return np.maximum.accumulate(out)
 
 
-def _rate_posterior(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool):
-    """Beta(a, b) of the per-order defect probability (bad-count probability for lower-bound metrics)."""
-    half_limit = (d.limit.value if upper else 1 - d.limit.value) / 2
+@dataclass(frozen=True)
+class RateBelief:
+    """The per-order defect probability as a mixture of Beta posteriors: (weight, a, b) per hypothesis."""
+
+    parts: tuple[tuple[float, float, float], ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(w * a / (a + b) for w, a, b in self.parts)
+
+    def sample(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+        weights = np.array([w for w, _, _ in self.parts])
+        chosen = rng.choice(len(self.parts), size=paths, p=weights / weights.sum())
+        a = np.array([a for _, a, _ in self.parts])[chosen]
+        b = np.array([b for _, _, b in self.parts])[chosen]
+        return rng.beta(a, b)
+
+
+def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool) -> RateBelief:
+    """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
+
+    Hypothesis 0: one rate all along, with a prior at the account's longer history `PRIOR_ORDERS` orders strong.
+    Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
+    mean, 1/limit orders strong),
+    each a priori `CHANGE_HAZARD` likely. Each is weighed by how well it explains the recent days (Beta-binomial
+    evidence), so a stock-out's burst of cancellations moves the belief at once while an account whose few defects
+    fit its history stays on it."""
+    limit = d.limit.value if upper else 1 - d.limit.value
+    days = []
     bad_all = exposure_all = 0.0
-    bad_recent = exposure_recent = 0.0
     for a, (num, den) in history.items():
         age = (today - a).days
         bad = num if upper else den - num
-        shown = float(cdf(age))
-        exposure = den * shown
+        exposure = max(den * float(cdf(age)), float(bad))
         bad_all += bad
         exposure_all += exposure
-        weight = 0.5 ** (age / HALF_LIFE_DAYS)
-        bad_recent += weight * bad
-        exposure_recent += weight * exposure
-    prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * half_limit) / (exposure_all + PRIOR_LIMIT_ORDERS)
-    a = PRIOR_ORDERS * prior_rate + bad_recent
-    b = PRIOR_ORDERS * (1 - prior_rate) + max(exposure_recent - bad_recent, 0.0)
-    return max(a, 1e-6), max(b, 1e-6)
+        if age <= CHANGE_DAYS:
+            days.append((age, bad, exposure))
+    prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * limit / 2) / (exposure_all + PRIOR_LIMIT_ORDERS)
+    a0, b0 = PRIOR_ORDERS * prior_rate, PRIOR_ORDERS * (1 - prior_rate)
+    base = (a0 + bad_all, b0 + exposure_all - bad_all)
+    # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.
+    new_a, new_b = prior_rate / limit, (1 - prior_rate) / limit
+    parts = [(math.log(1 - CHANGE_DAYS * CHANGE_HAZARD) + _evidence(a0, b0, bad_all, exposure_all), *base)]
+    recent_bad = recent_exposure = 0.0
+    for age, bad, exposure in sorted(days):
+        recent_bad += bad
+        recent_exposure += exposure
+        older_bad, older_exposure = bad_all - recent_bad, exposure_all - recent_exposure
+        evidence = _evidence(a0, b0, older_bad, older_exposure) + _evidence(new_a, new_b, recent_bad, recent_exposure)
+        parts.append((math.log(CHANGE_HAZARD) + evidence, new_a + recent_bad, new_b + recent_exposure - recent_bad))
+    top = max(w for w, _, _ in parts)
+    return RateBelief(tuple((math.exp(w - top), max(a, 1e-6), max(b, 1e-6)) for w, a, b in parts))
+
+
+def _evidence(a: float, b: float, bad: float, exposure: float) -> float:
+    """log P(bad defects among `exposure` orders) under Beta(a, b), up to the binomial factor every hypothesis shares."""
+    good = max(exposure - bad, 0.0)
+    return math.lgamma(a + bad) + math.lgamma(b + good) - math.lgamma(a + b + bad + good) \
+        - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)
 
 
 def _volumes(history: dict[date, tuple[int, int]], today: date, days: list[date]) -> np.ndarray:
