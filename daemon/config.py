@@ -263,6 +263,11 @@ class _Table:
             return Secret(value)
         if has_file:
             path = self.ctx.resolve(_coerce(self, file_key, self.data[file_key], str, ""))
+            # Under systemd, LoadCredential= hands the service its own copy of the file (the original is root's
+            # alone): the same name in $CREDENTIALS_DIRECTORY wins, so one config serves the unit and root's commands.
+            loaded = Path(self.ctx.environ.get("CREDENTIALS_DIRECTORY", "")) / path.name
+            if self.ctx.environ.get("CREDENTIALS_DIRECTORY") and loaded.is_file():
+                path = loaded
             try:
                 value = path.read_text(encoding="utf-8").strip()
             except OSError as exc:

@@ -14,7 +14,18 @@ class ConsoleChannel:
         self.name, self._stream = name, stream
 
     def send(self, message: RenderedMessage, delivery_id: str) -> None:
+        """One line per alert; a group of alerts raised together under one line of its own."""
         d = message.data
-        self._stream.write(f"ALERT {d.get('status', '?').upper():8} {d.get('account', '')} {marketplace_name(d.get('marketplace_id', ''))} "
-                           f"{d.get('metric', '')}: {d.get('headline', message.subject)}\n")
+        members = d.get("group")
+        if members:
+            self._stream.write(f"ALERT {d.get('status', '?').upper():8} {d.get('account', '')}: {len(members)} changes\n")
+            for member in members:
+                self._stream.write(f"  {self._line(member, message.subject)}\n")
+        else:
+            self._stream.write(f"ALERT {self._line(d, message.subject)}\n")
         self._stream.flush()
+
+    @staticmethod
+    def _line(d: dict, subject: str) -> str:
+        return (f"{d.get('status', '?').upper():8} {d.get('account', '')} {marketplace_name(d.get('marketplace_id', ''))} "
+                f"{d.get('metric', '')}: {d.get('headline', subject)}")

@@ -132,3 +132,14 @@ def test_a_chance_outside_zero_to_one_names_the_key_and_the_fix(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(path, {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
     assert "warning_probability" in str(error.value) and "between 0 and 1" in str(error.value)
+
+
+def test_a_secret_file_is_read_from_systemds_credentials_directory_when_the_unit_loaded_it(tmp_path):
+    path = write(tmp_path, MINIMAL)  # refresh_token_file = "token.txt", beside the config: root's copy
+    loaded = tmp_path / "run-credentials"
+    loaded.mkdir()
+    (loaded / "token.txt").write_text("the-services-copy\n")
+    environ = {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE}
+    assert load_config(path, environ).accounts[0].refresh_token.reveal() == SECRET_VALUE
+    in_unit = load_config(path, {**environ, "CREDENTIALS_DIRECTORY": str(loaded)})
+    assert in_unit.accounts[0].refresh_token.reveal() == "the-services-copy"
