@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from alerts.breach import chance_text
 from alerts.model import Level, NotifyReason
 
 
@@ -75,12 +76,14 @@ def got_worse(said: Said | None, now: Said) -> bool:
 def what_got_worse(said: Said, now: Said) -> str:
     """The sentence a repeat opens with: what moved since the last notification."""
     parts = []
-    if now.probability is not None and said.probability is not None and now.probability > said.probability:
-        parts.append(f"the chance of a breach rose from {said.probability * 100:.0f}% to {now.probability * 100:.0f}%")
+    if now.probability is not None and said.probability is not None and \
+            chance_text(now.probability) != chance_text(said.probability) and now.probability > said.probability:
+        parts.append(f"the chance of a breach rose from {chance_text(said.probability)} to {chance_text(now.probability)}")
     if now.defects_to_breach is not None and said.defects_to_breach and now.defects_to_breach < said.defects_to_breach:
         parts.append(f"defects left before the limit fell from {said.defects_to_breach} to {now.defects_to_breach}")
-    if now.value is not None and said.value is not None and now.value != said.value:
-        parts.append(f"the rate moved from {said.value * 100:.2f}% to {now.value * 100:.2f}%")
+    before, after = (f"{v * 100:.2f}%" if v is not None else None for v in (said.value, now.value))
+    if before and after and before != after:
+        parts.append(f"the rate moved from {before} to {after}")
     return "Worse since the last notice: " + ("; ".join(parts) if parts else "the situation changed") + "."
 
 

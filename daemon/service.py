@@ -29,6 +29,7 @@ from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
 FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine")
+MIN_JOB_SECONDS = 0.5  # real seconds between two runs of a job, however fast virtual time goes
 
 
 class Daemon:
@@ -80,9 +81,9 @@ class Daemon:
     def jobs(self, speed: float) -> list[Job]:
         """Intervals are virtual; `speed` turns them into the real seconds APScheduler counts."""
         poll_seconds = self.config.daemon.poll_interval_minutes * 60 / speed
-        jobs = [Job(f"poll:{a.name}", max(0.5, poll_seconds), lambda a=a: self.poll(a)) for a in self.app.accounts]
-        jobs.append(Job("deliver", max(0.5, self.config.daemon.deliver_interval_seconds / speed), self.deliver))
-        jobs.append(Job("watch", max(0.5, min(60.0, 300 / speed)), self.watch))
+        jobs = [Job(f"poll:{a.name}", max(MIN_JOB_SECONDS, poll_seconds), lambda a=a: self.poll(a)) for a in self.app.accounts]
+        jobs.append(Job("deliver", max(MIN_JOB_SECONDS, self.config.daemon.deliver_interval_seconds / speed), self.deliver))
+        jobs.append(Job("watch", max(MIN_JOB_SECONDS, min(60.0, 300 / speed)), self.watch))
         return jobs
 
 
@@ -134,10 +135,16 @@ def run_demo(state_dir: Path, seconds_per_day: float, days: int) -> int:
     """`seller-sentinel demo`: the breach-bound simulated seller in fast virtual time, alerts to the console and to .eml files."""
     shutil.rmtree(state_dir, ignore_errors=True)  # a demo starts from a fresh account every time
     base = default_config(state_dir)
+    speed = 86400 / seconds_per_day
+    # Jobs run at most every half real second: in fast virtual time that is hours between polls, which must not
+    # read as a stale feed.
+    poll_hours = max(2.0, MIN_JOB_SECONDS * speed / 3600)
+    stale = {feed: max(hours, 3 * poll_hours) for feed, hours in base.alerts.feed_stale_hours.items()}
     config = replace(
         base,
-        simulator=replace(base.simulator, speed=86400 / seconds_per_day),
+        simulator=replace(base.simulator, speed=speed),
         daemon=replace(base.daemon, poll_interval_minutes=120, deliver_interval_seconds=600),
+        alerts=replace(base.alerts, feed_stale_hours=stale),
         channels=tuple(replace(c, digests=c.kind == "file") for c in base.channels),
     )
     print(f"seller-sentinel demo: one virtual day every {seconds_per_day:g} s; alerts below and as e-mail files in "

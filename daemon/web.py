@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from alerts.breach import chance_text
 from alerts.render import METRIC_NAMES, pct
 from daemon.clock import Clock
 from daemon.config import Config
@@ -178,9 +177,6 @@ def decorate(row: dict[str, Any], now: datetime) -> None:
     row["name"] = METRIC_NAMES.get(row["metric"], row["metric"])
     row["value_text"], row["limit_text"] = pct(row["value"]), pct(row["limit"])
     row["amazon_text"] = pct(row["amazon_value"]) if row["amazon_value"] is not None else "n/a"
-    probability = row["breach_probability"]
-    row["chance_text"] = (f"{chance_text(probability)} chance of a breach within {row['breach_probability_days']} days"
-                          if probability is not None and row["defects_to_breach"] else "")
     row["chart"] = chart_svg(row, now)
 
 

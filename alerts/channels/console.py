@@ -27,5 +27,8 @@ class ConsoleChannel:
 
     @staticmethod
     def _line(d: dict, subject: str) -> str:
-        return (f"{d.get('status', '?').upper():8} {d.get('account', '')} {marketplace_name(d.get('marketplace_id', ''))} "
+        line = (f"{d.get('status', '?').upper():8} {d.get('account', '')} {marketplace_name(d.get('marketplace_id', ''))} "
                 f"{d.get('metric', '')}: {d.get('headline', subject)}")
+        if d.get("reason") == "worse" and d.get("explanation"):
+            line += f" [{d['explanation'][0]}]"  # a repeat says what got worse
+        return line

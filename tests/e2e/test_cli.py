@@ -76,15 +76,21 @@ def test_run_polls_the_simulator_and_stops_cleanly_on_sigterm(tmp_path):
     assert "odr" in status.stdout and "lsr_10d" in status.stdout and "1.00%" in status.stdout
 
 
-def test_the_demo_shows_a_forecast_alert_before_the_breach_in_the_console_and_as_email_files(tmp_path):
+def test_the_demo_shows_the_chance_of_a_breach_before_the_breach_in_the_console_and_as_email_files(tmp_path):
     result = cli("demo", "--seconds-per-day", "0.4", "--days", "20", timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    odr = [line for line in result.stderr.splitlines() if line.startswith("ALERT") and " odr:" in line]
-    levels = [line.split()[1] for line in odr]
+    alerts = [line for line in result.stderr.splitlines() if line.startswith(("ALERT", "  "))]
+    odr = [line.removeprefix("ALERT").split() for line in alerts if " odr:" in line]
+    levels = [words[0] for words in odr]
     assert "BREACH" in levels
     first_breach = levels.index("BREACH")
     assert any(level in ("WARNING", "CRITICAL") for level in levels[:first_breach])
-    assert any("at today's pace" in line for line in odr[:first_breach])
+    assert any("chance of a breach by" in " ".join(words) for words in odr[:first_breach])
+    # Said again only when worse, saying what: never the same level twice in a row without a reason.
+    for before, after in zip(odr, odr[1:]):
+        assert before[0] != after[0] or "Worse since the last notice" in " ".join(after), (before, after)
+    # A fast demo polls hours apart in virtual time: that is not a stale feed.
+    assert not [line for line in alerts if "feed_stale" in line]
     emails = sorted((tmp_path / "demo-state" / "alerts").glob("*odr*.eml"))
     assert emails
     message = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)

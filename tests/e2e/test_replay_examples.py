@@ -93,6 +93,6 @@ def test_alert_rows_follow_the_format(example_replays):
     assert alerts
     for row in alerts:
         assert list(row) == ["at", "marketplace_id", "metric", "fulfillment", "level", "value", "limit",
-                             "defects_to_breach", "forecast_breach_at"]
+                             "defects_to_breach", "forecast_breach_at", "breach_probability", "breach_probability_days"]
         assert row["level"] in ("warning", "critical", "breach", "resolved")
     assert [r["at"] for r in alerts] == sorted(r["at"] for r in alerts)
