@@ -26,6 +26,9 @@ from storage.upsert import upsert
 logger = logging.getLogger(__name__)
 
 
+CLAIM_CANDIDATES = 50  # due rows looked at per claim: some may wait behind an older delivery of their account
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     base_seconds: float = 30.0
@@ -120,22 +123,34 @@ def deliver_due(store, channels: Mapping[str, object], render: Callable[[Alert],
 
 
 def _claim_one(store, now: datetime) -> tuple[str, str, str, int, datetime] | None:
-    """Take one due row by conditional update, so two processes never send the same row at once."""
+    """Take one due row by conditional update, so two processes never send the same row at once. A row waits while
+    an older one of the same account is still undelivered on its channel: a receiver hears one account in order."""
     d = m.Delivery
     with store.transaction() as session:
         candidates = session.execute(
             select(d.delivery_id).where(d.status == "pending", d.next_attempt_at <= now)
-            .order_by(d.next_attempt_at, d.delivery_id).limit(5)
+            .order_by(d.next_attempt_at, d.delivery_id).limit(CLAIM_CANDIDATES)
         ).scalars().all()
         for delivery_id in candidates:
+            row = session.get(d, delivery_id)
+            alert = session.get(m.AlertRecord, row.alert_id)
+            if _waits_for_an_older_one(session, row, alert.account):
+                continue
             changed = session.execute(
                 update(d).where(d.delivery_id == delivery_id, d.status == "pending").values(status="sending", claimed_at=now)
             ).rowcount
             if changed == 1:
-                row = session.get(d, delivery_id)
-                alert = session.get(m.AlertRecord, row.alert_id)
                 return delivery_id, row.channel, alert.payload, row.attempts, row.created_at
     return None
+
+
+def _waits_for_an_older_one(session: Session, row: m.Delivery, account: str) -> bool:
+    d, a = m.Delivery, m.AlertRecord
+    older = (d.created_at < row.created_at) | ((d.created_at == row.created_at) & (d.delivery_id < row.delivery_id))
+    return session.execute(
+        select(d.delivery_id).join(a, a.alert_id == d.alert_id).where(
+            d.channel == row.channel, d.status.in_(("pending", "sending")), a.account == account, older).limit(1)
+    ).first() is not None
 
 
 def _finish(store, delivery_id: str, status: str, now: datetime, attempts: int, error: str | None) -> None:

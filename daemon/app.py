@@ -73,11 +73,11 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     return sources
 
 
-def open_store(database_url: str, lock: DaemonLock | None = None) -> Store:
+def open_store(database_url: str, lock: DaemonLock | None = None, busy_timeout_seconds: float = 30.0) -> Store:
     """The database at `database_url`, migrated to the newest schema; taken by `lock` first when one is given."""
     if database_url.startswith("sqlite:///"):
         Path(database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, busy_timeout_seconds)
     if lock is not None:
         lock.acquire(engine)  # before migrating: two daemons never migrate one database at once
     upgrade(engine)
@@ -125,7 +125,7 @@ def digest_routes_of(config: Config) -> tuple[Route, ...]:
 def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys.stderr,
           lock: DaemonLock | None = None) -> App:
     """The App for a config: every account's feeds, the database, the channels and the alert policy."""
-    store = open_store(config.daemon.database_url, lock)
+    store = open_store(config.daemon.database_url, lock, config.daemon.busy_timeout_seconds)
     accounts = []
     for account in config.accounts:
         endpoint = endpoint_of(account, config, api_url)

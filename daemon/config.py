@@ -78,6 +78,7 @@ class DaemonConfig:
     log_level: str = "INFO"
     orders_v0: bool = False  # also read Orders v0, which Amazon removes in March 2027
     delivery_lookup_hours: float = 6  # how often an order in transit is looked up with getOrder
+    busy_timeout_seconds: float = 30  # how long a write waits for a SQLite file another process holds
 
 
 @dataclass(frozen=True)
@@ -417,6 +418,7 @@ def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
         http_timeout_seconds=_positive(t, "http_timeout_seconds", 30), backfill_days=t.get("backfill_days", int, 90),
         log_level=t.get("log_level", str, "INFO").upper(), orders_v0=t.get("orders_v0", bool, False),
         delivery_lookup_hours=_positive(t, "delivery_lookup_hours", 6),
+        busy_timeout_seconds=_positive(t, "busy_timeout_seconds", 30),
     )
     if out.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise t.fail("log_level", f"is {out.log_level!r}", "use DEBUG, INFO, WARNING or ERROR")

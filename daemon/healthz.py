@@ -14,6 +14,7 @@ from daemon.dbhealth import DatabaseOutage
 from storage import models as m
 
 OUTBOX_STUCK_AFTER = timedelta(minutes=15)  # a delivery due this long and still not attempted: the sender is stuck
+CHANNEL_FAILING_AFTER = timedelta(minutes=30)  # a delivery tried and still waiting this long: its channel is failing
 
 
 def health_problems(session: Session, config: Config, now: datetime, started_at: datetime,
@@ -23,7 +24,8 @@ def health_problems(session: Session, config: Config, now: datetime, started_at:
     if outage is not None and outage.since is not None:
         problems.append(f"database unavailable since {format_instant(outage.since)}: {outage.reason}")
     try:
-        problems += _stale_feeds(session, config, now, started_at) + _stuck_outbox(session, now)
+        problems += _stale_feeds(session, config, now, started_at) + _stuck_outbox(session, now) + \
+            _failing_channels(session, now)
     except SQLAlchemyError as exc:
         problems.append(f"database cannot be read: {str(exc.orig or exc).splitlines()[0]}")
     return problems
@@ -50,3 +52,17 @@ def _stuck_outbox(session: Session, now: datetime) -> list[str]:
     if not count:
         return []
     return [f"outbox stuck: {count} deliveries due since {format_instant(oldest)} not attempted"]
+
+
+def _failing_channels(session: Session, now: datetime) -> list[str]:
+    """Channels whose deliveries have been tried and still wait (an SMTP server refusing, Slack throttling), with
+    everything waiting there (later ones queue behind the first, in order)."""
+    d = m.Delivery
+    failing = dict(session.execute(select(d.channel, func.max(d.last_error)).where(
+        d.status == "pending", d.attempts > 0, d.created_at <= now - CHANNEL_FAILING_AFTER).group_by(d.channel)).all())
+    if not failing:
+        return []
+    rows = session.execute(select(d.channel, func.count(), func.min(d.created_at)).where(
+        d.status == "pending", d.channel.in_(failing)).group_by(d.channel).order_by(d.channel)).all()
+    return [f"channel {channel} failing: {count} {'delivery' if count == 1 else 'deliveries'} waiting since "
+            f"{format_instant(oldest)} (error: {failing[channel]})" for channel, count, oldest in rows]

@@ -1,10 +1,13 @@
 """A database that cannot be written is said once, reminded every few minutes, said once when it ends, and the
-daemon resumes by itself: a real tmpfs under the state directory, filled up and then freed."""
+daemon resumes by itself: a real tmpfs under the state directory, filled up and then freed; a file another process
+holds locked past the busy timeout."""
 from __future__ import annotations
 
 import logging
 import sqlite3
 import subprocess
+import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from daemon.app import build
 from daemon.clock import ManualClock
 from daemon.config import default_config
 from daemon.dbhealth import DatabaseOutage, database_problem, probe_writable
+from daemon.healthz import health_problems
 from daemon.scheduler import Job, guarded
 from daemon.service import Daemon
 from daemon.simulator.server import SimulatorServer
@@ -106,3 +110,42 @@ def test_status_probe_says_a_read_only_database_cannot_be_written(tmp_path):
     assert probe_writable(create_engine(f"sqlite:///{path}")) is None
     problem = probe_writable(create_engine(f"sqlite:///file:{path}?mode=ro&uri=true"))
     assert problem == "attempt to write a readonly database"
+
+
+def test_a_database_locked_by_another_process_past_the_busy_timeout_is_an_outage_that_ends_by_itself(tmp_path, caplog):
+    clock = ManualClock(SCENARIO.monitor_from + timedelta(minutes=3))
+    base = default_config(tmp_path / "state")
+    config = replace(base, daemon=replace(base.daemon, busy_timeout_seconds=0.2))  # 30 s by default
+    database = tmp_path / "state" / "seller-sentinel.db"
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build(config, clock, api_url=server.url)
+        daemon = Daemon(config, app, clock.now())
+        outage = DatabaseOutage(clock)
+        tick = guarded(Job("poll:sim", 900, lambda: daemon.poll(app.accounts[0])), outage)
+        tick()  # the backfill
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+             "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()", str(database)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            with caplog.at_level(logging.INFO):
+                for _ in range(10):  # ten minutes of jobs against a file another process holds
+                    clock.advance(minutes=1)
+                    tick()
+                assert outage.since is not None and "locked" in outage.reason
+                with app.store.sessions() as session:
+                    assert health_problems(session, config, clock.now(), daemon.started_at, outage)[0].startswith(
+                        "database unavailable since")
+        finally:
+            holder.communicate("")  # the other process ends and lets go
+        clock.advance(minutes=15)
+        tick()
+    lines = [r.getMessage() for r in caplog.records if r.name == "daemon.dbhealth"]
+    assert sum(line.startswith("database unavailable: database is locked") for line in lines) == 1
+    assert lines[-1].startswith("database available again") and "Traceback" not in caplog.text
+    assert outage.since is None
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        cursor = connection.execute("SELECT value FROM cursors WHERE source = 'orders'").fetchone()[0]
+    assert (clock.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H") in cursor  # read up to now once free

@@ -31,11 +31,12 @@ class Request:
 
 
 class HttpReceiver:
-    """Records every request and answers from a script of replies (then 200 "ok")."""
+    """Records every request and answers from a script of replies, then with the standing reply (200 "ok")."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self._script: queue.Queue[Reply] = queue.Queue()
+        self.standing = Reply()  # an outage: set it to a failing reply, and back to Reply() when it ends
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +48,7 @@ class HttpReceiver:
                 try:
                     reply = receiver._script.get_nowait()
                 except queue.Empty:
-                    reply = Reply()
+                    reply = receiver.standing
                 if reply.delay:
                     threading.Event().wait(reply.delay)
                 payload = reply.body.encode()
@@ -96,9 +97,9 @@ class Collector:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 at a free port, collecting parsed messages."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.collector = Collector()
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 

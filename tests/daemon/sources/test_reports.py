@@ -107,8 +107,11 @@ def test_an_uncompressed_document_without_charset_falls_back_to_cp1252(static_se
     assert download_document({"url": url}, httpx.Client(timeout=5)) == "Größe – ok"
 
 
-def test_a_document_that_does_not_decompress_is_malformed(static_server):
-    url = static_server(b"plain text, not gzip", {"Content-Type": "text/plain; charset=UTF-8"})
+@pytest.mark.parametrize("body", [b"plain text, not gzip",
+                                  gzip.compress(("Date\tRating\tComments\n" + "3/7/26\t1\tok\n" * 200).encode())[:-40]],
+                         ids=["not-gzip", "truncated-gzip"])
+def test_a_document_that_does_not_decompress_is_malformed(static_server, body):
+    url = static_server(body, {"Content-Type": "text/plain; charset=UTF-8"})
     with pytest.raises(MalformedPayload, match="does not decompress"):
         download_document({"url": url, "compressionAlgorithm": "GZIP"}, httpx.Client(timeout=5))
 
