@@ -25,11 +25,13 @@ from daemon.lock import DaemonLock
 from daemon.version import release
 from daemon.web import WebServer, status_app
 from daemon.scheduler import Job, run_jobs
+from daemon.simulator.clockfile import remember, resume_point
 from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
 FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine")
 MIN_JOB_SECONDS = 0.5  # real seconds between two runs of a job, however fast virtual time goes
+SCENARIO_GRACE = timedelta(days=1)  # a simulated run goes on this long after its scenario ends, to read the last of it
 
 
 class Daemon:
@@ -93,12 +95,15 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
     server = None
     speed = 1.0
     clock: Clock = SystemClock()
+    simulated: list[Job] = []
     if config.simulator.enabled:
         scenario = load_builtin_or_file(config.simulator.scenario, config.simulator.seed)
         speed = config.simulator.speed
-        clock = ScaledClock(scenario.monitor_from, speed)
+        start = resume_point(config.daemon.state_dir, scenario)
+        clock = ScaledClock(start, speed)
         server = SimulatorServer(scenario, clock).start()
-        logger.info("simulator serving scenario=%s from=%s speed=%gx", scenario.name, format_instant(scenario.monitor_from), speed)
+        simulated = _simulation_jobs(config.daemon.state_dir, scenario, clock, stop)
+        logger.info("simulator serving scenario=%s from=%s speed=%gx", scenario.name, format_instant(start), speed)
     lock = DaemonLock()
     web: WebServer | None = None
     # Reminders of a database outage are paced in real time, whatever speed a simulated clock runs at.
@@ -112,12 +117,10 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
             web.start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        jobs = daemon.jobs(speed) + simulated
         if max_virtual is not None:
             end = clock.now() + max_virtual
-            watcher = Job("stop-at-end", 1.0, lambda: stop.set() if clock.now() >= end else None)
-            jobs = daemon.jobs(speed) + [watcher]
-        else:
-            jobs = daemon.jobs(speed)
+            jobs.append(Job("stop-at-end", 1.0, lambda: stop.set() if clock.now() >= end else None))
         run_jobs(jobs, stop, outage, on_started=lambda: sdnotify.notify("READY=1"))
         sdnotify.notify("STOPPING=1")
         daemon.deliver()
@@ -129,6 +132,19 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         lock.release()
         if server is not None:
             server.stop()
+
+
+def _simulation_jobs(state_dir: Path, scenario, clock: Clock, stop: threading.Event) -> list[Job]:
+    """Keep the virtual time in the state directory; stop a day after the scenario ends (nothing new happens then)."""
+    def keep_time() -> None:
+        remember(state_dir, scenario, clock.now())
+
+    def stop_after_end() -> None:
+        if clock.now() >= scenario.end + SCENARIO_GRACE:
+            logger.info("the simulated scenario ended at %s: stopping", format_instant(scenario.end))
+            stop.set()
+
+    return [Job("simulator-clock", MIN_JOB_SECONDS, keep_time), Job("scenario-end", MIN_JOB_SECONDS, stop_after_end)]
 
 
 def run_demo(state_dir: Path, seconds_per_day: float, days: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -171,3 +172,13 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
     upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
+def test_the_unit_stays_sandboxed_as_systemd_rates_it():
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(REPO_ROOT / "systemd" / "seller-sentinel.service")],
+                            capture_output=True, text=True)
+    overall = [line for line in result.stdout.splitlines() if "Overall exposure level" in line]
+    assert overall, result.stdout[-500:] + result.stderr[-500:]
+    exposure = float(overall[0].split(":")[1].split()[0])
+    assert exposure <= 2.0 and " OK" in overall[0], overall[0]
