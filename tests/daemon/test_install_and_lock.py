@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from io import StringIO
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from daemon.commands import backup_database
 from daemon.config import default_config
@@ -182,3 +182,24 @@ def test_the_unit_stays_sandboxed_as_systemd_rates_it():
     assert overall, result.stdout[-500:] + result.stderr[-500:]
     exposure = float(overall[0].split(":")[1].split()[0])
     assert exposure <= 2.0 and " OK" in overall[0], overall[0]
+
+
+def test_a_first_start_that_dies_inside_its_migrations_leaves_nothing_half_made(tmp_path):
+    engine = make_engine(sqlite_url(tmp_path / "sentinel.db"))
+    created = []
+
+    def die_on_the_third_table(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("CREATE TABLE"):
+            created.append(statement)
+            if len(created) == 3:
+                raise KeyboardInterrupt  # what a kill looks like from inside: nothing after this line runs
+
+    event.listen(engine, "after_cursor_execute", die_on_the_third_table)
+    with pytest.raises(KeyboardInterrupt):
+        upgrade(engine)
+    event.remove(engine, "after_cursor_execute", die_on_the_third_table)
+    with engine.connect() as connection:  # the two tables created before it are gone with it
+        assert connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).fetchall() == []
+    upgrade(engine)  # and the next start migrates from nothing
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'orders'")).scalar() == 1

@@ -23,7 +23,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
                           timeout=timeout, env={"PATH": os.environ["PATH"], **(env or {})})
 
 
-def simulated_config(tmp_path: Path, extra: str = "") -> Path:
+def simulated_config(tmp_path: Path, extra: str = "", scenario: str = "builtin:demo", speed: float = 43200) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(f'''
 [daemon]
@@ -33,8 +33,8 @@ deliver_interval_seconds = 3600
 
 [simulator]
 enabled = true
-scenario = "builtin:demo"
-speed = 43200
+scenario = "{scenario}"
+speed = {speed}
 
 [http]
 port = 0

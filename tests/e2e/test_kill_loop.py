@@ -12,6 +12,7 @@ from pathlib import Path
 
 from daemon.simulator.generator import Episode, Profile, write_scenario
 from tests.conftest import REPO_ROOT
+from tests.e2e.test_cli import simulated_config
 
 KILLS = int(os.environ.get("SELLER_SENTINEL_KILLS", "50"))
 # Five monitored days after the 75 the windows need; cancellations and late shipments surge so alerts are raised.
@@ -33,26 +34,7 @@ FACTS = {
 def config(tmp_path: Path, name: str, scenario: Path) -> Path:
     folder = tmp_path / name
     folder.mkdir()
-    path = folder / "config.toml"
-    path.write_text(f'''
-[daemon]
-state_dir = "state"
-poll_interval_minutes = 240
-deliver_interval_seconds = 3600
-
-[simulator]
-enabled = true
-scenario = "{scenario}"
-speed = {SPEED}
-
-[http]
-enabled = false
-
-[[channels]]
-name = "files"
-kind = "file"
-''', encoding="utf-8")
-    return path
+    return simulated_config(folder, scenario=str(scenario), speed=SPEED)
 
 
 def start(path: Path) -> subprocess.Popen:
