@@ -65,6 +65,7 @@ class Faults:
     edge_every: int = 0  # every n-th API call answers with the next shape of `edge_answers`
     edge_answers: tuple[str, ...] = tuple(EDGE_ANSWERS)
     cancelled_feedback_every: int = 0  # every n-th feedback report is CANCELLED although rows exist
+    fatal_reports_every: int = 0  # every n-th report of any type ends FATAL
     delivery_moves_last_update: bool = True  # False: 2026 lastUpdatedTime stays put when a package is delivered
     finance_delay_hours: float = 0  # financial events become visible this long after their PostedDate
     performance_missing_blocks: tuple[str, ...] = ()  # blocks left out of every performance report
@@ -111,6 +112,7 @@ class _Report:
     data_end: datetime | None
     content: bytes
     spurious_cancel: bool = False  # CANCELLED although the content has rows (REALITY.md)
+    fatal: bool = False  # ends FATAL: Amazon could not make it
 
 
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -445,7 +447,9 @@ class SimulatorServer:
             content = json.dumps(report, indent=1).encode("utf-8")
         with self._lock:
             report_id = str(50000 + len(self._reports))
-            self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content, spurious)
+            fatal = bool(self.faults.fatal_reports_every) and (len(self._reports) + 1) % self.faults.fatal_reports_every == 0
+            self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content, spurious,
+                                               fatal)
         return 202, {"reportId": report_id}
 
     def _feedback_report(self, marketplace_id: str, start: datetime, end: datetime) -> bytes:
@@ -478,7 +482,7 @@ class SimulatorServer:
         report = self._report(params["id"])
         age = (self.clock.now() - report.created_at).total_seconds()
         done_after = self.faults.report_seconds
-        finished = "DONE" if report.content and not report.spurious_cancel else "CANCELLED"
+        finished = "FATAL" if report.fatal else "DONE" if report.content and not report.spurious_cancel else "CANCELLED"
         status = "IN_QUEUE" if age < min(10, done_after) else "IN_PROGRESS" if age < done_after else finished
         body_: dict[str, Any] = {
             "reportId": report.report_id, "reportType": report.report_type, "createdTime": format_instant(report.created_at),
@@ -488,7 +492,7 @@ class SimulatorServer:
             body_["dataStartTime"] = format_instant(report.data_start)
         if report.data_end:
             body_["dataEndTime"] = format_instant(report.data_end)
-        if status in ("DONE", "CANCELLED"):
+        if status in ("DONE", "CANCELLED", "FATAL"):
             body_["processingStartTime"] = format_instant(report.created_at + timedelta(seconds=10))
             body_["processingEndTime"] = format_instant(report.created_at + timedelta(seconds=30))
         if status == "DONE":

@@ -161,3 +161,23 @@ def test_a_financial_event_malformed_once_is_read_again_by_its_order_on_a_later_
         healed = session.get(m.QuarantinedPayload, waiting.id)
     assert asked == [f"/finances/v0/orders/{order_id(1)}/financialEvents"]
     assert [(e.order_id, e.direction) for e in events] == [(order_id(1), 1)] and healed.resolved_at is not None
+
+
+def test_fatal_reports_are_seen_failing_and_asked_again_until_one_is_made(tmp_path, reference):
+    clock = ManualClock(END + SETTLE)
+    faults = Faults(fatal_reports_every=1)  # Amazon makes no report at all for a while
+    with SimulatorServer(SCENARIO, clock, faults=faults) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "fatal.db")
+        account = app.accounts[0]
+        results = {r.source: r for r in app.sync(account, until=END)}
+        for feed in ("feedback", "performance"):
+            assert "FATAL" in (results[feed].error or ""), feed
+            with app.store.sessions() as session:
+                assert "FATAL" in session.get(m.FeedHealth, ("sim", feed)).last_error
+        assert results["orders"].error is None  # the order feeds do not wait for reports
+        faults.fatal_reports_every = 0
+        clock.advance(hours=6)
+        assert all(r.error is None for r in app.sync(account, until=END))
+        assert metric_rows(app) == reference
+        with app.store.sessions() as session:
+            assert session.scalar(select(m.AmazonFigure).limit(1)) is not None  # the performance report, read
