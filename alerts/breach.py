@@ -67,7 +67,6 @@ CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
 # Share of an order's eventual ODR defects visible by each age in days: feedback a few days after delivery,
 # claims after a week or two and their grant days later, chargebacks later still ("several weeks" on average).
 ODR_LAG_KNOTS = ((0, 0.0), (3, 0.05), (7, 0.3), (14, 0.6), (21, 0.8), (30, 0.92), (45, 0.98), (MATURE_AGE, 1.0))
-LAG_BINS = ((0, 7), (7, 14), (14, 21), (21, 30), (30, 45), (45, MATURE_AGE))
 LAG_SHRINK_DEFECTS = 40.0  # a learned bin counts as much as the default once it rests on this many expected defects
 
 
@@ -122,7 +121,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int]):
-        self.d, self.today, self.horizon = d, today, horizon
+        self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
         last_window = d.window.days(today + timedelta(days=horizon))
