@@ -241,7 +241,7 @@ class RateBelief:
 
     @property
     def mean(self) -> float:
-        return sum(w * a / (a + b) for w, a, b in self.parts)
+        return sum(w * a / (a + b) for w, a, b in self.parts) / sum(w for w, _, _ in self.parts)
 
     def sample(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         weights = np.array([w for w, _, _ in self.parts])
