@@ -46,7 +46,9 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
         Level(row.level), row.since, row.last_notified_at,
         Level(row.candidate_level) if row.candidate_level else None, row.candidate_count, row.candidate_since, row.sequence,
     )
-    said = _last_said(session, finding)
+    # Only an unchanged raised level can be "worse" than its last notification: nothing to look up otherwise.
+    unchanged = finding.level == previous.level and previous.level.rank >= Level.WARNING.rank
+    said = _last_said(session, finding) if unchanged else None
     worse = got_worse(said, said_of(finding.fields)) if said is not None else False
     decision = decide(previous, finding.level, now, policy, finding.worse or worse)
     if decision.reason == NotifyReason.WORSE and worse:
