@@ -62,7 +62,8 @@ AMAZON_SEES = {"odr": (0, None), "cr_7d": (0, 0), "lsr_10d": (2, 4), "lsr_30d": 
                "otdr_14d": (0, 0)}
 ODR_REPORT_LAG_DAYS = 2
 # Past-due unshipped orders reach the late-shipment rate once shipped, and Amazon's report 72 h after that: from the
-# fourth day on. What is certain for the other metrics (open claims) is already in Amazon's report.
+# fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
+# metrics (open claims) is already in Amazon's report.
 CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
 # Share of an order's eventual ODR defects visible by each age in days: feedback a few days after delivery,
 # claims after a week or two and their grant days later, chargebacks later still ("several weeks" on average).
@@ -130,7 +131,10 @@ class _Model:
         self.known_orders = np.array([den for _, den in known], dtype=float)
         self.known_bad = np.array([num if self.upper else den - num for num, den in known], dtype=float)
         self.future = np.array([a >= today for a in self.days])
-        counted = np.arange(1, horizon + 1) >= CERTAIN_FROM_DAY.get(d.id, 1)
+        days_out = np.arange(1, horizon + 1)
+        counted = days_out >= CERTAIN_FROM_DAY.get(d.id, 1)
+        if d.id in CERTAIN_FROM_DAY:  # past-due orders missed a recent ship-by date: they leave the window with it
+            counted &= days_out < d.window.length_days
         self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
         self.certain_orders = counted * certain[1]
         history = {a: c for a, c in series.counts.items() if a < today}
