@@ -21,7 +21,7 @@ from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Observation, evaluate
 from alerts.series import DaySeries
 from alerts.metrics.definitions import METRICS
-from alerts.model import Level, NotifyReason
+from alerts.model import NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import Member, family
 from bench.point_forecast import project

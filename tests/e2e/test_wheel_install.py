@@ -8,7 +8,6 @@ import site
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_cli import simulated_config
