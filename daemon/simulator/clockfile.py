@@ -14,15 +14,15 @@ CLOCK_FILE = "simulator-clock.json"
 
 
 def resume_point(state_dir: Path, scenario: Scenario) -> datetime:
-    """Where the last run of this scenario got to; the installation instant when there was none."""
+    """Where the last run of this scenario got to (at most its end); the installation instant when there was none."""
     try:
         saved = json.loads((state_dir / CLOCK_FILE).read_text(encoding="utf-8"))
         instant = parse_instant(saved["virtual_time"])
     except (OSError, ValueError, KeyError):
         return scenario.monitor_from
-    if saved.get("scenario") != scenario.name or not scenario.monitor_from <= instant <= scenario.end:
+    if saved.get("scenario") != scenario.name or instant < scenario.monitor_from:
         return scenario.monitor_from
-    return instant
+    return min(instant, scenario.end)  # a finished scenario stays finished: its data are already in the database
 
 
 def remember(state_dir: Path, scenario: Scenario, instant: datetime) -> None:
