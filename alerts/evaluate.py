@@ -85,6 +85,7 @@ class Evaluation:
     forecast_breach_at: datetime | None  # the median day of Amazon's figure crossing, within the horizon
     breach_probability: float | None  # P(Amazon's figure over the limit within probability_days)
     probability_days: int
+    outlook: Outlook | None  # the whole horizon, day by day; None with no orders in the window
     headline: str
     explanation: tuple[str, ...]
     advice: tuple[str, ...]
@@ -121,7 +122,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     explanation = _explain(obs, num, den, dtb, ahead, days, low_volume)
     return Evaluation(
         level=level, value=value, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=dtb,
-        forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days,
+        forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days, outlook=ahead,
         headline=_headline(d, value, dtb, probability if dtb else None, days, today),
         explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
     )
@@ -165,7 +166,7 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, ahead: Outlo
         out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
     if obs.claims_unknown and upper:
         out.append("Amazon's latest report left out its claim and chargeback counts, so open claims are not included.")
-    out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), (obs.certain[0], obs.certain[1]))))
+    out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), obs.certain)))
     if ahead is not None and dtb:
         out.append(_chance_sentence(d.id, ahead, days, obs.at.date()))
     if low_volume:

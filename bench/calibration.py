@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alerts.breach import HISTORY_DAYS, outlook
+from alerts.breach import HISTORY_DAYS
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Observation, evaluate
 from alerts.series import DaySeries
@@ -83,8 +83,7 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den)
                 ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS, chances)
                 if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
-                    ahead = outlook(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]), mp)
-                    result.cases.append((key, at, ahead.within(3), ahead.within(14)))
+                    result.cases.append((key, at, ev.outlook.within(3), ev.outlook.within(14)))
                     if ev.forecast_breach_at:
                         result.medians.append((key, ev.forecast_breach_at))
                     point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]))

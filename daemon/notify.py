@@ -49,11 +49,12 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     # Only an unchanged raised level can be "worse" than its last notification: nothing to look up otherwise.
     unchanged = finding.level == previous.level and previous.level.rank >= Level.WARNING.rank
     said = _last_said(session, finding) if unchanged else None
-    worse = got_worse(said, said_of(finding.fields)) if said is not None else False
+    saying = said_of(finding.fields)
+    worse = got_worse(said, saying) if said is not None else False
     decision = decide(previous, finding.level, now, policy, finding.worse or worse)
     if decision.reason == NotifyReason.WORSE and worse:
         fields = dict(finding.fields)
-        fields["explanation"] = (what_got_worse(said, said_of(fields)), *fields.get("explanation", ()))
+        fields["explanation"] = (what_got_worse(said, saying), *fields.get("explanation", ()))
         finding = replace(finding, fields=fields)
     state = decision.state
     silenced = decision.reason is not None and alerts_repo.is_silenced(session, finding.key, now)

@@ -27,14 +27,16 @@ from tests.support.receivers import Reply, SmtpServer, free_port
 STEP = timedelta(minutes=5)
 
 
-def raise_three(store, clock, channel: str) -> list[str]:
-    """A warning, its escalation an hour later and the breach an hour after that, for one account."""
+def raise_three(store, clock, channels: dict) -> list[str]:
+    """A warning, its escalation an hour later and the breach an hour after that, for one account, on one channel
+    that is failing: each is tried as it is raised."""
+    [name] = channels
     ids = []
     for sequence, level in enumerate((Level.WARNING, Level.CRITICAL, Level.BREACH), start=1):
         alert = replace(odr_warning(sequence, level), raised_at=clock.now())
         with store.transaction() as session:
-            ids += enqueue(session, alert, [channel], clock.now())
-        deliver_due(store, CHANNELS[channel], render, clock)
+            ids += enqueue(session, alert, [name], clock.now())
+        deliver_due(store, channels, render, clock)
         clock.advance(hours=1)
     return ids
 
@@ -63,9 +65,6 @@ def failing(store, clock) -> list[str]:
         return _failing_channels(session, clock.now())
 
 
-CHANNELS: dict[str, dict] = {}
-
-
 @pytest.fixture
 def http():
     with httpx.Client(timeout=0.3, trust_env=False) as client:
@@ -75,15 +74,15 @@ def http():
 def test_smtp_refusing_connections_for_three_hours(store, clock, caplog):
     caplog.set_level(logging.INFO, logger="alerts.outbox")
     port = free_port()  # nobody listens: every attempt is a refused connection
-    CHANNELS["email"] = {"email": EmailChannel("email", "127.0.0.1", port, "none", None, None, "a@example.com",
-                                               ("b@example.com",), 2, clock)}
-    ids = raise_three(store, clock, "email")
+    channels = {"email": EmailChannel("email", "127.0.0.1", port, "none", None, None, "a@example.com",
+                                      ("b@example.com",), 2, clock)}
+    ids = raise_three(store, clock, channels)
     assert failing(store, clock) and failing(store, clock)[0].startswith("channel email failing: 3 deliveries waiting")
     assert outbox_metrics(store, clock)[("email", "pending")] == 3
     assert "delivery retry" in caplog.text and "ConnectionRefusedError" in caplog.text
     server = SmtpServer(port)
     try:
-        run_for(store, clock, CHANNELS["email"], timedelta(hours=2))
+        run_for(store, clock, channels, timedelta(hours=2))
         subjects = [m["Subject"] for m in server.messages]
     finally:
         server.close()
@@ -95,13 +94,13 @@ def test_smtp_refusing_connections_for_three_hours(store, clock, caplog):
 
 def test_slack_answering_429_for_an_hour(store, clock, receiver, http):
     receiver.standing = Reply(429, "rate_limited", {"Retry-After": "120"})
-    CHANNELS["slack"] = {"slack": SlackChannel("slack", receiver.url, http)}
-    raise_three(store, clock, "slack")
+    channels = {"slack": SlackChannel("slack", receiver.url, http)}
+    raise_three(store, clock, channels)
     assert outbox_metrics(store, clock)[("slack", "pending")] == 3
     assert failing(store, clock)[0].startswith("channel slack failing: 3 deliveries waiting")
     tried = len(receiver.requests)
     receiver.standing = Reply()
-    run_for(store, clock, CHANNELS["slack"], timedelta(hours=2))
+    run_for(store, clock, channels, timedelta(hours=2))
     delivered = [json.loads(r.body)["blocks"][0]["text"]["text"].split()[0] for r in receiver.requests[tried:]]
     assert delivered == ["WARNING", "CRITICAL", "BREACH"]
     assert outbox_metrics(store, clock)[("slack", "sent")] == 3
@@ -109,11 +108,11 @@ def test_slack_answering_429_for_an_hour(store, clock, receiver, http):
 
 def test_a_webhook_receiver_that_times_out(store, clock, receiver, http):
     receiver.standing = Reply(200, "ok", delay=0.6)  # longer than the client's 0.3 s
-    CHANNELS["tickets"] = {"tickets": WebhookChannel("tickets", receiver.url, "secret", http, clock)}
-    raise_three(store, clock, "tickets")
+    channels = {"tickets": WebhookChannel("tickets", receiver.url, "secret", http, clock)}
+    raise_three(store, clock, channels)
     assert failing(store, clock)[0].startswith("channel tickets failing: 3 deliveries waiting")
     receiver.standing = Reply()
-    run_for(store, clock, CHANNELS["tickets"], timedelta(hours=2))
+    run_for(store, clock, channels, timedelta(hours=2))
     # The receiver saw the timed-out attempts too: it dedupes on webhook-id; each alert's first successful
     # delivery comes in the order raised, and nothing is sent after it was recorded as sent.
     ids = [r.headers["webhook-id"] for r in receiver.requests]
