@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerts.metrics.contributions import Contribution, OrderFacts, contributions
@@ -103,7 +103,6 @@ def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime)
     by_type: dict[type, list[Any]] = defaultdict(list)
     for record in batch.records:
         by_type[type(record)].append(record)
-    changed |= _store_orders(session, account, by_type[OrderRecord], seen_at)
     changed |= _store_cancellations(session, account, by_type[CancellationRecord])
     changed |= _store_packages(session, account, by_type[PackageRecord], seen_at)
     changed |= _store_feedback(session, account, by_type[FeedbackRecord], by_type[FeedbackCoverage], seen_at)
@@ -115,8 +114,12 @@ def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime)
          + [f"feedback:{r.order_id}" for r in by_type[FeedbackRecord]] + [h.retry_key for h in by_type[Healed]], seen_at)
     if batch.next_cursor is not None:
         set_cursor(session, account, batch.source, batch.next_cursor, seen_at)
-    refresh_contributions(session, account, changed)
-    return changed
+    # Orders last: their contributions then see this batch's packages, feedback and events.
+    deltas = BucketDeltas()
+    stored = _store_orders(session, account, by_type[OrderRecord], seen_at, deltas)
+    refresh_contributions(session, account, changed - stored, deltas)
+    deltas.write(session, account)
+    return changed | stored
 
 
 def set_cursor(session: Session, account: str, source: str, cursor: Cursor, now: datetime) -> None:
@@ -155,33 +158,69 @@ def heal(session: Session, account: str, retry_keys: list[str], now: datetime) -
                                         q.retry_key.in_(retry_keys[start:start + CHUNK])).values(resolved_at=now))
 
 
-def _store_orders(session: Session, account: str, records: list[OrderRecord], seen_at: datetime) -> set[str]:
-    rows = [
-        {
-            "account": account, "order_id": r.order_id, "marketplace_id": r.marketplace_id, "channel": r.channel,
-            "status": r.status, "purchase_at": r.purchase_at, "last_update_at": r.last_update_at,
-            "latest_ship_at": r.latest_ship_at, "latest_delivery_at": r.latest_delivery_at,
-            "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
-            # packages[].shipTime where Orders 2026 gives it; for v0 only, LastUpdateDate at the first sight of Shipped.
-            "ship_confirmed_at": r.ship_confirmed_at or (r.last_update_at if r.status in SHIPPED_STATUSES else None),
-            "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
-            "left_pending": r.left_pending, "contributions": "[]", "first_seen_at": seen_at,
-        }
-        for r in records
-    ]
-    table = m.Order.__table__
-    upsert(
-        session, table, rows, ("account", "order_id"),
-        lambda ex: {
-            "status": ex.status, "last_update_at": ex.last_update_at, "latest_ship_at": ex.latest_ship_at,
-            "latest_delivery_at": func.coalesce(ex.latest_delivery_at, table.c.latest_delivery_at),
-            "quantity": ex.quantity, "is_replacement": ex.is_replacement, "is_business": ex.is_business,
-            "ship_confirmed_at": func.coalesce(table.c.ship_confirmed_at, ex.ship_confirmed_at),
-            "cancelled_at": func.coalesce(table.c.cancelled_at, ex.cancelled_at),
-            "left_pending": or_(table.c.left_pending, ex.left_pending),
-        },
-    )
-    return {r.order_id for r in records}
+def _store_orders(session: Session, account: str, records: list[OrderRecord], seen_at: datetime,
+                  deltas: BucketDeltas) -> set[str]:
+    """Merge the records into the stored orders and write each once, with its bucket contributions.
+
+    Merging here rather than in the upsert lets the contributions be worked out before the write, so a backfill
+    writes every order once instead of writing it, reading it back and updating it.
+    """
+    if not records:
+        return set()
+    existing = _existing_orders(session, account, sorted({r.order_id for r in records}))
+    merged: dict[str, dict[str, Any]] = {}
+    for r in records:
+        merged[r.order_id] = _merge_order(merged.get(r.order_id) or existing.get(r.order_id), _order_row(account, r, seen_at))
+    rows = list(merged.values())
+    for order, facts in _facts_of(session, account, rows):
+        new = _encode(contributions(facts))
+        old = existing[order["order_id"]]["contributions"] if order["order_id"] in existing else "[]"
+        deltas.move(order["marketplace_id"], old, new)
+        order["contributions"] = new
+    upsert(session, m.Order.__table__, rows, ("account", "order_id"),
+           lambda ex: {column: getattr(ex, column) for column in ORDER_MERGED_COLUMNS})
+    return set(merged)
+
+
+# What a new sight of an order may change; the rest (marketplace, channel, purchase, first sight) stays as first seen.
+ORDER_MERGED_COLUMNS = ("status", "last_update_at", "latest_ship_at", "latest_delivery_at", "quantity", "is_replacement",
+                        "is_business", "ship_confirmed_at", "cancelled_at", "left_pending", "contributions")
+
+
+def _order_row(account: str, r: OrderRecord, seen_at: datetime) -> dict[str, Any]:
+    return {
+        "account": account, "order_id": r.order_id, "marketplace_id": r.marketplace_id, "channel": r.channel,
+        "status": r.status, "purchase_at": r.purchase_at, "last_update_at": r.last_update_at,
+        "latest_ship_at": r.latest_ship_at, "latest_delivery_at": r.latest_delivery_at,
+        "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
+        # packages[].shipTime where Orders 2026 gives it; for v0 only, LastUpdateDate at the first sight of Shipped.
+        "ship_confirmed_at": r.ship_confirmed_at or (r.last_update_at if r.status in SHIPPED_STATUSES else None),
+        "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
+        "left_pending": r.left_pending, "contributions": "[]", "first_seen_at": seen_at,
+    }
+
+
+def _merge_order(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """The stored order after a new sight: the newest status and dates, the first sight of shipping and cancelling."""
+    if old is None:
+        return new
+    merged = dict(old)
+    for column in ("status", "last_update_at", "latest_ship_at", "quantity", "is_replacement", "is_business"):
+        merged[column] = new[column]
+    merged["latest_delivery_at"] = new["latest_delivery_at"] or old["latest_delivery_at"]
+    merged["ship_confirmed_at"] = old["ship_confirmed_at"] or new["ship_confirmed_at"]
+    merged["cancelled_at"] = old["cancelled_at"] or new["cancelled_at"]
+    merged["left_pending"] = bool(old["left_pending"] or new["left_pending"])
+    return merged
+
+
+def _existing_orders(session: Session, account: str, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    o = m.Order.__table__
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(order_ids), CHUNK):
+        for row in session.execute(select(o).where(o.c.account == account, o.c.order_id.in_(order_ids[start:start + CHUNK]))):
+            found[row.order_id] = dict(row._mapping)
+    return found
 
 
 def _store_cancellations(session: Session, account: str, records: list[CancellationRecord]) -> set[str]:
@@ -322,45 +361,69 @@ def _figure_row(account: str, fetched_at: datetime, figure: AmazonFigureRecord) 
     }
 
 
-def refresh_contributions(session: Session, account: str, order_ids: Iterable[str]) -> None:
+class BucketDeltas:
+    """How much each day bucket moves as orders' contributions change; written once per batch."""
+
+    def __init__(self) -> None:
+        self._deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+
+    def move(self, marketplace_id: str, old: str, new: str) -> None:
+        """An order's encoded contributions went from `old` to `new`."""
+        if old == new:
+            return
+        for sign, encoded in ((-1, old), (1, new)):
+            for metric, fulfillment, day, num, den in json.loads(encoded):
+                delta = self._deltas[(marketplace_id, metric, fulfillment, date.fromisoformat(day))]
+                delta[0] += sign * num
+                delta[1] += sign * den
+
+    def write(self, session: Session, account: str) -> None:
+        rows = [
+            {"account": account, "marketplace_id": mp, "metric": metric, "fulfillment": ff, "day": day,
+             "numerator": num, "denominator": den}
+            for (mp, metric, ff, day), (num, den) in sorted(self._deltas.items())
+            if num or den
+        ]
+        table = m.MetricBucket.__table__
+        upsert(
+            session, table, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
+            lambda ex: {"numerator": table.c.numerator + ex.numerator, "denominator": table.c.denominator + ex.denominator},
+        )
+        self._deltas.clear()
+
+
+def refresh_contributions(session: Session, account: str, order_ids: Iterable[str], deltas: BucketDeltas | None = None) -> None:
     """Recompute the facts of changed orders and move their bucket contributions by the difference."""
+    own = deltas is None
+    deltas = deltas or BucketDeltas()
     ids = sorted(order_ids)
-    deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+    o = m.Order.__table__
     updates: list[dict[str, Any]] = []
     for start in range(0, len(ids), CHUNK):
-        for order, facts in _facts_of(session, account, ids[start:start + CHUNK]):
+        orders = [row._mapping for row in session.execute(
+            select(o).where(o.c.account == account, o.c.order_id.in_(ids[start:start + CHUNK])))]
+        for order, facts in _facts_of(session, account, orders):
             new = _encode(contributions(facts))
-            if new == order.contributions:
-                continue
-            for sign, encoded in ((-1, order.contributions), (1, new)):
-                for metric, fulfillment, day, num, den in json.loads(encoded):
-                    delta = deltas[(order.marketplace_id, metric, fulfillment, date.fromisoformat(day))]
-                    delta[0] += sign * num
-                    delta[1] += sign * den
-            updates.append({"account": account, "order_id": order.order_id, "contributions": new})
+            if new != order["contributions"]:
+                deltas.move(order["marketplace_id"], order["contributions"], new)
+                updates.append({"key_account": account, "key_order_id": order["order_id"], "contributions": new})
     if updates:
-        session.execute(update(m.Order), updates)
-    rows = [
-        {"account": account, "marketplace_id": mp, "metric": metric, "fulfillment": ff, "day": day,
-         "numerator": num, "denominator": den}
-        for (mp, metric, ff, day), (num, den) in sorted(deltas.items())
-        if num or den
-    ]
-    table = m.MetricBucket.__table__
-    upsert(
-        session, table, rows, ("account", "marketplace_id", "metric", "fulfillment", "day"),
-        lambda ex: {"numerator": table.c.numerator + ex.numerator, "denominator": table.c.denominator + ex.denominator},
-    )
+        # Core executemany by primary key: the ORM's bulk update costs as much again per row.
+        session.execute(update(o).where(o.c.account == bindparam("key_account"), o.c.order_id == bindparam("key_order_id"))
+                        .values(contributions=bindparam("contributions")), updates)
+    if own:
+        deltas.write(session, account)
 
 
 def _encode(items: tuple[Contribution, ...]) -> str:
     return json.dumps([[c.metric, c.fulfillment, c.day.isoformat(), c.numerator, c.denominator] for c in sorted(items)])
 
 
-def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[m.Order, OrderFacts]]:
-    orders = session.scalars(select(m.Order).where(m.Order.account == account, m.Order.order_id.in_(ids))).all()
+def _facts_of(session: Session, account: str, orders: list[Mapping[str, Any]]) -> Iterator[tuple[Any, OrderFacts]]:
+    """Each order row (a mapping of the orders table's columns) with its facts from the other feeds."""
     if not orders:
         return
+    ids = [order["order_id"] for order in orders]
     f, s, c, e = m.Feedback, m.Shipment, m.Cancellation, m.FinancialEvent
     negative = set(session.scalars(
         select(f.order_id).where(f.account == account, f.order_id.in_(ids), f.rating <= 2, f.removed_at.is_(None))
@@ -376,13 +439,13 @@ def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[
         )
     }
     for order in orders:
-        shipment = shipments.get(order.order_id)
-        cancel = cancels.get(order.order_id)
+        shipment = shipments.get(order["order_id"])
+        cancel = cancels.get(order["order_id"])
         cancel_by, cancel_reason = None, None
-        items_cancelled = order.cancelled_at is None and shipment is not None and shipment.cancelled_by is not None
+        items_cancelled = order["cancelled_at"] is None and shipment is not None and shipment.cancelled_by is not None
         if items_cancelled:
             cancel_by, cancel_reason = shipment.cancelled_by, shipment.cancel_reason
-        elif order.cancelled_at is not None:
+        elif order["cancelled_at"] is not None:
             # The 2026 API names who asked and who executed; v0 items only recognise buyer requests.
             if shipment is not None and shipment.cancelled_by not in (None, "unknown"):
                 cancel_by, cancel_reason = shipment.cancelled_by, shipment.cancel_reason
@@ -391,16 +454,16 @@ def _facts_of(session: Session, account: str, ids: list[str]) -> Iterator[tuple[
             else:
                 cancel_by = "unknown"
         yield order, OrderFacts(
-            marketplace_id=order.marketplace_id, channel=order.channel, purchase_at=order.purchase_at,
-            latest_ship_at=order.latest_ship_at, latest_delivery_at=order.latest_delivery_at,
-            quantity=order.quantity, ship_confirmed_at=order.ship_confirmed_at,
-            cancelled=order.cancelled_at is not None, cancelled_at=order.cancelled_at, items_cancelled=items_cancelled,
-            left_pending=order.left_pending,
+            marketplace_id=order["marketplace_id"], channel=order["channel"], purchase_at=order["purchase_at"],
+            latest_ship_at=order["latest_ship_at"], latest_delivery_at=order["latest_delivery_at"],
+            quantity=order["quantity"], ship_confirmed_at=order["ship_confirmed_at"],
+            cancelled=order["cancelled_at"] is not None, cancelled_at=order["cancelled_at"], items_cancelled=items_cancelled,
+            left_pending=order["left_pending"],
             cancel_by=cancel_by, cancel_reason=cancel_reason,
             tracking_valid=shipment.tracking_valid if shipment else None,
             delivered_at=shipment.delivered_at if shipment else None,
             delivered_after=shipment.delivered_after if shipment else None,
-            negative_feedback=order.order_id in negative,
-            claims_granted=granted.get((order.order_id, "claim"), 0),
-            chargebacks_granted=granted.get((order.order_id, "chargeback"), 0),
+            negative_feedback=order["order_id"] in negative,
+            claims_granted=granted.get((order["order_id"], "claim"), 0),
+            chargebacks_granted=granted.get((order["order_id"], "chargeback"), 0),
         )
