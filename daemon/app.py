@@ -34,6 +34,7 @@ from daemon.sources.performance import PerformanceSource
 from daemon.sources.quarantine import QuarantineRetrySource
 from daemon.sources.records import Source
 from daemon.sources.spapi import AccountEndpoint, SpApiCaller, SpApiClients
+from daemon.sources.throttle import RateLimiter
 from storage import alerts_repo
 from storage.db import make_engine, sqlite_url
 from storage.migrate import upgrade
@@ -43,10 +44,11 @@ USER_AGENT = "seller-sentinel/0.1"
 QUARANTINE_RETRY = timedelta(days=7)  # a record still malformed after a week is left for a person to look at
 
 
-def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon: DaemonConfig) -> dict[str, Source]:
+def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon: DaemonConfig,
+                  budget_wait_seconds: float | None = None) -> dict[str, Source]:
     """Every feed of one account, sharing one caller so usage plans are counted per account."""
     clients = SpApiClients(endpoint)
-    caller = SpApiCaller(endpoint.account, clock)
+    caller = SpApiCaller(endpoint.account, clock, RateLimiter(clock, max_wait_seconds=budget_wait_seconds))
     marketplaces = endpoint.marketplace_ids
     lookup_every = timedelta(hours=daemon.delivery_lookup_hours)
 
@@ -81,6 +83,8 @@ def open_store(database_url: str, lock: DaemonLock | None = None, busy_timeout_s
     if lock is not None:
         lock.acquire(engine)  # before migrating: two daemons never migrate one database at once
     upgrade(engine)
+    if lock is not None:
+        lock.migrated()
     return Store(engine)
 
 
@@ -123,15 +127,19 @@ def digest_routes_of(config: Config) -> tuple[Route, ...]:
 
 
 def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys.stderr,
-          lock: DaemonLock | None = None) -> App:
-    """The App for a config: every account's feeds, the database, the channels and the alert policy."""
+          lock: DaemonLock | None = None, budget_wait_seconds: float | None = None) -> App:
+    """The App for a config: every account's feeds, the database, the channels and the alert policy.
+
+    `budget_wait_seconds`: how long a poll may wait for a usage-plan token before leaving the rest to the account's
+    next turn (the daemon, where waits are real); None waits as long as needed (replays, where waits are virtual).
+    """
     store = open_store(config.daemon.database_url, lock, config.daemon.busy_timeout_seconds)
     accounts = []
     for account in config.accounts:
         endpoint = endpoint_of(account, config, api_url)
         accounts.append(AccountRuntime(
             name=account.name, seller_id=account.seller_id, marketplaces=account.marketplaces,
-            sources=build_sources(endpoint, clock, store, config.daemon), otdr_enforced=frozenset(account.otdr_enforced),
+            sources=build_sources(endpoint, clock, store, config.daemon, budget_wait_seconds), otdr_enforced=frozenset(account.otdr_enforced),
             thresholds=lambda mp, metric, name=account.name: thresholds_of(config.alerts.margins_for(name, mp, metric)),
         ))
     apply_config_silences(store, config, clock.now())

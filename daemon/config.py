@@ -79,6 +79,8 @@ class DaemonConfig:
     orders_v0: bool = False  # also read Orders v0, which Amazon removes in March 2027
     delivery_lookup_hours: float = 6  # how often an order in transit is looked up with getOrder
     busy_timeout_seconds: float = 30  # how long a write waits for a SQLite file another process holds
+    poll_workers: int = 4  # accounts polled at once; one slow account holds one worker, never the others
+    lease_seconds: float = 60  # PostgreSQL with several daemons: a dead daemon's accounts move after this long
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,9 @@ def parse_config(raw: Mapping[str, Any], ctx: _Context, path: Path | None) -> Co
     daemon = _daemon(root.table("daemon"), ctx)
     simulator = _simulator(root.table("simulator"))
     accounts = tuple(_account(t, simulator.enabled) for t in root.tables("accounts"))
+    accounts_dir = root.get("accounts_dir", str, "")
+    if accounts_dir:
+        accounts += _accounts_in(root, ctx.resolve(accounts_dir), simulator.enabled)
     if not accounts:
         if not simulator.enabled:
             raise ConfigError(f"{ctx.file}: accounts is missing; add an [[accounts]] table, or set [simulator] enabled = true.")
@@ -419,7 +424,10 @@ def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
         log_level=t.get("log_level", str, "INFO").upper(), orders_v0=t.get("orders_v0", bool, False),
         delivery_lookup_hours=_positive(t, "delivery_lookup_hours", 6),
         busy_timeout_seconds=_positive(t, "busy_timeout_seconds", 30),
+        poll_workers=t.get("poll_workers", int, 4), lease_seconds=_positive(t, "lease_seconds", 60),
     )
+    if not 1 <= out.poll_workers <= 64:
+        raise t.fail("poll_workers", f"is {out.poll_workers}", "use a number of threads between 1 and 64")
     if out.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise t.fail("log_level", f"is {out.log_level!r}", "use DEBUG, INFO, WARNING or ERROR")
     t.done()
@@ -471,6 +479,25 @@ def _account(t: _Table, simulated: bool) -> AccountConfig:
     )
     t.done()
     return out
+
+
+def _accounts_in(root: _Table, directory: Path, simulated: bool) -> tuple[AccountConfig, ...]:
+    """An agency's accounts, one file each (`<name>.toml`, the keys of an [[accounts]] table at its top level), so
+    adding an account means adding a file."""
+    if not directory.is_dir():
+        raise root.fail("accounts_dir", f"is {str(directory)!r}, which is not a directory",
+                        "create it with one <account>.toml per account, or remove the key")
+    accounts = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the account file ({exc.strerror}); check its permissions.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line.") from None
+        raw.setdefault("name", path.stem)
+        accounts.append(_account(_Table(raw, "", _Context(str(path), path.parent, root.ctx.environ)), simulated))
+    return tuple(accounts)
 
 
 def _url(t: _Table, key: str, default: str) -> str:

@@ -32,6 +32,11 @@ class Throttled(SourceError):
         self.retry_after = retry_after
 
 
+class BudgetSpent(SentinelError):
+    """The account's usage plan has no token for longer than a poll may wait: the feed resumes from its cursor at
+    the account's next turn, and the worker goes to another account meanwhile. Not a failure."""
+
+
 class SourceUnavailable(SourceError):
     """Network failure, 5xx, or credentials refused."""
 

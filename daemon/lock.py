@@ -1,8 +1,9 @@
-"""One daemon per database: a second `run` on the same database refuses to start with one sentence.
+"""SQLite: one daemon per database; a second `run` on the same file refuses to start with one sentence.
 
 SQLite: an exclusive flock on `<database>.lock`, which the kernel releases when the process dies, so the lock a
-killed daemon leaves behind never blocks the next start. PostgreSQL: a session advisory lock on a connection held
-open for the daemon's life, which the server releases when that connection ends.
+killed daemon leaves behind never blocks the next start. PostgreSQL: several daemons share one database and split
+its accounts by leases (daemon/leases.py); the lock only makes daemons starting together migrate one at a time (a
+session advisory lock, held until the schema is current, released by the server if the process dies).
 """
 from __future__ import annotations
 
@@ -56,14 +57,13 @@ class DaemonLock:
 
     def _lock_advisory(self, engine: Engine) -> None:
         connection = engine.connect()
-        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar():
-            connection.close()
-            raise AlreadyRunning(
-                f"another seller-sentinel daemon already runs on the PostgreSQL database {engine.url.database!r} at "
-                f"{engine.url.host}; stop it first, or give this one another database (several daemons on one "
-                "database are not supported yet)")
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})  # waits for a migrating peer
         connection.commit()
         self._connection = connection
+
+    def migrated(self) -> None:
+        """The schema is current: PostgreSQL peers may start; SQLite keeps its lock for the daemon's life."""
+        self._release_advisory()
 
     def release(self) -> None:
         """Let the next daemon have the database."""
@@ -71,6 +71,9 @@ class DaemonLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+        self._release_advisory()
+
+    def _release_advisory(self) -> None:
         if self._connection is not None:
             # The pool would keep the session, and its lock, alive: unlock first.
             self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})

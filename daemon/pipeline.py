@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 
 from alerts.metrics.definitions import METRICS, MetricDefinition
-from daemon.errors import SourceError, SourceUnavailable
+from daemon.errors import BudgetSpent, SourceError, SourceUnavailable
 from daemon.sources.records import Source
 from daemon.telemetry import POLLS
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +29,7 @@ class PollResult:
     pages: int
     api_calls: int
     error: str | None = None
+    deferred: bool = False  # the usage plan ran dry: the rest is read at the account's next turn
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ def poll_source(store: Store, account: str, source: Source, until: datetime, now
             calls += batch.api_calls
             for reject in batch.rejects:
                 logger.warning("quarantined account=%s source=%s reason=%s", account, reject.source, reject.error)
+    except BudgetSpent as exc:
+        POLLS.labels(account, source.name, "deferred").inc()
+        logger.info("poll deferred account=%s source=%s reason=%s", account, source.name, exc)
+        return PollResult(account, source.name, records, rejects, pages, calls, deferred=True)
     except SourceError as exc:
         POLLS.labels(account, source.name, "failed").inc()
         record_feed_failure(store, account, source.name, now, exc)

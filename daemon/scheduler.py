@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from daemon.dbhealth import DatabaseOutage
 
 logger = logging.getLogger(__name__)
+JOB_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,10 @@ def guarded(job: Job, outage: DatabaseOutage) -> Callable[[], None]:
 def run_jobs(jobs: list[Job], stop: threading.Event, outage: DatabaseOutage,
              on_started: Callable[[], None] = lambda: None) -> None:
     """Run the jobs until `stop` is set; every job also runs once at start."""
-    # One worker thread: SQLite wants a single writer, and jobs never overlap themselves.
+    # A few threads, so a slow delivery never holds up lease renewal or dispatch; a job never overlaps itself, and the
+    # polls themselves run on the dispatcher's own workers (daemon/dispatch.py).
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        executors={"default": ThreadPoolExecutor(max_workers=JOB_THREADS)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone="UTC",
     )

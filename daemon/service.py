@@ -24,24 +24,37 @@ from daemon.dbhealth import DatabaseOutage
 from daemon.lock import DaemonLock
 from daemon.version import release
 from daemon.web import WebServer, status_app
-from daemon.scheduler import Job, run_jobs
+from daemon.scheduler import Job, guarded, run_jobs
+from daemon.dispatch import PollDispatcher
+from daemon.leases import leases_for
 from daemon.simulator.clockfile import remember, resume_point
 from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
 FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine")
 MIN_JOB_SECONDS = 0.5  # real seconds between two runs of a job, however fast virtual time goes
+DISPATCH_SECONDS = 0.5  # how often the dispatcher looks for accounts whose turn has come
+BUDGET_WAIT_SECONDS = 20.0  # a poll waits this long for a usage-plan token, then leaves the rest to the next turn
 SCENARIO_GRACE = timedelta(days=1)  # a simulated run goes on this long after its scenario ends, to read the last of it
 
 
 class Daemon:
-    """The jobs of `run` over one App: poll, evaluate, deliver, watch itself, send digests."""
+    """The jobs of `run` over one App: poll the accounts this daemon holds, evaluate, deliver, watch itself, digests."""
 
-    def __init__(self, config: Config, app: App, started_at: datetime) -> None:
+    def __init__(self, config: Config, app: App, started_at: datetime, outage: DatabaseOutage | None = None) -> None:
         self.config, self.app, self.started_at = config, app, started_at
+        self.outage = outage or DatabaseOutage(SystemClock())
         self.last_reports: dict[tuple[str, str], datetime] = {}
         self.report_every = {"feedback": timedelta(hours=config.daemon.feedback_poll_hours),
                              "performance": timedelta(hours=config.daemon.performance_poll_hours)}
+        names = [a.name for a in app.accounts]
+        self.leases = leases_for(app.store, names, timedelta(seconds=config.daemon.lease_seconds))
+        self.dispatcher = PollDispatcher(
+            names, self._poll_guarded, timedelta(minutes=config.daemon.poll_interval_minutes),
+            config.daemon.poll_workers, app.clock, self.leases.holds, app.store.last_polled)
+
+    def _poll_guarded(self, name: str) -> None:
+        guarded(Job(f"poll:{name}", 0, lambda: self.poll(self.app.account(name))), self.outage)()
 
     def poll(self, account: AccountRuntime) -> None:
         now = self.app.clock.now()
@@ -51,15 +64,19 @@ class Daemon:
             last = self.last_reports.get((account.name, feed))
             if last is None or now - last >= every:
                 feeds += (feed,)
-                self.last_reports[(account.name, feed)] = now
         results = self.app.sync(account, until, feeds)
+        for result in results:  # a report still being made is taken up at the next turn, not hours later
+            if result.source in self.report_every and not result.deferred:
+                self.last_reports[(account.name, result.source)] = now
         stored = sum(r.records for r in results)
         failed = [r.source for r in results if r.error]
+        deferred = [r.source for r in results if r.deferred]
         at = evaluation_instant(until)
         alerts = self.app.evaluate(account, at, now).alerts
         logger.info("poll account=%s virtual_time=%s records=%d quarantined=%d api_calls=%d alerts=%d%s", account.name,
                     format_instant(now), stored, sum(r.rejects for r in results), sum(r.api_calls for r in results),
-                    len(alerts), f" failed={','.join(failed)}" if failed else "")
+                    len(alerts), (f" failed={','.join(failed)}" if failed else "")
+                    + (f" deferred={','.join(deferred)}" if deferred else ""))
 
     def watch(self) -> None:
         """Operational alerts, digests, and the systemd watchdog ping."""
@@ -71,6 +88,8 @@ class Daemon:
         )
         with self.app.store.transaction() as session:
             for account, account_config in zip(self.app.accounts, self.config.accounts):
+                if not self.leases.holds(account.name):
+                    continue  # another daemon watches it
                 for finding in health_findings(session, account.name, account.seller_id, now, rules, self.started_at,
                                                account_config.lwa_client_secret_rotated_on):
                     notify(session, finding, now, self.app.policy, self.app.routes)
@@ -81,9 +100,10 @@ class Daemon:
         deliver_due(self.app.store, self.app.channels, self.app.render, self.app.clock)
 
     def jobs(self, speed: float) -> list[Job]:
-        """Intervals are virtual; `speed` turns them into the real seconds APScheduler counts."""
-        poll_seconds = self.config.daemon.poll_interval_minutes * 60 / speed
-        jobs = [Job(f"poll:{a.name}", max(MIN_JOB_SECONDS, poll_seconds), lambda a=a: self.poll(a)) for a in self.app.accounts]
+        """Intervals are virtual; `speed` turns them into the real seconds APScheduler counts. Leases are real time."""
+        lease_refresh = self.config.daemon.lease_seconds / 3
+        jobs = [Job("leases", lease_refresh, self.leases.refresh),
+                Job("dispatch", DISPATCH_SECONDS, self.dispatcher.tick)]
         jobs.append(Job("deliver", max(MIN_JOB_SECONDS, self.config.daemon.deliver_interval_seconds / speed), self.deliver))
         jobs.append(Job("watch", max(MIN_JOB_SECONDS, min(60.0, 300 / speed)), self.watch))
         return jobs
@@ -108,9 +128,13 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
     web: WebServer | None = None
     # Reminders of a database outage are paced in real time, whatever speed a simulated clock runs at.
     outage = DatabaseOutage(SystemClock())
+    daemon: Daemon | None = None
     try:
-        app = build(config, clock, api_url=server.url if server else "", lock=lock)
-        daemon = Daemon(config, app, clock.now())
+        # In fast virtual time a wait for a token is short in real time: wait as a replay does.
+        wait = BUDGET_WAIT_SECONDS if speed == 1.0 else None
+        app = build(config, clock, api_url=server.url if server else "", lock=lock, budget_wait_seconds=wait)
+        daemon = Daemon(config, app, clock.now(), outage)
+        daemon.leases.refresh()
         if config.http.enabled:
             web = WebServer(status_app(config, app.store, clock, daemon.started_at, release(), outage),
                             config.http.host, config.http.port)
@@ -123,10 +147,14 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
             jobs.append(Job("stop-at-end", 1.0, lambda: stop.set() if clock.now() >= end else None))
         run_jobs(jobs, stop, outage, on_started=lambda: sdnotify.notify("READY=1"))
         sdnotify.notify("STOPPING=1")
+        daemon.dispatcher.shutdown()
         daemon.deliver()
+        daemon.leases.release()
         logger.info("stopped cleanly")
         return 0
     finally:
+        if daemon is not None:
+            daemon.dispatcher.shutdown()
         if web is not None:
             web.stop()
         lock.release()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-POLLS = Counter("seller_sentinel_polls", "Feed polls by outcome (ok or failed)", ["account", "feed", "outcome"],
+POLLS = Counter("seller_sentinel_polls", "Feed polls by outcome (ok, failed, or deferred to the next turn when the usage plan ran dry)", ["account", "feed", "outcome"],
                 registry=REGISTRY)
 SPAPI_CALLS = Counter("seller_sentinel_spapi_calls", "SP-API calls made, retries included", ["account", "operation"],
                       registry=REGISTRY)

@@ -41,6 +41,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc)
 
 
+WRITES = "seller_sentinel_writes"  # execution option: this transaction will write
+
+
 def sqlite_url(path: Path) -> str:
     """SQLAlchemy URL of a SQLite file."""
     return f"sqlite:///{path}"
@@ -65,12 +68,16 @@ def make_engine(url: str, busy_timeout_seconds: float = 30.0) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A unit of work takes the write lock at its start: a read transaction that later writes cannot wait for
+            # the lock (SQLite answers "database is locked" at once), one that starts as a writer waits its turn.
+            writes = connection.get_execution_options().get(WRITES, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit (values are read after the unit of work)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, writes: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (values are read after the unit of work); `writes`: sessions of
+    units of work that write, which on SQLite take the write lock when they begin."""
+    return sessionmaker(engine.execution_options(**{WRITES: True}) if writes else engine, expire_on_commit=False)

@@ -101,7 +101,7 @@ class MetricBucket(Base):
     __tablename__ = "metric_buckets"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     numerator: Mapped[int] = mapped_column(Integer, default=0)
@@ -114,7 +114,7 @@ class MetricHistory(Base):
     __tablename__ = "metric_history"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     numerator: Mapped[int] = mapped_column(Integer)
@@ -174,7 +174,7 @@ class AmazonFigure(Base):
     __tablename__ = "amazon_figures"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     numerator: Mapped[int | None] = mapped_column(Integer)
@@ -191,7 +191,7 @@ class AlertState(Base):
     __tablename__ = "alert_states"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
     level: Mapped[str] = mapped_column(String(16))
     since: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -207,7 +207,7 @@ class AlertRecord(Base):
     alert_id: Mapped[str] = mapped_column(String(160), primary_key=True)
     account: Mapped[str] = mapped_column(String(64))
     marketplace_id: Mapped[str] = mapped_column(String(20))
-    metric: Mapped[str] = mapped_column(String(40))
+    metric: Mapped[str] = mapped_column(String(64))
     fulfillment: Mapped[str] = mapped_column(String(3))
     level: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(16))
@@ -240,7 +240,7 @@ class Silence(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(64))
     marketplace_id: Mapped[str | None] = mapped_column(String(20))
-    metric: Mapped[str | None] = mapped_column(String(40))
+    metric: Mapped[str | None] = mapped_column(String(64))
     until: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -254,3 +254,20 @@ class DigestRun(Base):
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccountLease(Base):
+    """Which daemon polls an account, until when (PostgreSQL with several daemons; the database's clock decides)."""
+
+    __tablename__ = "account_leases"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LeaseHolder(Base):
+    """A live daemon sharing the database: counted to split the accounts fairly."""
+
+    __tablename__ = "lease_holders"
+    holder: Mapped[str] = mapped_column(String(120), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -36,11 +36,12 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
+        self._writes = make_sessionmaker(engine, writes=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits at the end of the block, or rolls back on an exception."""
-        with self.sessions.begin() as session:
+        with self._writes.begin() as session:
             yield session
 
     def cursor(self, account: str, source: str) -> Cursor | None:
@@ -74,6 +75,14 @@ class Store:
                                           q.seen_at >= since, ~q.retry_key.startswith("feedback:"))
                 .group_by(q.retry_key).order_by(func.min(q.seen_at), q.retry_key)
             ))
+
+    def last_polled(self, account: str) -> datetime | None:
+        """When any feed of the account was last polled, successfully or not (by any daemon)."""
+        h = m.FeedHealth
+        with self.sessions() as session:
+            success, failure = session.execute(select(func.max(h.last_success_at), func.max(h.last_failure_at))
+                                               .where(h.account == account)).one()
+        return max(filter(None, (success, failure)), default=None)
 
     def window_counts(
         self, account: str, marketplace_id: str, metric: str, fulfillment: str, first_day: date, end_day: date
@@ -172,7 +181,7 @@ def _store_orders(session: Session, account: str, records: list[OrderRecord], se
     for r in records:
         merged[r.order_id] = _merge_order(merged.get(r.order_id) or existing.get(r.order_id), _order_row(account, r, seen_at))
     rows = list(merged.values())
-    for order, facts in _facts_of(session, account, rows):
+    for order, facts in facts_of(session, account, rows):
         new = _encode(contributions(facts))
         old = existing[order["order_id"]]["contributions"] if order["order_id"] in existing else "[]"
         deltas.move(order["marketplace_id"], old, new)
@@ -402,7 +411,7 @@ def refresh_contributions(session: Session, account: str, order_ids: Iterable[st
     for start in range(0, len(ids), CHUNK):
         orders = [row._mapping for row in session.execute(
             select(o).where(o.c.account == account, o.c.order_id.in_(ids[start:start + CHUNK])))]
-        for order, facts in _facts_of(session, account, orders):
+        for order, facts in facts_of(session, account, orders):
             new = _encode(contributions(facts))
             if new != order["contributions"]:
                 deltas.move(order["marketplace_id"], order["contributions"], new)
@@ -419,7 +428,7 @@ def _encode(items: tuple[Contribution, ...]) -> str:
     return json.dumps([[c.metric, c.fulfillment, c.day.isoformat(), c.numerator, c.denominator] for c in sorted(items)])
 
 
-def _facts_of(session: Session, account: str, orders: list[Mapping[str, Any]]) -> Iterator[tuple[Any, OrderFacts]]:
+def facts_of(session: Session, account: str, orders: list[Mapping[str, Any]]) -> Iterator[tuple[Any, OrderFacts]]:
     """Each order row (a mapping of the orders table's columns) with its facts from the other feeds."""
     if not orders:
         return

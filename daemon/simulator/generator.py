@@ -63,6 +63,7 @@ class Profile:
     rates: Rates = field(default_factory=Rates)
     episodes: tuple[Episode, ...] = ()
     volume_changes: tuple[tuple[int, float], ...] = ()  # (from day, factor on orders_per_day), e.g. a drop or a spike
+    start: datetime = START  # day 0; tests that run on the real clock put it in the recent past
 
     @property
     def marketplaces(self) -> tuple[str, ...]:
@@ -105,8 +106,9 @@ def header(profile: Profile, seed: int) -> dict[str, Any]:
     """The scenario's first line."""
     return {
         "type": "scenario", "version": 1, "name": f"{profile.name}-{seed}", "seller_id": "A2SIMSELLER01",
-        "marketplaces": list(profile.marketplaces), "start": format_instant(START),
-        "end": format_instant(START + profile.days * DAY), "monitor_from": format_instant(START + profile.monitor_from_day * DAY),
+        "marketplaces": list(profile.marketplaces), "start": format_instant(profile.start),
+        "end": format_instant(profile.start + profile.days * DAY),
+        "monitor_from": format_instant(profile.start + profile.monitor_from_day * DAY),
     }
 
 
@@ -115,12 +117,12 @@ def generate_events(profile: Profile, seed: int) -> list[tuple[datetime, dict[st
     rng = random.Random(seed)
     events: list[tuple[datetime, int, dict[str, Any]]] = []
     serial = 0
-    end = START + profile.days * DAY
+    end = profile.start + profile.days * DAY
     for day in range(profile.days):
         rates = profile.rates_on(day)
         for _ in range(_poisson(rng, profile.orders_on(day))):
             serial += 1
-            purchase = START + day * DAY + timedelta(seconds=rng.randrange(86400))
+            purchase = profile.start + day * DAY + timedelta(seconds=rng.randrange(86400))
             marketplace = profile.marketplaces[serial % len(profile.marketplaces)]
             for at, event in _order_events(rng, profile, rates, serial, purchase, marketplace):
                 if at < end:

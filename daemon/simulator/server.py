@@ -149,9 +149,12 @@ class SimulatorServer:
         self._address = (host, port)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.mounted_at: str | None = None  # the URL of this seller when a SimulatorHub serves it
 
     @property
     def url(self) -> str:
+        if self.mounted_at is not None:
+            return self.mounted_at
         if self._httpd is None:
             raise RuntimeError("the simulator has no address before start()")
         host, port = self._httpd.server_address[:2]
@@ -625,7 +628,60 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tupl
     return status, out, json.dumps(body).encode("utf-8")
 
 
-def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
+class SimulatorHub:
+    """Many simulated sellers behind one loopback server, each under `/sellers/<name>`: an agency's accounts for
+    tests and benchmarks, without a server and a thread per seller. Each seller keeps its own usage plans."""
+
+    def __init__(self, scenarios: dict[str, Scenario], clock: Clock, *, faults: dict[str, Faults] | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sellers = {name: SimulatorServer(scenario, clock, faults=(faults or {}).get(name))
+                        for name, scenario in scenarios.items()}
+        self._address = (host, port)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def url_of(self, name: str) -> str:
+        """The API base URL of one seller (its token URL is this + /auth/o2/token)."""
+        if self._httpd is None:
+            raise RuntimeError("the hub has no address before start()")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/sellers/{name}"
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        match = re.match(r"^/sellers/([^/]+)(/.*)$", raw_path)
+        seller = self.sellers.get(match.group(1)) if match else None
+        if seller is None:
+            return _json(404, {"errors": [{"code": "NotFound", "message": "no such seller"}]})
+        return seller.handle(method, match.group(2), headers, body)
+
+    def start(self) -> Self:
+        self._httpd = ThreadingHTTPServer(self._address, _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sp-api-simulator-hub", daemon=True)
+        self._thread.start()
+        for name, seller in self.sellers.items():
+            seller.mounted_at = self.url_of(name)
+        return self
+
+    def stop(self) -> None:
+        for seller in self.sellers.values():
+            seller.faults.release.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _handler_for(server: SimulatorServer | SimulatorHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as two writes: avoid the 40 ms delayed-ACK stall

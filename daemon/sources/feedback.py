@@ -12,12 +12,11 @@ from daemon.clock import Clock, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.common import iso, reject, request_bound
 from daemon.sources.records import Batch, Cursor, FeedbackCoverage, FeedbackRecord, Reject
-from daemon.sources.reports import create_report, wait_for_document
+from daemon.sources.reports import PENDING_REPORT_MAX_AGE, create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 logger = logging.getLogger(__name__)
 REPORT_TYPE = "GET_SELLER_FEEDBACK_DATA"
-PENDING_REPORT_MAX_AGE = timedelta(hours=6)  # an older request is dropped and made again (reports can stall for hours)
 # Date column format per marketplace (SPAPI_NOTES §5); everything else is D/M/YY.
 DATE_ORDER = {"ATVPDKIKX0DER": "MDY", "A1PA6795UKMFR9": "DMY", "A2NODRKZP88ZB9": "YMD", "A1VC38T7YXB528": "YMD"}
 

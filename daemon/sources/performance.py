@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from daemon.clock import Clock
-from daemon.errors import MalformedPayload
+from daemon.clock import Clock, parse_instant
+from daemon.errors import InvalidRequest, MalformedPayload
 from daemon.sources.common import instant, iso, reject
 from daemon.sources.records import AmazonFigure, Batch, Cursor, PerformanceSnapshot, Reject
-from daemon.sources.reports import create_report, wait_for_document
+from daemon.sources.reports import PENDING_REPORT_MAX_AGE, create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 logger = logging.getLogger(__name__)
@@ -36,11 +36,25 @@ class PerformanceSource:
         self.marketplace_ids = list(marketplace_ids)
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
-        """One batch: the current snapshot of Amazon's figures for every marketplace (the report ignores dates)."""
+        """The current snapshot of Amazon's figures for every marketplace (the report ignores dates).
+
+        A requested report's id is committed before waiting, so a poll that stops waiting (or a restart) takes the
+        same report up next time instead of asking Amazon for another one.
+        """
         calls_before = self.caller.calls
-        report_id = create_report(self.clients, self.caller, REPORT_TYPE, self.marketplace_ids)
+        pending = (cursor or {}).get("pending")
+        if pending is None or self.clock.now() - parse_instant(pending["requested_at"]) > PENDING_REPORT_MAX_AGE:
+            pending = {"report_id": create_report(self.clients, self.caller, REPORT_TYPE, self.marketplace_ids),
+                       "requested_at": iso(self.clock.now())}
+            yield Batch(self.name, (), (), dict(cursor or {}, pending=pending), self.caller.calls - calls_before)
+            calls_before = self.caller.calls
+        report_id = pending["report_id"]
         try:
             document = wait_for_document(self.clients, self.caller, self.clock, report_id) or ""
+        except InvalidRequest:  # Amazon no longer knows the report: the next poll asks for a new one
+            yield Batch(self.name, (), (), {k: v for k, v in (cursor or {}).items() if k != "pending"},
+                        self.caller.calls - calls_before)
+            return
         except MalformedPayload as exc:
             yield Batch(self.name, (), (reject(self.name, f"report {report_id}", exc),),
                         {"fetched_at": iso(self.clock.now())}, self.caller.calls - calls_before)

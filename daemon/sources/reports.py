@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -13,6 +13,7 @@ from daemon.sources.spapi import SpApiCaller, SpApiClients
 
 POLL_SECONDS = 30
 DEADLINE_SECONDS = 30 * 60
+PENDING_REPORT_MAX_AGE = timedelta(hours=6)  # an older request is dropped and made again (reports can stall for hours)
 
 
 def create_report(clients: SpApiClients, caller: SpApiCaller, report_type: str, marketplace_ids: list[str],
@@ -34,7 +35,8 @@ def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, 
     """The report's text once DONE; None when Amazon cancelled it (no data in range).
 
     Raises SourceUnavailable when the report fails or stalls past the deadline (the next poll tries again),
-    MalformedPayload when its document cannot be decompressed or decoded.
+    MalformedPayload when its document cannot be decompressed or decoded, BudgetSpent when the daemon would rather
+    free its worker than wait (the caller keeps the report id to take it up at the next turn).
     """
     waited = 0
     while True:
@@ -52,7 +54,7 @@ def wait_for_document(clients: SpApiClients, caller: SpApiCaller, clock: Clock, 
             raise SourceUnavailable(f"report {report_id} failed (FATAL)")
         if waited >= DEADLINE_SECONDS:
             raise SourceUnavailable(f"report {report_id} still {status} after {waited // 60} minutes")
-        clock.sleep(POLL_SECONDS)
+        caller.pause(POLL_SECONDS, f"report {report_id} still {status}")
         waited += POLL_SECONDS
 
 

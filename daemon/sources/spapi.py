@@ -20,7 +20,7 @@ from sp_api.base import ApiResponse, SellingApiException, SellingApiRequestThrot
 from sp_api.base._transport_httpx import HttpxTransport
 
 from daemon.clock import Clock
-from daemon.errors import InvalidRequest, SourceUnavailable, Throttled, UnreadableAnswer
+from daemon.errors import BudgetSpent, InvalidRequest, SourceUnavailable, Throttled, UnreadableAnswer
 from daemon.sources.answers import CheckedTransport, check_payload
 from daemon.sources.throttle import RateLimiter
 from daemon.telemetry import SPAPI_CALLS, THROTTLES
@@ -111,6 +111,14 @@ class SpApiCaller:
         self.max_failures = max_failures  # 5xx or transport failures in a row before SourceUnavailable
         self.max_backoff_seconds = max_backoff_seconds
         self.calls = 0
+
+    def pause(self, seconds: float, why: str) -> None:
+        """Wait for Amazon (a report being made), or, where waits are real and this one is longer than a poll may
+        hold its worker, raise BudgetSpent: the feed takes up the same report at the account's next turn."""
+        patience = self.limiter.max_wait_seconds
+        if patience is not None and seconds > patience:
+            raise BudgetSpent(why)
+        self.clock.sleep(seconds)
 
     def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
         """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now.

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.clock import Clock
+from daemon.errors import BudgetSpent
 
 # SPAPI_NOTES: default (requests per second, burst) per operation.
 DEFAULT_PLANS: dict[str, tuple[float, int]] = {
@@ -32,8 +33,10 @@ class _Bucket:
 class RateLimiter:
     """One token bucket per operation on the injected clock; waits go through clock.sleep()."""
 
-    def __init__(self, clock: Clock, plans: dict[str, tuple[float, int]] | None = None) -> None:
+    def __init__(self, clock: Clock, plans: dict[str, tuple[float, int]] | None = None,
+                 max_wait_seconds: float | None = None) -> None:
         self.clock = clock
+        self.max_wait_seconds = max_wait_seconds  # None: always wait (replays, where waiting is virtual)
         self.plans = dict(DEFAULT_PLANS if plans is None else plans)
         self._buckets: dict[str, _Bucket] = {}
 
@@ -53,10 +56,13 @@ class RateLimiter:
         return 1.0 / self._bucket(operation).rate
 
     def acquire(self, operation: str) -> None:
-        """Take a token, sleeping (virtually, in replays) until one is there."""
+        """Take a token, sleeping (virtually, in replays) until one is there; BudgetSpent past `max_wait_seconds`."""
         bucket = self._bucket(operation)
         if bucket.tokens < 1.0:
-            self.clock.sleep((1.0 - bucket.tokens) / bucket.rate)
+            wait = (1.0 - bucket.tokens) / bucket.rate
+            if self.max_wait_seconds is not None and wait > self.max_wait_seconds:
+                raise BudgetSpent(f"{operation}: next token in {wait:.0f} s")
+            self.clock.sleep(wait)
             bucket = self._bucket(operation)
         bucket.tokens -= 1.0
 

@@ -143,3 +143,38 @@ def test_a_secret_file_is_read_from_systemds_credentials_directory_when_the_unit
     assert load_config(path, environ).accounts[0].refresh_token.reveal() == SECRET_VALUE
     in_unit = load_config(path, {**environ, "CREDENTIALS_DIRECTORY": str(loaded)})
     assert in_unit.accounts[0].refresh_token.reveal() == "the-services-copy"
+
+
+def _account_file(directory: Path, name: str, extra: str = "") -> None:
+    directory.mkdir(exist_ok=True)
+    (directory / f"{name}.toml").write_text(f'''
+seller_id = "A2{name.upper()}"
+marketplaces = ["ATVPDKIKX0DER"]
+lwa_client_id_env = "ID"
+lwa_client_secret_env = "SECRET"
+refresh_token_env = "TOKEN_{name.upper()}"
+{extra}''', encoding="utf-8")
+
+
+def test_an_agency_keeps_one_file_per_account_beside_the_accounts_of_the_main_file(tmp_path):
+    for name in ("shop-b", "shop-a"):
+        _account_file(tmp_path / "accounts.d", name)
+    (tmp_path / "accounts.d" / "notes.txt").write_text("not an account")
+    environ = {"ID": "id", "SECRET": "secret", "TOKEN_SHOP-A": "ta", "TOKEN_SHOP-B": "tb"}
+    config = load_config(write(tmp_path, 'accounts_dir = "accounts.d"\n' + MINIMAL), environ)
+    assert [a.name for a in config.accounts] == ["main", "shop-a", "shop-b"]  # file name is the account name
+    assert config.accounts[1].refresh_token.reveal() == "ta" and config.accounts[2].seller_id == "A2SHOP-B"
+
+
+def test_a_bad_account_file_names_itself_the_key_and_the_fix(tmp_path):
+    _account_file(tmp_path / "accounts.d", "shop-a", 'region = "mars"')
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, 'accounts_dir = "accounts.d"\n' + MINIMAL), {"ID": "i", "SECRET": "s", "TOKEN_SHOP-A": "t"})
+    message = str(error.value)
+    assert "shop-a.toml" in message and "region" in message and "use na, eu or fe" in message
+    _account_file(tmp_path / "accounts.d", "shop-a")  # mended
+    _account_file(tmp_path / "accounts.d", "main")  # the name the main file already uses
+    with pytest.raises(ConfigError, match="'main' is used twice"):
+        load_config(write(tmp_path, 'accounts_dir = "accounts.d"\n' + MINIMAL), {"ID": "i", "SECRET": "s", "TOKEN_MAIN": "t", "TOKEN_SHOP-A": "t"})
+    with pytest.raises(ConfigError, match="accounts_dir.*not a directory.*create it"):
+        load_config(write(tmp_path, 'accounts_dir = "missing.d"\n' + MINIMAL), {"ID": "i", "SECRET": "s"})

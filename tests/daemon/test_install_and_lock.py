@@ -110,13 +110,18 @@ def test_a_second_daemon_on_one_database_refuses_and_a_killed_ones_lock_does_not
 
 
 @pytest.mark.postgres
-def test_one_daemon_per_postgresql_database(pg_store):
+def test_daemons_sharing_postgresql_migrate_one_at_a_time(pg_store):
     first, second = DaemonLock(), DaemonLock()
     first.acquire(pg_store.engine)
-    with pytest.raises(AlreadyRunning, match="already runs on the PostgreSQL database"):
-        second.acquire(pg_store.engine)
+    waiting = threading.Thread(target=second.acquire, args=(pg_store.engine,), daemon=True)
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive()  # the second waits while the first migrates
+    first.migrated()
+    waiting.join(10)
+    assert not waiting.is_alive()
+    second.migrated()
     first.release()
-    second.acquire(pg_store.engine)  # released with its connection: the next one may start
     second.release()
 
 
@@ -138,7 +143,7 @@ def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
                                                                 "t": T.isoformat()})
     upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         orders = connection.execute(text("SELECT order_id, status, left_pending FROM orders ORDER BY order_id")).all()
         assert [tuple(o) for o in orders] == [("A", "Canceled", 1), ("B", "Pending", 0)]
         shipment = connection.execute(text("SELECT delivered_at, delivered_after FROM shipments")).one()
