@@ -67,6 +67,11 @@ class PollDispatcher:
             with self._lock:
                 self._running.discard(name)
 
+    def polling(self, name: str) -> bool:
+        """Whether the account is being polled right now."""
+        with self._lock:
+            return name in self._running
+
     def busy(self) -> int:
         with self._lock:
             return len(self._running)

@@ -88,8 +88,8 @@ class Daemon:
         )
         with self.app.store.transaction() as session:
             for account, account_config in zip(self.app.accounts, self.config.accounts):
-                if not self.leases.holds(account.name):
-                    continue  # another daemon watches it
+                if not self.leases.holds(account.name) or self.dispatcher.polling(account.name):
+                    continue  # another daemon watches it; a feed being read (a long backfill) is not stale
                 for finding in health_findings(session, account.name, account.seller_id, now, rules, self.started_at,
                                                account_config.lwa_client_secret_rotated_on):
                     notify(session, finding, now, self.app.policy, self.app.routes)
