@@ -29,6 +29,7 @@ from daemon.simulator.scenario import Scenario, load_scenario, parse_scenario
 from daemon.sources.feedback import FeedbackSource
 from daemon.sources.finances import FinancesSource
 from daemon.sources.orders import OrdersSource
+from daemon.sources.order_history import OrderHistorySource
 from daemon.sources.orders_2026 import DeliveryLookupSource, SearchOrdersSource
 from daemon.sources.performance import PerformanceSource
 from daemon.sources.quarantine import QuarantineRetrySource
@@ -61,9 +62,18 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     def quarantined(until: datetime) -> list[str]:
         return store.quarantine_waiting(endpoint.account, until - QUARANTINE_RETRY)
 
-    search = SearchOrdersSource(clients, caller, marketplaces, clock, daemon.backfill_days)
+    api_days = daemon.backfill_days
+    history: dict[str, Source] = {}
+    if daemon.history_from_reports and daemon.backfill_days > daemon.api_history_days:
+        # searchOrders reads 100 orders every three minutes: the older history, which only the ODR window
+        # reaches, comes from order reports, a month a request.
+        api_days = daemon.api_history_days
+        history["order_history"] = OrderHistorySource(clients, caller, marketplaces, clock, daemon.backfill_days,
+                                                      api_days)
+    search = SearchOrdersSource(clients, caller, marketplaces, clock, api_days)
     sources: dict[str, Source] = {
         "orders": search,
+        **history,
         "deliveries": DeliveryLookupSource(clients, caller, clock, in_transit),
         "quarantine": QuarantineRetrySource(clients, caller, clock, search, quarantined),
         "finances": FinancesSource(clients, caller, clock, daemon.backfill_days),

@@ -81,6 +81,8 @@ class DaemonConfig:
     busy_timeout_seconds: float = 30  # how long a write waits for a SQLite file another process holds
     poll_workers: int = 4  # accounts polled at once; one slow account holds one worker, never the others
     lease_seconds: float = 60  # PostgreSQL with several daemons: a dead daemon's accounts move after this long
+    history_from_reports: bool = True  # a first start reads order history older than api_history_days from reports
+    api_history_days: int = 45  # the recent days read through searchOrders (ship, tracking and delivery windows)
 
 
 @dataclass(frozen=True)
@@ -425,7 +427,12 @@ def _daemon(t: _Table, ctx: _Context) -> DaemonConfig:
         delivery_lookup_hours=_positive(t, "delivery_lookup_hours", 6),
         busy_timeout_seconds=_positive(t, "busy_timeout_seconds", 30),
         poll_workers=t.get("poll_workers", int, 4), lease_seconds=_positive(t, "lease_seconds", 60),
+        history_from_reports=t.get("history_from_reports", bool, True),
+        api_history_days=t.get("api_history_days", int, 45),
     )
+    if out.api_history_days < 40:
+        raise t.fail("api_history_days", f"is {out.api_history_days}",
+                     "use 40 or more: the late-shipment, tracking and delivery windows reach back that far")
     if not 1 <= out.poll_workers <= 64:
         raise t.fail("poll_workers", f"is {out.poll_workers}", "use a number of threads between 1 and 64")
     if out.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

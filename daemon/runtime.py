@@ -20,7 +20,7 @@ from storage.repo import Store
 
 SIGNAL_REPEAT = timedelta(days=7)
 # Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
-FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
+FEEDS = ("orders", "order_history", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
 
 
 @dataclass(frozen=True)

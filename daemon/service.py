@@ -31,7 +31,7 @@ from daemon.simulator.clockfile import remember, resume_point
 from daemon.simulator.server import SimulatorServer
 
 logger = logging.getLogger(__name__)
-FAST_FEEDS = ("orders", "orders_v0", "deliveries", "finances", "quarantine")
+FAST_FEEDS = ("orders", "order_history", "orders_v0", "deliveries", "finances", "quarantine")
 MIN_JOB_SECONDS = 0.5  # real seconds between two runs of a job, however fast virtual time goes
 DISPATCH_SECONDS = 0.5  # how often the dispatcher looks for accounts whose turn has come
 BUDGET_WAIT_SECONDS = 20.0  # a poll waits this long for a usage-plan token, then leaves the rest to the next turn

@@ -203,19 +203,24 @@ def _order_row(account: str, r: OrderRecord, seen_at: datetime) -> dict[str, Any
         "latest_ship_at": r.latest_ship_at, "latest_delivery_at": r.latest_delivery_at,
         "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
         # packages[].shipTime where Orders 2026 gives it; for v0 only, LastUpdateDate at the first sight of Shipped.
-        "ship_confirmed_at": r.ship_confirmed_at or (r.last_update_at if r.status in SHIPPED_STATUSES else None),
+        "ship_confirmed_at": r.ship_confirmed_at or (
+            r.last_update_at if r.status in SHIPPED_STATUSES and not r.ship_time_unknown else None),
         "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
         "left_pending": r.left_pending, "contributions": "[]", "first_seen_at": seen_at,
     }
 
 
 def _merge_order(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """The stored order after a new sight: the newest status and dates, the first sight of shipping and cancelling."""
+    """The stored order after a new sight: the newest status, every date either knows, the first sight of shipping and
+    cancelling."""
     if old is None:
         return new
     merged = dict(old)
-    for column in ("status", "last_update_at", "latest_ship_at", "quantity", "is_replacement", "is_business"):
-        merged[column] = new[column]
+    # A sight older than the stored one (an order report made before the last poll) only fills what is missing.
+    newest = old if new["last_update_at"] < old["last_update_at"] else new
+    for column in ("status", "last_update_at", "quantity", "is_replacement", "is_business"):
+        merged[column] = newest[column]
+    merged["latest_ship_at"] = new["latest_ship_at"] or old["latest_ship_at"]
     merged["latest_delivery_at"] = new["latest_delivery_at"] or old["latest_delivery_at"]
     merged["ship_confirmed_at"] = old["ship_confirmed_at"] or new["ship_confirmed_at"]
     merged["cancelled_at"] = old["cancelled_at"] or new["cancelled_at"]

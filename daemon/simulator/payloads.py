@@ -152,3 +152,31 @@ def feedback_date(day: datetime, marketplace_id: str) -> str:
     pattern = FEEDBACK_DATE_FORMATS.get(marketplace_id, "{d}/{m}/{yy}")
     return pattern.format(d=day.day, m=day.month, yy=f"{day.year % 100:02d}", yyyy=day.year,
                           mm=f"{day.month:02d}", dd=f"{day.day:02d}")
+
+
+# GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL: Amazon's documented columns ("Order Tracking reports
+# attributes"), one row per order item. No ship-by, delivery-by, ship time or tracking: those come from the API.
+ALL_ORDERS_COLUMNS = (
+    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status", "fulfillment-channel",
+    "sales-channel", "order-channel", "ship-service-level", "product-name", "sku", "asin", "item-status", "quantity",
+    "currency", "item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
+    "item-promotion-discount", "ship-promotion-discount", "ship-city", "ship-state", "ship-postal-code",
+    "ship-country", "promotion-ids", "cpf", "is-business-order", "purchase-order-number", "price-designation",
+)
+REPORT_STATUS = {"Canceled": "Cancelled", "PartiallyShipped": "Shipping"}  # the flat file's own spellings
+
+
+def all_orders_row(state: OrderState) -> str:
+    """One order's row of the all-orders flat file (every simulated order has one item line)."""
+    o = state.data
+    values = {
+        "amazon-order-id": o["order_id"], "purchase-date": o["purchase_date"].isoformat(),
+        "last-updated-date": state.last_update.isoformat(),
+        "order-status": REPORT_STATUS.get(state.status, state.status),
+        "fulfillment-channel": "Merchant" if o["channel"] == "MFN" else "Amazon",
+        "sales-channel": MARKETPLACE_NAMES.get(o["marketplace_id"], "Amazon"), "ship-service-level": "Standard",
+        "item-status": "Cancelled" if state.status == "Canceled" else "Unshipped" if state.status != "Shipped" else "Shipped",
+        "quantity": str(int(o["quantity"])), "currency": o["currency"], "item-price": f"{float(o['total']):.2f}",
+        "ship-country": "US", "is-business-order": "true" if o.get("is_business") else "false",
+    }
+    return "\t".join(values.get(column, "") for column in ALL_ORDERS_COLUMNS)

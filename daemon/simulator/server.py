@@ -8,8 +8,8 @@ Decisions (FORMAT.md leaves them open):
   removed by then, so a report about a past range reads the same whenever it is requested.
 - In Orders 2026-01-01, `lastUpdatedTime` also moves when a package is delivered, unless the fault profile
   freezes it there as Amazon's own examples do (REALITY.md).
-- Reports: IN_QUEUE at creation, IN_PROGRESS after 10 virtual seconds, DONE (or CANCELLED for an empty
-  feedback report) after 30; their content is fixed when they are created.
+- Reports: IN_QUEUE at creation, IN_PROGRESS after 10 virtual seconds, DONE (or CANCELLED when empty) after 30,
+  order reports later by their size; their content is fixed when they are created.
 """
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ from daemon.simulator.state import order_state
 from daemon.simulator.throttle import USAGE_PLANS, UsagePlans
 
 TWO_MINUTES = timedelta(minutes=2)
+ALL_ORDERS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+REPORT_TYPES = frozenset({"GET_SELLER_FEEDBACK_DATA", "GET_V2_SELLER_PERFORMANCE_REPORT", ALL_ORDERS_REPORT})
+# Order reports: at most 30 days per request (the limit Amazon documents for its order and shipment reports), and
+# made at a rate of rows rather than in fixed time: 100 rows a second, so a 90,000-row month takes 15 minutes.
+ORDER_REPORT_MAX_RANGE = timedelta(days=30)
+ORDER_REPORT_ROWS_PER_SECOND = 100
 ACCESS_TOKEN = re.compile(r"^Atza\|[0-9a-f]{64}$")
 DOCUMENT_PREFIX = "amzn1.spdoc.1.4"
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.", "details": ""}]}
@@ -113,6 +119,7 @@ class _Report:
     content: bytes
     spurious_cancel: bool = False  # CANCELLED although the content has rows (REALITY.md)
     fatal: bool = False  # ends FATAL: Amazon could not make it
+    size_seconds: float = 0  # how much longer than the fault profile's report_seconds its rows take to make
 
 
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -431,7 +438,7 @@ class SimulatorServer:
             raise ApiError(400, "InvalidInput", "body is not JSON") from exc
         report_type = spec.get("reportType")
         marketplaces = spec.get("marketplaceIds") or []
-        if report_type not in ("GET_SELLER_FEEDBACK_DATA", "GET_V2_SELLER_PERFORMANCE_REPORT") or not marketplaces:
+        if report_type not in REPORT_TYPES or not marketplaces:
             raise ApiError(400, "InvalidInput", "reportType and marketplaceIds are required")
         now = self.clock.now()
         start = _instant(spec["dataStartTime"], "dataStartTime") if spec.get("dataStartTime") else None
@@ -439,7 +446,14 @@ class SimulatorServer:
         if end > now:
             raise ApiError(400, "InvalidInput", "dataEndTime must not be in the future")
         spurious = False
-        if report_type == "GET_SELLER_FEEDBACK_DATA":
+        size_seconds = 0.0
+        if report_type == ALL_ORDERS_REPORT:
+            if start is None or end - start > ORDER_REPORT_MAX_RANGE:
+                raise ApiError(400, "InvalidInput", "dataStartTime is required and the range may not exceed 30 days")
+            rows = self._all_orders_rows(marketplaces[0], start, end, now)
+            content = "\n".join([ "\t".join(payloads.ALL_ORDERS_COLUMNS), *rows]).encode("utf-8") if rows else b""
+            size_seconds = len(rows) / ORDER_REPORT_ROWS_PER_SECOND
+        elif report_type == "GET_SELLER_FEEDBACK_DATA":
             content = self._feedback_report(marketplaces[0], start or end - timedelta(days=90), end)
             with self._lock:
                 n = self._counts["_feedback_reports"] = self._counts.get("_feedback_reports", 0) + 1
@@ -452,8 +466,15 @@ class SimulatorServer:
             report_id = str(50000 + len(self._reports))
             fatal = bool(self.faults.fatal_reports_every) and (len(self._reports) + 1) % self.faults.fatal_reports_every == 0
             self._reports[report_id] = _Report(report_id, report_type, now, marketplaces, start, end, content, spurious,
-                                               fatal)
+                                               fatal, size_seconds)
         return 202, {"reportId": report_id}
+
+    def _all_orders_rows(self, marketplace_id: str, start: datetime, end: datetime, now: datetime) -> list[str]:
+        """Orders placed in [start, end) in one marketplace, as they stand when the report is requested."""
+        ids = [i for i in self.scenario.orders_created(start, end)
+               if self.scenario.orders[i].order.at < end and self.scenario.orders[i].order.at <= now]
+        return [payloads.all_orders_row(self._state(self.scenario.orders[i], now)) for i in ids
+                if self.scenario.orders[i].order.data["marketplace_id"] == marketplace_id]
 
     def _feedback_report(self, marketplace_id: str, start: datetime, end: datetime) -> bytes:
         lines = ["Date\tRating\tComments\tYour Response\tOrder ID\tRater Email"]
@@ -484,7 +505,7 @@ class SimulatorServer:
     def _op_getReport(self, query: dict[str, str], body: bytes, params: dict[str, str]) -> dict[str, Any]:
         report = self._report(params["id"])
         age = (self.clock.now() - report.created_at).total_seconds()
-        done_after = self.faults.report_seconds
+        done_after = self.faults.report_seconds + report.size_seconds
         finished = "FATAL" if report.fatal else "DONE" if report.content and not report.spurious_cancel else "CANCELLED"
         status = "IN_QUEUE" if age < min(10, done_after) else "IN_PROGRESS" if age < done_after else finished
         body_: dict[str, Any] = {
@@ -497,7 +518,7 @@ class SimulatorServer:
             body_["dataEndTime"] = format_instant(report.data_end)
         if status in ("DONE", "CANCELLED", "FATAL"):
             body_["processingStartTime"] = format_instant(report.created_at + timedelta(seconds=10))
-            body_["processingEndTime"] = format_instant(report.created_at + timedelta(seconds=30))
+            body_["processingEndTime"] = format_instant(report.created_at + timedelta(seconds=done_after))
         if status == "DONE":
             body_["reportDocumentId"] = f"{DOCUMENT_PREFIX}.{report.report_id}"
         return body_

@@ -7,6 +7,7 @@ into UnreadableAnswer, which the caller retries like a 5xx and never mistakes fo
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -64,8 +65,8 @@ def _snippet(body: bytes) -> str:
 class CheckedTransport(HttpxTransport):
     """The library's transport, refusing answers that are not SP-API JSON before the library can swallow them."""
 
-    def __init__(self, timeout_seconds: float) -> None:
-        super().__init__(timeout=timeout_seconds)
+    def __init__(self, timeout_seconds: float, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(timeout=timeout_seconds, verify=verify)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response = super().request(method, url, **kwargs)

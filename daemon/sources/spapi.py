@@ -5,13 +5,16 @@ The simulator is targeted only through the endpoint object and an AccessTokenCli
 """
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 from sp_api.api import Finances, Orders, Reports
 from sp_api.auth import AccessTokenClient
@@ -74,19 +77,26 @@ def token_client_class(token_url: str, timeout_seconds: float) -> type[AccessTok
     return ConfiguredAccessTokenClient
 
 
+@functools.cache
+def shared_tls() -> ssl.SSLContext:
+    """One TLS context for every client of the process: each context holds its own copy of the CA bundle (about a
+    megabyte), and an agency's hundreds of accounts have a dozen clients each."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class SpApiClients:
     """The API clients of one account (Orders v0, Orders 2026-01-01, Reports, Finances v0) and its report downloads."""
 
     def __init__(self, endpoint: AccountEndpoint) -> None:
         region = AMAZON_ENDPOINTS.get(endpoint.region, AMAZON_ENDPOINTS["na"])[1]
         # Report documents come from a presigned URL, outside the clients: one reused connection pool, raw bytes.
-        self.downloads = httpx.Client(timeout=endpoint.timeout_seconds, trust_env=False)
+        self.downloads = httpx.Client(timeout=endpoint.timeout_seconds, trust_env=False, verify=shared_tls())
         marketplace = SimpleNamespace(endpoint=endpoint.base_url, marketplace_id=endpoint.marketplace_ids[0], region=region)
         common: dict[str, Any] = {
             "marketplace": marketplace,
             "credentials": {"refresh_token": endpoint.refresh_token, "lwa_app_id": endpoint.lwa_app_id,
                             "lwa_client_secret": endpoint.lwa_client_secret},
-            "timeout": endpoint.timeout_seconds,
+            "timeout": endpoint.timeout_seconds, "verify": shared_tls(),
             "auth_token_client_class": token_client_class(endpoint.token_url, endpoint.timeout_seconds),
         }
         self.orders = Orders(**common)
@@ -96,7 +106,7 @@ class SpApiClients:
         for client in (self.orders, self.orders_2026, self.reports, self.finances):
             # The library hands HTML, empty and non-JSON answers back as empty successes (REALITY.md): check them.
             client._transport.close()
-            client._transport = CheckedTransport(endpoint.timeout_seconds)
+            client._transport = CheckedTransport(endpoint.timeout_seconds, shared_tls())
 
 
 class SpApiCaller:

@@ -85,7 +85,7 @@ def test_refused_credentials_on_one_account_and_a_bug_in_one_feed_stop_nothing_e
     assert orders(app, "alpha") == orders(app, "charlie") > 0
     # bravo: refused, every feed that asked Amazon says so (deliveries had nothing to look up), nothing stored.
     refused = {feed for feed, row in bravo.items() if row.credentials_refused}
-    assert refused == {"orders", "finances", "feedback", "performance"} and orders(app, "bravo") == 0
+    assert refused == {"orders", "order_history", "finances", "feedback", "performance"} and orders(app, "bravo") == 0
     # charlie: untouched.
     assert all(row.failing_since is None for row in charlie.values()) and set(charlie) == set(alpha)
     assert "poll failed unexpectedly account=alpha source=finances" in caplog.text

@@ -1,0 +1,75 @@
+"""Order history from order reports on a first start: the same metrics as reading it all through searchOrders,
+with a fraction of the searchOrders calls; the flat file read defensively."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from daemon.app import build_for_scenario
+from daemon.clock import ManualClock
+from daemon.config import default_config
+from daemon.pipeline import local_metrics
+from daemon.simulator.payloads import ALL_ORDERS_COLUMNS
+from daemon.simulator.server import SimulatorServer
+from daemon.sources.order_history import parse_all_orders
+from tests.daemon.scenarios import small_account
+
+SCENARIO = small_account(days=120, orders_per_day=12)
+END = SCENARIO.end
+MP = "ATVPDKIKX0DER"
+
+
+def first_start(tmp_path, from_reports: bool):
+    clock = ManualClock(END + timedelta(minutes=3))
+    base = default_config(tmp_path)
+    config = replace(base, daemon=replace(base.daemon, history_from_reports=from_reports))
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "sentinel.db", config)
+        results = app.sync(app.accounts[0], until=END)
+        calls = list(server.calls)
+    assert all(r.error is None for r in results), [r.error for r in results]
+    metrics = [(v.metric, v.fulfillment, v.numerator, v.denominator) for v in local_metrics(app.store, "sim", (MP,), END)]
+    return metrics, calls
+
+
+def test_a_first_start_from_order_reports_computes_every_metric_as_searchorders_alone_does(tmp_path):
+    by_api, api_calls = first_start(tmp_path / "api", from_reports=False)
+    by_reports, report_calls = first_start(tmp_path / "reports", from_reports=True)
+    assert by_reports == by_api
+    assert any(d > 0 for _, _, _, d in by_api)
+    searches = [len([c for c in calls if c.operation == "searchOrders"]) for calls in (api_calls, report_calls)]
+    assert searches[1] < searches[0] * 0.6  # the recent 45 of 90 days, not all of them
+    # Beside what the API path asks (two feedback reports, one confirming the other, and the performance report):
+    # one order report per 30-day slice of the 45 older days, each asked once.
+    created = [len([c for c in calls if c.operation == "createReport"]) for calls in (api_calls, report_calls)]
+    assert created[1] - created[0] == 2
+
+
+def _flat_file(*rows: dict[str, str]) -> str:
+    lines = ["\t".join(ALL_ORDERS_COLUMNS)]
+    lines += ["\t".join(row.get(column, "") for column in ALL_ORDERS_COLUMNS) for row in rows]
+    return "\n".join(lines)
+
+
+ROW = {"amazon-order-id": "111-0000001-0000001", "purchase-date": "2026-06-01T10:00:00+00:00",
+       "last-updated-date": "2026-06-03T08:00:00+00:00", "order-status": "Shipped", "fulfillment-channel": "Merchant",
+       "quantity": "2", "is-business-order": "true"}
+
+
+def test_item_lines_make_one_order_and_a_bad_line_is_a_reject_with_its_order_id():
+    document = _flat_file(ROW, dict(ROW, quantity="1"),
+                          dict(ROW, **{"amazon-order-id": "111-0000002-0000002", "order-status": "Cancelled",
+                                       "fulfillment-channel": "Amazon"}),
+                          dict(ROW, **{"amazon-order-id": "111-0000003-0000003", "purchase-date": "yesterday"}))
+    records, rejects = parse_all_orders(document, MP, "order_history")
+    first, second = records
+    assert (first.quantity, first.channel, first.status, first.is_business) == (3, "MFN", "Shipped", True)
+    assert first.latest_ship_at is None and first.ship_time_unknown and first.left_pending
+    assert (second.channel, second.status) == ("AFN", "Canceled")
+    assert [r.retry_key for r in rejects] == ["order:111-0000003-0000003"] and "date-time" in rejects[0].error
+
+
+def test_a_flat_file_without_its_columns_is_one_reject_not_a_crash():
+    records, rejects = parse_all_orders("order id\tdate\n1\t2", MP, "order_history")
+    assert records == [] and len(rejects) == 1 and "lacks columns" in rejects[0].error
+    assert parse_all_orders("", MP, "order_history") == ([], [])
