@@ -65,11 +65,10 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     api_days = daemon.backfill_days
     history: dict[str, Source] = {}
     if daemon.history_from_reports and daemon.backfill_days > daemon.api_history_days:
-        # searchOrders reads 100 orders every three minutes: the older history, which only the ODR window
-        # reaches, comes from order reports, a month a request.
+        # searchOrders reads 100 orders every three minutes: the history comes from order reports, a month a
+        # request, and searchOrders reads only the days the ship, tracking and delivery windows need.
         api_days = daemon.api_history_days
-        history["order_history"] = OrderHistorySource(clients, caller, marketplaces, clock, daemon.backfill_days,
-                                                      api_days)
+        history["order_history"] = OrderHistorySource(clients, caller, marketplaces, clock, daemon.backfill_days)
     search = SearchOrdersSource(clients, caller, marketplaces, clock, api_days)
     sources: dict[str, Source] = {
         "orders": search,

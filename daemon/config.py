@@ -81,8 +81,8 @@ class DaemonConfig:
     busy_timeout_seconds: float = 30  # how long a write waits for a SQLite file another process holds
     poll_workers: int = 4  # accounts polled at once; one slow account holds one worker, never the others
     lease_seconds: float = 60  # PostgreSQL with several daemons: a dead daemon's accounts move after this long
-    history_from_reports: bool = True  # a first start reads order history older than api_history_days from reports
-    api_history_days: int = 45  # the recent days read through searchOrders (ship, tracking and delivery windows)
+    history_from_reports: bool = True  # a first start reads the order history from order reports (ODR exact early)
+    api_history_days: int = 45  # ...and only these recent days through searchOrders (ship, tracking, delivery)
 
 
 @dataclass(frozen=True)

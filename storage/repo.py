@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
@@ -25,6 +25,7 @@ from storage.db import make_sessionmaker
 from storage.upsert import upsert
 
 SHIPPED_STATUSES = frozenset({"Shipped", "PartiallyShipped"})
+BACKFILL_SWEEP = timedelta(days=1)  # an order window wider than this is a first start's sweep, not a poll
 CHUNK = 500
 
 BucketKey = tuple[str, str, str, date]  # marketplace, metric, fulfillment, day
@@ -75,6 +76,15 @@ class Store:
                                           q.seen_at >= since, ~q.retry_key.startswith("feedback:"))
                 .group_by(q.retry_key).order_by(func.min(q.seen_at), q.retry_key)
             ))
+
+    def orders_backfilling(self, account: str) -> bool:
+        """Whether the order feed is still on its first sweep: never read, or paging through a window of days."""
+        cursor = self.cursor(account, "orders")
+        if cursor is None:
+            return True
+        if not cursor.get("next_token"):
+            return False
+        return datetime.fromisoformat(cursor["before"]) - datetime.fromisoformat(cursor["after"]) > BACKFILL_SWEEP
 
     def last_polled(self, account: str) -> datetime | None:
         """When any feed of the account was last polled, successfully or not (by any daemon)."""

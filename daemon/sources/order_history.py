@@ -3,9 +3,10 @@
 searchOrders answers 100 orders every three minutes: a seller of 3,000 orders a day would wait days for the 90
 days the windows need. The all-orders report gives a month of orders per request in minutes, with what the ODR
 needs (order, purchase date, channel, status, quantity) but no ship-by or delivery-by date, ship time or tracking.
-So the report reads the history older than `api_days`, which only the ODR window reaches; searchOrders reads the
-recent days, where late shipment, tracking, delivery and cancellation windows lie, and keeps everything current
-afterwards. An order both show is merged: what the API adds fills what the report lacked.
+So the reports read the whole history, and the ODR is exact as soon as they, the feedback report and the financial
+events are in; searchOrders reads only the recent `api_days`, where the late-shipment, tracking, delivery and
+cancellation windows lie, and keeps everything current afterwards (the evaluation holds those metrics back until
+it has: see Store.orders_backfilling). An order both show is merged: what the API adds fills what the report lacked.
 
 Cursor: the slices still to read and the report being made, committed before waiting, so a poll that stops waiting
 (or a restart) takes the same report up. `{"done": true}` once the history is read.
@@ -21,7 +22,7 @@ from typing import Any
 
 from daemon.clock import Clock, parse_instant
 from daemon.errors import InvalidRequest, MalformedPayload
-from daemon.sources.common import PAST_PENDING, iso, reject
+from daemon.sources.common import PAST_PENDING, iso, reject, request_bound
 from daemon.sources.records import Batch, Cursor, OrderRecord, Reject
 from daemon.sources.reports import PENDING_REPORT_MAX_AGE, create_report, wait_for_document
 from daemon.sources.spapi import SpApiCaller, SpApiClients
@@ -37,10 +38,10 @@ class OrderHistorySource:
     name = "order_history"
 
     def __init__(self, clients: SpApiClients, caller: SpApiCaller, marketplace_ids: tuple[str, ...], clock: Clock,
-                 backfill_days: int, api_days: int) -> None:
+                 backfill_days: int) -> None:
         self.clients, self.caller, self.clock = clients, caller, clock
         self.marketplace_ids = list(marketplace_ids)
-        self.backfill, self.api_days = timedelta(days=backfill_days), timedelta(days=api_days)
+        self.backfill = timedelta(days=backfill_days)
 
     def pages(self, cursor: Cursor | None, until: datetime) -> Iterator[Batch]:
         """One batch per report: the orders placed in one marketplace over one slice of the history."""
@@ -73,8 +74,8 @@ class OrderHistorySource:
             yield Batch(self.name, tuple(records), tuple(rejects), dict(state), self.caller.calls - calls_before)
 
     def _plan(self, until: datetime) -> list[list[str]]:
-        """Slices of at most 30 days over [until - backfill, until - api_days), per marketplace, oldest first."""
-        first, last = until - self.backfill, until - self.api_days
+        """Slices of at most 30 days over [until - backfill, until), per marketplace, oldest first."""
+        first, last = until - self.backfill, request_bound(until, self.clock.now())
         slices = []
         start = first
         while start < last:

@@ -12,6 +12,7 @@ from daemon.pipeline import local_metrics
 from daemon.simulator.payloads import ALL_ORDERS_COLUMNS
 from daemon.simulator.server import SimulatorServer
 from daemon.sources.order_history import parse_all_orders
+from storage.repo import set_cursor
 from tests.daemon.scenarios import small_account
 
 SCENARIO = small_account(days=120, orders_per_day=12)
@@ -40,9 +41,9 @@ def test_a_first_start_from_order_reports_computes_every_metric_as_searchorders_
     searches = [len([c for c in calls if c.operation == "searchOrders"]) for calls in (api_calls, report_calls)]
     assert searches[1] < searches[0] * 0.6  # the recent 45 of 90 days, not all of them
     # Beside what the API path asks (two feedback reports, one confirming the other, and the performance report):
-    # one order report per 30-day slice of the 45 older days, each asked once.
+    # one order report per 30-day slice of the 90 days, each asked once.
     created = [len([c for c in calls if c.operation == "createReport"]) for calls in (api_calls, report_calls)]
-    assert created[1] - created[0] == 2
+    assert created[1] - created[0] == 3
 
 
 def _flat_file(*rows: dict[str, str]) -> str:
@@ -73,3 +74,25 @@ def test_a_flat_file_without_its_columns_is_one_reject_not_a_crash():
     records, rejects = parse_all_orders("order id\tdate\n1\t2", MP, "order_history")
     assert records == [] and len(rejects) == 1 and "lacks columns" in rejects[0].error
     assert parse_all_orders("", MP, "order_history") == ([], [])
+
+
+def test_while_searchorders_still_sweeps_only_the_odr_is_evaluated(tmp_path):
+    clock = ManualClock(END + timedelta(minutes=3))
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "sentinel.db")
+        account = app.accounts[0]
+        for feed in ("order_history", "finances", "feedback"):
+            app.sync(account, until=END, feeds=(feed,))
+        orders = account.sources["orders"].pages(None, END)
+        first_page = next(orders)  # the sweep of the recent days has begun, and stops here
+        with app.store.transaction() as session:
+            set_cursor(session, "sim", "orders", first_page.next_cursor, END)
+        assert first_page.next_cursor.get("next_token") and app.store.orders_backfilling("sim")
+        sweeping = app.evaluate(account, END, END)
+        assert {v.metric for v in sweeping.values} == {"odr"}
+        app.sync(account, until=END, feeds=("orders",))
+        assert not app.store.orders_backfilling("sim")
+        swept = app.evaluate(account, END, END)
+        assert {v.metric for v in swept.values} > {"odr", "lsr_10d", "vtr_30d"}
+        odr = lambda evaluated: sorted((v.fulfillment, v.numerator, v.denominator) for v in evaluated.values if v.metric == "odr")
+        assert odr(sweeping) == odr(swept) and odr(swept)[0][2] > 0  # exact before the sweep ended
