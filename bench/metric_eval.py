@@ -8,7 +8,10 @@ contributions by the same rules and sums those inside each window.
 """
 from __future__ import annotations
 
+import json
 import random
+import resource
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -119,6 +122,12 @@ def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list[dict]:
             incremental = timed(lambda: poll_then_evaluate(store, app, rng, serial), 5)
             naive = timed(lambda: naive_all_metrics(store), 2)
             results.append({"orders": size, "fill_s": fill_s, "poll_and_evaluate_s": incremental,
-                            "naive_all_metrics_s": naive, "naive_over_incremental": naive / incremental})
+                            "naive_all_metrics_s": naive, "naive_over_incremental": naive / incremental,
+                            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
             engine.dispose()
     return results
+
+
+if __name__ == "__main__":
+    # One size per process, so the peak RSS is that size's: `python -m bench.metric_eval 1000000`.
+    print(json.dumps(run(tuple(int(a) for a in sys.argv[1:]))))
