@@ -61,7 +61,7 @@ def _polls(log: Path) -> dict[str, list[float]]:
     return times
 
 
-def measure(count: int, pace: float, steady_cycles: int = 2, warmup_limit_s: float = 900) -> dict:
+def measure(count: int, pace: float, steady_cycles: int = 1, warmup_limit_s: float = 1200) -> dict:
     interval_s = DEFAULT_INTERVAL_MINUTES * 60 / pace
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

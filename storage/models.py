@@ -37,7 +37,9 @@ class Order(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        Index("ix_orders_open_mfn", "account", "channel", "status"),
+        # Open seller-fulfilled orders by ship-by date (past-due unshipped orders, every evaluation): with the date in
+        # the index the count reads only those orders, not every order of the marketplace.
+        Index("ix_orders_open_ship_by", "account", "channel", "status", "latest_ship_at"),
         Index("ix_orders_purchase", "account", "marketplace_id", "purchase_at"),
         Index("ix_orders_delivery_due", "account", "latest_delivery_at"),  # the deliveries feed's look-ups
     )

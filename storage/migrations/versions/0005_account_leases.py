@@ -1,4 +1,5 @@
-"""leases: several daemons on one PostgreSQL database split the accounts; metric names up to 64 characters
+"""leases: several daemons on one PostgreSQL database split the accounts; metric names up to 64 characters;
+open orders indexed by ship-by date
 
 Revision ID: 0005
 Revises: 0004
@@ -27,6 +28,9 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column('metric', existing_type=sa.String(length=before), type_=sa.String(length=64),
                                   existing_nullable=nullable)
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_open_mfn')
+        batch_op.create_index('ix_orders_open_ship_by', ['account', 'channel', 'status', 'latest_ship_at'], unique=False)
     op.create_table('account_leases',
     sa.Column('account', sa.String(length=64), nullable=False),
     sa.Column('holder', sa.String(length=120), nullable=True),
@@ -41,6 +45,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_open_ship_by')
+        batch_op.create_index('ix_orders_open_mfn', ['account', 'channel', 'status'], unique=False)
     op.drop_table('lease_holders')
     op.drop_table('account_leases')
     for table, before, nullable in METRIC_COLUMNS:
