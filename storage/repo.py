@@ -129,7 +129,7 @@ def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime)
     for snapshot in by_type[PerformanceSnapshot]:
         _store_performance(session, account, snapshot)
     quarantine(session, account, batch.rejects, seen_at)
-    heal(session, account, [f"order:{r.order_id}" for r in by_type[OrderRecord]]
+    heal(session, account, [f"order:{r.order_id}" for r in by_type[OrderRecord] if not r.from_report]
          + [f"feedback:{r.order_id}" for r in by_type[FeedbackRecord]] + [h.retry_key for h in by_type[Healed]], seen_at)
     if batch.next_cursor is not None:
         set_cursor(session, account, batch.source, batch.next_cursor, seen_at)
@@ -214,7 +214,7 @@ def _order_row(account: str, r: OrderRecord, seen_at: datetime) -> dict[str, Any
         "quantity": r.quantity, "is_replacement": r.is_replacement, "is_business": r.is_business,
         # packages[].shipTime where Orders 2026 gives it; for v0 only, LastUpdateDate at the first sight of Shipped.
         "ship_confirmed_at": r.ship_confirmed_at or (
-            r.last_update_at if r.status in SHIPPED_STATUSES and not r.ship_time_unknown else None),
+            r.last_update_at if r.status in SHIPPED_STATUSES and not r.from_report else None),
         "cancelled_at": r.last_update_at if r.status == "Canceled" else None,
         "left_pending": r.left_pending, "contributions": "[]", "first_seen_at": seen_at,
     }

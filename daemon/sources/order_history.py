@@ -131,5 +131,5 @@ def _order(row: dict[str, str], marketplace_id: str) -> OrderRecord:
         order_id=order_id, marketplace_id=marketplace_id, channel=channel, status=status, purchase_at=purchase,
         last_update_at=updated, latest_ship_at=None, latest_delivery_at=None, quantity=max(quantity, 1),
         is_business=(row.get("is-business-order") or "").strip().lower() == "true",
-        left_pending=status in PAST_PENDING, ship_time_unknown=True,
+        left_pending=status in PAST_PENDING, from_report=True,
     )

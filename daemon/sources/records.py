@@ -26,7 +26,9 @@ class OrderRecord:
     is_business: bool = False
     ship_confirmed_at: datetime | None = None  # packages[].shipTime (2026); v0 gives none, the store takes first sight
     left_pending: bool = False  # seen in a status past Pending: a v0 cancel without the buyer flag counts only then
-    ship_time_unknown: bool = False  # an order report says Shipped but not when: never take the update for it
+    # Read from an order report: Shipped there says nothing of when, and the row stands in for no API record (a
+    # quarantined searchOrders payload of the same order still waits to be read).
+    from_report: bool = False
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ def test_a_simulator_that_throttles_every_other_call_and_serves_bad_records_lose
     db_path = tmp_path / "faulty.db"
     app, results, calls = sync_all(db_path, Faults(throttle_every=2, malformed_every=7), page_size=50)
     assert all(r.error is None for r in results), [r.error for r in results]
-    assert sum(1 for c in calls if c.status == 429) >= len(calls) // 2 - 1
+    api_calls = [c for c in calls if c.operation not in ("token", "download")]  # what the fault profile throttles
+    assert sum(1 for c in api_calls if c.status == 429) >= len(api_calls) // 2 - 1
     with app.store.sessions() as session:
         quarantined = session.scalars(select(m.QuarantinedPayload)).all()
     assert {q.source for q in quarantined} >= {"orders", "feedback"} and all(q.error for q in quarantined)
@@ -80,7 +81,8 @@ def test_a_record_malformed_every_time_stays_quarantined_and_holds_no_cursor_bac
     assert [q.retry_key for q in waiting] == [f"order:{broken}"]
     assert sum(1 for c in calls if c.operation == "getOrder" and c.path.endswith(broken)) == 1  # asked again
     assert again.store.cursor("sim", "orders") == {"after": format_instant(END)}  # the cursor went past it
-    assert order_count(again) == reference[0] - 1
+    # The order report knows the order (what the ODR needs); its searchOrders record still waits in quarantine.
+    assert order_count(again) == reference[0]
 
 
 def _sync_in_child(db_path: str, hold_call: tuple[str, int], messages) -> None:

@@ -65,7 +65,7 @@ def test_item_lines_make_one_order_and_a_bad_line_is_a_reject_with_its_order_id(
     records, rejects = parse_all_orders(document, MP, "order_history")
     first, second = records
     assert (first.quantity, first.channel, first.status, first.is_business) == (3, "MFN", "Shipped", True)
-    assert first.latest_ship_at is None and first.ship_time_unknown and first.left_pending
+    assert first.latest_ship_at is None and first.from_report and first.left_pending
     assert (second.channel, second.status) == ("AFN", "Canceled")
     assert [r.retry_key for r in rejects] == ["order:111-0000003-0000003"] and "date-time" in rejects[0].error
 
