@@ -348,13 +348,18 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     """The config at `path`, or the embedded default (built-in simulated seller) when path is None."""
     if path is None:
         return default_config(RUN_STATE_DIR)
+    raw = _read_toml(path, "the config file", "check the --config path")
+    return parse_config(raw, _Context(str(path), path.resolve().parent, environ), path)
+
+
+def _read_toml(path: Path, what: str, fix: str) -> dict[str, Any]:
+    """A TOML file's tables, or a ConfigError naming the file, the problem and the fix."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}); check the --config path.") from None
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror}); {fix}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line.") from None
-    return parse_config(raw, _Context(str(path), path.resolve().parent, environ), path)
 
 
 def default_config(state_dir: Path) -> Config:
@@ -496,12 +501,7 @@ def _accounts_in(root: _Table, directory: Path, simulated: bool) -> tuple[Accoun
                         "create it with one <account>.toml per account, or remove the key")
     accounts = []
     for path in sorted(directory.glob("*.toml")):
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the account file ({exc.strerror}); check its permissions.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line.") from None
+        raw = _read_toml(path, "the account file", "check its permissions")
         raw.setdefault("name", path.stem)
         accounts.append(_account(_Table(raw, "", _Context(str(path), path.parent, root.ctx.environ)), simulated))
     return tuple(accounts)

@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -137,7 +138,46 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-class SimulatorServer:
+class _Loopback(ABC):
+    """A ThreadingHTTPServer on a daemon thread answering through `handle`; `with ... as server:` starts and stops it."""
+
+    _address: tuple[str, int]
+    _httpd: ThreadingHTTPServer | None
+    _thread: threading.Thread | None
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @abstractmethod
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]: ...
+
+    def _serve(self) -> None:
+        self._httpd = ThreadingHTTPServer(self._address, _handler_for(self))  # listening once constructed
+        self._httpd.daemon_threads = True
+        # A short poll interval: stop() waits for the serving loop to notice, and tests start many simulators.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sp-api-simulator", daemon=True)
+        self._thread.start()
+
+    def _close(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SimulatorServer(_Loopback):
     """A loopback HTTP server answering SP-API calls from a scenario; `with SimulatorServer(...) as server:`."""
 
     def __init__(self, scenario: Scenario, clock: Clock, *, host: str = "127.0.0.1", port: int = 0,
@@ -169,29 +209,13 @@ class SimulatorServer:
 
     def start(self) -> Self:
         """Bind and serve in a daemon thread; connections are accepted as soon as this returns."""
-        self._httpd = ThreadingHTTPServer(self._address, _handler_for(self))  # listening once constructed
-        self._httpd.daemon_threads = True
-        # A short poll interval: stop() waits for the serving loop to notice, and tests start many simulators.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sp-api-simulator", daemon=True)
-        self._thread.start()
+        self._serve()
         return self
 
     def stop(self) -> None:
         """Release any held call, stop serving and close the socket."""
         self.faults.release.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._close()
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -649,7 +673,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tupl
     return status, out, json.dumps(body).encode("utf-8")
 
 
-class SimulatorHub:
+class SimulatorHub(_Loopback):
     """Many simulated sellers behind one loopback server, each under `/sellers/<name>`: an agency's accounts for
     tests and benchmarks, without a server and a thread per seller. Each seller keeps its own usage plans."""
 
@@ -676,11 +700,7 @@ class SimulatorHub:
         return seller.handle(method, match.group(2), headers, body)
 
     def start(self) -> Self:
-        self._httpd = ThreadingHTTPServer(self._address, _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sp-api-simulator-hub", daemon=True)
-        self._thread.start()
+        self._serve()
         for name, seller in self.sellers.items():
             seller.mounted_at = self.url_of(name)
         return self
@@ -688,21 +708,10 @@ class SimulatorHub:
     def stop(self) -> None:
         for seller in self.sellers.values():
             seller.faults.release.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._close()
 
 
-def _handler_for(server: SimulatorServer | SimulatorHub) -> type[BaseHTTPRequestHandler]:
+def _handler_for(server: _Loopback) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as two writes: avoid the 40 ms delayed-ACK stall
