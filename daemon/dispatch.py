@@ -30,11 +30,10 @@ class PollDispatcher:
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
-    def tick(self) -> int:
-        """Start the polls whose turn has come; returns how many started."""
+    def tick(self) -> None:
+        """Start the polls whose turn has come."""
         now = self.clock.now()
         held = [name for name in self.accounts if self.holds(name)]
-        started = 0
         for index, name in enumerate(held):
             with self._lock:
                 if name in self._running:
@@ -47,10 +46,8 @@ class PollDispatcher:
                 self._running.add(name)
                 self._due[name] = due + self.interval if now - due < self.interval else now + self.interval
             self._pool.submit(self._run, name)
-            started += 1
         for name in set(self._due) - set(held):  # lost to another daemon: a later regain starts afresh
             self._due.pop(name, None)
-        return started
 
     def _first_turn(self, name: str, now: datetime, spread: float) -> datetime:
         last = self.last_polled(name)
