@@ -1,6 +1,6 @@
 """Runs the benchmarks, prints the figures and keeps them in bench/results.md: `python -m bench.run [SECTION ...]`.
 
-Sections: replay, ingest, evaluation, backfill, agency, failover (all of them by default). Each section's ratios are
+Sections: replay, ingest, evaluation, backfill, agency, status, failover (all of them by default). Each section's ratios are
 measured side by side in one run; running some sections replaces only theirs in results.md. The agency section
 takes the longest (about half an hour for 10, 100 and 500 accounts); the failover needs the local PostgreSQL server
 and says so when it is absent.
@@ -73,6 +73,21 @@ def accounts() -> list[str]:
     return lines
 
 
+def status() -> list[str]:
+    lines = ["status routes over loopback, SQLite, 60 days of orders per account; cold = first request after a start "
+             "(every account evaluated, as every request was before evaluations were kept), warm = no cursor moved since "
+             "(after a poll its own evaluation is kept, so the page does not evaluate it again):", "",
+             "| accounts | cold / (s) | cold /metrics (s) | warm / (ms) | warm /api/status (ms) | warm /metrics (ms) | "
+             "warm /healthz (ms) | warm /accounts/NAME (ms) | page (KB) |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = subprocess.run([sys.executable, "-m", "bench.status_page"], check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    for r in json.loads(out.splitlines()[-1]):
+        warm = [r[f"warm {route}"] * 1000 for route in ("/", "/api/status", "/metrics", "/healthz", "/accounts/NAME")]
+        lines.append(f"| {r['accounts']} | {r['cold /']:.1f} | {r['cold /metrics']:.1f} | "
+                     + " | ".join(f"{w:.0f}" for w in warm) + f" | {r['page_kb']:.0f} |")
+    return lines
+
+
 def failover() -> list[str]:
     from bench import failover as cluster
     try:
@@ -86,7 +101,7 @@ def failover() -> list[str]:
 
 SECTIONS: dict[str, Callable[[], list[str]]] = {
     "replay": replay, "ingest": ingestion, "evaluation": evaluation, "backfill": first_start, "agency": accounts,
-    "failover": failover,
+    "status": status, "failover": failover,
 }
 
 

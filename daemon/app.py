@@ -64,7 +64,7 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
 
     api_days = daemon.backfill_days
     history: dict[str, Source] = {}
-    if daemon.history_from_reports and daemon.backfill_days > daemon.api_history_days:
+    if daemon.reads_order_reports:
         # searchOrders reads 100 orders every three minutes: the history comes from order reports, a month a
         # request, and searchOrders reads only the days the ship, tracking and delivery windows need.
         api_days = daemon.api_history_days

@@ -27,6 +27,10 @@ def _chance(row: dict) -> str:
     return f"{chance_text(row['breach_probability'])} in {row['breach_probability_days']}d"
 
 
+SWEEPING_NOTE = ("first start: the order history is still being read; until it is, only the order defect rate is "
+                 "exact and shown")
+
+
 def print_status(config: Config, out: IO[str]) -> int:
     """`seller-sentinel status`: every metric with value, limit, defects to breach, the chance of a breach, the likely
     crossing day and Amazon's figure; open alerts."""
@@ -47,7 +51,8 @@ def print_status(config: Config, out: IO[str]) -> int:
                       f"{_pct(row['limit']):>8} {'' if row['defects_to_breach'] is None else row['defects_to_breach']:>9} "
                       f"{_chance(row):>13} {(row['forecast_breach_at'] or '-')[:10]:>11} {_pct(row['amazon_value']):>8}  "
                       f"{row['level']}\n")
-        lines = [feedback_note(account["feedback_last_clean_at"], parse_instant(account["synced_at"]),
+        lines = [SWEEPING_NOTE if account["sweeping"] else None,
+                 feedback_note(account["feedback_last_clean_at"], parse_instant(account["synced_at"]),
                                2 * config.daemon.feedback_poll_hours)]
         lines += [feed_line(feed) for feed in account["feeds"]] + [quarantine_line(account["quarantined"])]
         out.writelines(line + "\n" for line in lines if line)

@@ -84,6 +84,11 @@ class DaemonConfig:
     history_from_reports: bool = True  # a first start reads the order history from order reports (ODR exact early)
     api_history_days: int = 45  # ...and only these recent days through searchOrders (ship, tracking, delivery)
 
+    @property
+    def reads_order_reports(self) -> bool:
+        """Whether a first start takes the history from order reports (only worth it beyond searchOrders' days)."""
+        return self.history_from_reports and self.backfill_days > self.api_history_days
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:

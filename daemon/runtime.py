@@ -10,6 +10,7 @@ from alerts.evaluate import Chances, Thresholds, evaluate
 from alerts.model import Alert, AlertKey, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
+from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
 from daemon.notify import Finding, Route, notify
 from daemon.observe import observations
 from daemon.pipeline import MetricValue, PollResult, poll_source, record_history
@@ -54,6 +55,7 @@ class App:
     horizon_days: int = 30
     chances: Chances = field(default_factory=Chances)
     signal_rules: SignalRules = field(default_factory=SignalRules)
+    evaluated: EvaluatedMetrics = field(default_factory=EvaluatedMetrics)  # handed to the status readers
 
     def account(self, name: str) -> AccountRuntime:
         return next(a for a in self.accounts if a.name == name)
@@ -75,13 +77,17 @@ class App:
         # On a first start the order reports make the ODR exact long before searchOrders has swept the recent days:
         # until it has, the metrics that need ship times, tracking and deliveries would be partial, so they wait.
         sweeping = account.sources.get("order_history") is not None and self.store.orders_backfilling(account.name)
+        rows = []  # for the status readers
         with self.store.transaction() as session:
+            version = version_of(at, cursors_of(session, [account.name]).get(account.name, {}))
             for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
                 d = obs.definition
                 if sweeping and d.id not in EXACT_FROM_REPORTS:
                     continue
                 values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))
-                ev = evaluate(obs, account.thresholds(obs.marketplace_id, d.id), self.horizon_days, self.chances)
+                thresholds = account.thresholds(obs.marketplace_id, d.id)
+                ev = evaluate(obs, thresholds, self.horizon_days, self.chances)
+                rows.append(metric_row(obs, ev, thresholds))
                 finding = Finding(
                     key=AlertKey(account.name, obs.marketplace_id, d.id, d.fulfillment), kind="metric",
                     level=ev.level, headline=ev.headline,
@@ -106,6 +112,7 @@ class App:
                     alerts.append(alert)
             enqueue_grouped(session, raised, now)
             record_history(session, values)
+        self.evaluated.put(account.name, version, rows)
         return Evaluated(values, alerts)
 
     def deliver(self) -> DeliveryReport:

@@ -136,9 +136,10 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         daemon = Daemon(config, app, clock.now(), outage)
         daemon.leases.refresh()
         if config.http.enabled:
-            web = WebServer(status_app(config, app.store, clock, daemon.started_at, release(), outage),
+            web = WebServer(status_app(config, app.store, clock, daemon.started_at, release(), outage, app.evaluated),
                             config.http.host, config.http.port)
-            web.start()
+            if web.start() is not None:
+                threading.Thread(target=web.app.state.warm, name="status-warm", daemon=True).start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         jobs = daemon.jobs(speed) + simulated

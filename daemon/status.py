@@ -5,6 +5,7 @@ One gathering for every reader, so the terminal, the page and the JSON never dis
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,64 +19,117 @@ from alerts.serialize import alert_from_json
 from daemon.app import thresholds_of
 from daemon.clock import format_instant, parse_instant
 from daemon.config import Config
+from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
 from daemon.observe import observations
 from daemon.pipeline import evaluation_instant
+from daemon.runtime import EXACT_FROM_REPORTS
 from storage import alerts_repo, models as m
+from storage.repo import orders_sweeping
 
 HISTORY_DAYS = 90
+LEVEL_ORDER = {"ok": 0, "warning": 1, "critical": 2, "breach": 3}
 
 
-def status_report(session: Session, config: Config, now: datetime) -> dict[str, Any]:
-    """Every account: metrics with their limits, margins, forecast and 90-day history; feeds; alerts; silences."""
+def status_report(session: Session, config: Config, now: datetime, cache: EvaluatedMetrics | None = None,
+                  only: str | None = None, history: bool = True) -> dict[str, Any]:
+    """Every account (or `only` the one named): metrics with their limits, margins, chance of a breach and 90-day
+    history (unless `history` is False); feeds; alerts; silences. Each table is read once for all accounts."""
+    accounts = [a for a in config.accounts if only is None or a.name == only]
+    names = [a.name for a in accounts]
+    gathered = _Gathered(session, names)
+    cache = cache or EvaluatedMetrics()
     return {
         "generated_at": format_instant(now),
-        "accounts": [_account(session, config, account, now) for account in config.accounts],
-        "silences": [_silence(s) for s in alerts_repo.active_silences(session, now)],
+        "accounts": [_account(session, config, account, gathered, cache, history) for account in accounts],
+        "silences": [_silence(s) for s in alerts_repo.active_silences(session, now) if only is None or s.account == only],
         "deliveries": _recent_deliveries(session),
     }
 
 
-def _account(session: Session, config: Config, account: Any, now: datetime) -> dict[str, Any]:
+def badness(row: dict[str, Any]) -> tuple[int, float, float]:
+    """How bad one metric stands, to sort by: its level, its chance of a breach, then how far toward (or past) the
+    limit it is, as a share of the room the limit allows."""
+    value, limit = row["value"], row["limit"]
+    if value is None:
+        spent = 0.0
+    elif row["direction"] == "upper":
+        spent = value / limit
+    else:
+        spent = (1 - value) / (1 - limit)
+    return LEVEL_ORDER[row["level"]], row["breach_probability"] or 0.0, spent
+
+
+def overview(account: dict[str, Any]) -> dict[str, Any]:
+    """One account's report in a line: its worst metric, and what needs a look."""
+    worst = max(account["metrics"], key=badness, default=None)
+    return {"name": account["name"], "seller_id": account["seller_id"], "as_of": account["as_of"],
+            "level": worst["level"] if worst else "ok", "worst": worst,
+            "failing_feeds": [f["source"] for f in account["feeds"] if f["failing_since"]],
+            "open_alerts": len(account["open_alerts"]), "quarantined": sum(account["quarantined"].values())}
+
+
+class _Gathered:
+    """The per-account tables, one query each for every account of the report."""
+
+    def __init__(self, session: Session, names: list[str]) -> None:
+        self.cursors = cursors_of(session, names)
+        self.feeds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for feed in session.scalars(select(m.FeedHealth).where(m.FeedHealth.account.in_(names))
+                                    .order_by(m.FeedHealth.account, m.FeedHealth.source)):
+            self.feeds[feed.account].append(_feed(feed))
+        self.quarantined = quarantined_counts(session, names)
+        self.open_alerts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        wanted = set(names)
+        for state in alerts_repo.open_states(session):
+            if state.account in wanted:
+                self.open_alerts[state.account].append(_open_alert(session, state))
+
+
+def _account(session: Session, config: Config, account: Any, gathered: _Gathered, cache: EvaluatedMetrics,
+             history: bool) -> dict[str, Any]:
+    cursors = gathered.cursors.get(account.name, {})
     out: dict[str, Any] = {"name": account.name, "seller_id": account.seller_id, "as_of": None, "synced_at": None,
-                           "metrics": [],
-                           "feeds": [_feed(row) for row in session.scalars(
-                               select(m.FeedHealth).where(m.FeedHealth.account == account.name).order_by(m.FeedHealth.source))],
-                           "open_alerts": _open_alerts(session, account.name),
-                           "quarantined": quarantined_counts(session, account.name),
-                           "feedback_last_clean_at": None}
-    synced = session.get(m.SourceCursor, (account.name, "orders"))
-    feedback = session.get(m.SourceCursor, (account.name, "feedback"))
-    if feedback is not None:
-        out["feedback_last_clean_at"] = json.loads(feedback.value).get("last_clean_at")
-    if synced is None:
+                           "metrics": [], "feeds": gathered.feeds.get(account.name, []),
+                           "open_alerts": gathered.open_alerts.get(account.name, []),
+                           "quarantined": gathered.quarantined.get(account.name, {}),
+                           "feedback_last_clean_at": None, "sweeping": False}
+    if "feedback" in cursors:
+        out["feedback_last_clean_at"] = json.loads(cursors["feedback"]).get("last_clean_at")
+    if "orders" not in cursors:
         return out
-    synced_at = parse_instant(json.loads(synced.value)["after"])
+    orders = json.loads(cursors["orders"])
+    synced_at = parse_instant(orders["after"])
     at = evaluation_instant(synced_at)
     out["as_of"], out["synced_at"] = format_instant(at), format_instant(synced_at)
-    for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
-        d = obs.definition
-        thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, d.id))
-        ev = evaluate(obs, thresholds, config.alerts.forecast_horizon_days, config.alerts.chances)
-        out["metrics"].append({
-            "marketplace_id": obs.marketplace_id, "marketplace": marketplace_name(obs.marketplace_id), "metric": d.id,
-            "fulfillment": d.fulfillment, "value": ev.value, "limit": ev.limit, "direction": d.limit.direction,
-            "warning": thresholds.warning_rate, "critical": thresholds.critical_rate, "numerator": ev.numerator,
-            "denominator": ev.denominator, "defects_to_breach": ev.defects_to_breach,
-            "forecast_breach_at": format_instant(ev.forecast_breach_at) if ev.forecast_breach_at else None,
-            "breach_probability": ev.breach_probability, "breach_probability_days": ev.probability_days,
-            "amazon_value": ev.amazon_value, "level": ev.level.value, "headline": ev.headline,
-            "history": _history(session, account.name, obs.marketplace_id, d.id, d.fulfillment, at),
-        })
+    # As the alerting does: while a first start's searchOrders sweep runs, only what reports make exact is shown.
+    out["sweeping"] = config.daemon.reads_order_reports and orders_sweeping(orders)
+    rows = cache.get(account.name, version_of(at, cursors), lambda: _evaluated(session, config, account, at))
+    out["metrics"] = [dict(row) for row in rows if not out["sweeping"] or row["metric"] in EXACT_FROM_REPORTS]
+    if history:
+        series = _histories(session, account.name, at)
+        for row in out["metrics"]:
+            row["history"] = series.get((row["marketplace_id"], row["metric"], row["fulfillment"]), [])
     return out
 
 
-def _history(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str,
-             at: datetime) -> list[list[Any]]:
+def _evaluated(session: Session, config: Config, account: Any, at: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
+        thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, obs.definition.id))
+        rows.append(metric_row(obs, evaluate(obs, thresholds, config.alerts.forecast_horizon_days,
+                                             config.alerts.chances), thresholds))
+    return rows
+
+
+def _histories(session: Session, account: str, at: datetime) -> dict[tuple[str, str, str], list[list[Any]]]:
     h = m.MetricHistory
-    rows = session.execute(select(h.day, h.numerator, h.denominator).where(
-        h.account == account, h.marketplace_id == marketplace_id, h.metric == metric, h.fulfillment == fulfillment,
-        h.day > (at - timedelta(days=HISTORY_DAYS)).date()).order_by(h.day)).all()
-    return [[row.day.isoformat(), row.numerator / row.denominator if row.denominator else None] for row in rows]
+    out: dict[tuple[str, str, str], list[list[Any]]] = defaultdict(list)
+    for row in session.execute(select(h.marketplace_id, h.metric, h.fulfillment, h.day, h.numerator, h.denominator)
+                               .where(h.account == account, h.day > (at - timedelta(days=HISTORY_DAYS)).date())
+                               .order_by(h.day)):
+        out[(row.marketplace_id, row.metric, row.fulfillment)].append(
+            [row.day.isoformat(), row.numerator / row.denominator if row.denominator else None])
+    return out
 
 
 def _feed(row: m.FeedHealth) -> dict[str, Any]:
@@ -84,22 +138,22 @@ def _feed(row: m.FeedHealth) -> dict[str, Any]:
             "credentials_refused": bool(row.credentials_refused)}
 
 
-def _open_alerts(session: Session, account: str) -> list[dict[str, Any]]:
-    out = []
-    for state in alerts_repo.open_states(session, account):
-        latest = alerts_repo.latest_alert(session, AlertKey(state.account, state.marketplace_id, state.metric, state.fulfillment))
-        out.append({"level": state.level, "marketplace": marketplace_name(state.marketplace_id), "metric": state.metric,
-                    "fulfillment": state.fulfillment, "since": _instant(state.since),
-                    "headline": alert_from_json(latest.payload).headline if latest is not None else ""})
-    return out
+def _open_alert(session: Session, state: m.AlertState) -> dict[str, Any]:
+    latest = alerts_repo.latest_alert(session, AlertKey(state.account, state.marketplace_id, state.metric, state.fulfillment))
+    return {"level": state.level, "marketplace": marketplace_name(state.marketplace_id), "metric": state.metric,
+            "fulfillment": state.fulfillment, "since": _instant(state.since),
+            "headline": alert_from_json(latest.payload).headline if latest is not None else ""}
 
 
-def quarantined_counts(session: Session, account: str) -> dict[str, int]:
-    """Records per source that did not parse and still wait to be read again."""
+def quarantined_counts(session: Session, accounts: list[str]) -> dict[str, dict[str, int]]:
+    """Per account, records per source that did not parse and still wait to be read again."""
     q = m.QuarantinedPayload
-    rows = session.execute(select(q.source, func.count()).where(q.account == account, q.resolved_at.is_(None))
-                           .group_by(q.source).order_by(q.source)).all()
-    return {source: count for source, count in rows}
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for account, source, count in session.execute(
+            select(q.account, q.source, func.count()).where(q.account.in_(accounts), q.resolved_at.is_(None))
+            .group_by(q.account, q.source).order_by(q.account, q.source)):
+        out[account][source] = count
+    return out
 
 
 def _recent_deliveries(session: Session, limit: int = 20) -> list[dict[str, Any]]:

@@ -31,24 +31,28 @@ from daemon.dbhealth import DatabaseOutage
 from daemon.exposition import StatusCollector, metrics_text, outbox_figures
 from daemon.healthz import health_problems
 from daemon.silences import create_silence, end_silence, silence_problem
-from daemon.status import status_report
+from daemon.evaluated import EvaluatedMetrics
+from daemon.status import badness, overview, status_report
 from storage.repo import Store
 
 logger = logging.getLogger(__name__)
 _pages = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
                      autoescape=select_autoescape(["html", "j2"]))
 OPEN_PATHS = frozenset({"/healthz"})  # a health checker needs no token
+INLINE_ACCOUNTS = 3  # more accounts than this: the page is one line each, with a page per account
 
 
 def status_app(config: Config, store: Store, clock: Clock, started_at: datetime, version: str,
-               outage: DatabaseOutage | None = None) -> Starlette:
-    """The Starlette application over one daemon's database."""
+               outage: DatabaseOutage | None = None, evaluated: EvaluatedMetrics | None = None) -> Starlette:
+    """The Starlette application over one daemon's database; `evaluated` holds what the polls' evaluations found."""
     csrf = secrets.token_urlsafe(32)
     token = config.http.token.reveal() if config.http.token else None
+    evaluated = evaluated or EvaluatedMetrics()
+    inline = len(config.accounts) <= INLINE_ACCOUNTS
 
-    def report() -> dict[str, Any]:
+    def report(only: str | None = None, history: bool = True) -> dict[str, Any]:
         with store.sessions() as session:
-            return status_report(session, config, clock.now())
+            return status_report(session, config, clock.now(), evaluated, only, history)
 
     def problems() -> list[str]:
         with store.sessions() as session:
@@ -58,18 +62,28 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
         with store.sessions() as session:
             return outbox_figures(session, clock.now())
 
-    collector = StatusCollector(report, outbox, version)
+    collector = StatusCollector(lambda: report(history=False), outbox, version)
 
     def page(error: str | None = None, status_code: int = 200) -> HTMLResponse:
-        data = report()
-        for account in data["accounts"]:
-            for row in account["metrics"]:
-                decorate(row, clock.now())
-        html = _pages.get_template("status.html.j2").render(report=data, problems=problems(), csrf=csrf, error=error)
+        data = report(history=inline)
+        if inline:
+            decorate_all(data, clock.now())
+        rows = sorted((overview(account) for account in data["accounts"]), key=_worst_first)
+        html = _pages.get_template("status.html.j2").render(
+            report=data, overview=rows if len(rows) > 1 else [], inline=inline, problems=problems(), csrf=csrf,
+            error=error)
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
     async def index(request: Request) -> Response:
         return page()
+
+    async def account_page(request: Request) -> Response:
+        data = report(only=request.path_params["name"])
+        if not data["accounts"]:
+            return PlainTextResponse("no such account\n", status_code=404)
+        decorate_all(data, clock.now())
+        html = _pages.get_template("account.html.j2").render(report=data)
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     async def api_status(request: Request) -> Response:
         return JSONResponse(report() | {"problems": problems()})
@@ -111,12 +125,21 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
             return page(error="no such active silence", status_code=404)
         return RedirectResponse("../../#silences", status_code=303)
 
+    def warm() -> None:
+        try:
+            report(history=False)
+        except Exception:  # a database outage: the page says so when asked
+            logger.warning("status: evaluations not made ahead at start", exc_info=True)
+
     app = Starlette(routes=[
-        Route("/", index), Route("/api/status", api_status), Route("/healthz", healthz), Route("/metrics", metrics),
+        Route("/", index), Route("/accounts/{name}", account_page), Route("/api/status", api_status), Route("/healthz", healthz), Route("/metrics", metrics),
         Route("/silences", add_silence, methods=["POST"]), Route("/silences/{silence_id}/end", end, methods=["POST"]),
     ])
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
+    # Right after a start nothing is evaluated yet: with hundreds of accounts the first page load or scrape would
+    # run every account's breach model before answering; the daemon runs this once, beside its first polls.
+    app.state.warm = warm
     return app
 
 
@@ -172,6 +195,17 @@ def _form_instant(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _worst_first(row: dict[str, Any]) -> tuple:
+    level, chance, spent = badness(row["worst"]) if row["worst"] else (0, 0.0, 0.0)
+    return -level, -chance, -spent, row["name"]
+
+
+def decorate_all(report: dict[str, Any], now: datetime) -> None:
+    for account in report["accounts"]:
+        for row in account["metrics"]:
+            decorate(row, now)
+
+
 def decorate(row: dict[str, Any], now: datetime) -> None:
     """What the page shows of one metric beyond the report: names, percentages and the chart."""
     row["name"] = METRIC_NAMES.get(row["metric"], row["metric"])
@@ -219,6 +253,7 @@ class WebServer:
     """Uvicorn in a thread of the daemon's process; a port in use is said and the daemon goes on without it."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                                                     access_log=False))
         self.thread = threading.Thread(target=self._serve, name="status-page", daemon=True)

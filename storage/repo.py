@@ -79,12 +79,7 @@ class Store:
 
     def orders_backfilling(self, account: str) -> bool:
         """Whether the order feed is still on its first sweep: never read, or paging through a window of days."""
-        cursor = self.cursor(account, "orders")
-        if cursor is None:
-            return True
-        if not cursor.get("next_token"):
-            return False
-        return datetime.fromisoformat(cursor["before"]) - datetime.fromisoformat(cursor["after"]) > BACKFILL_SWEEP
+        return orders_sweeping(self.cursor(account, "orders"))
 
     def last_polled(self, account: str) -> datetime | None:
         """When any feed of the account was last polled, successfully or not (by any daemon)."""
@@ -114,6 +109,15 @@ def window_counts(
         )
     ).one()
     return int(num), int(den)
+
+
+def orders_sweeping(cursor: Cursor | None) -> bool:
+    """Whether an orders cursor is still on its first sweep: never read, or paging through a window of days."""
+    if cursor is None:
+        return True
+    if not cursor.get("next_token"):
+        return False
+    return datetime.fromisoformat(cursor["before"]) - datetime.fromisoformat(cursor["after"]) > BACKFILL_SWEEP
 
 
 def store_batch(session: Session, account: str, batch: Batch, seen_at: datetime) -> set[str]:

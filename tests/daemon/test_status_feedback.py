@@ -34,7 +34,8 @@ def test_status_counts_what_waits_in_quarantine(store):
                                      Reject("performance", "<html>", "report is not JSON")], NOW)
         heal(session, "main", ["finance:2"], NOW)
     with store.sessions() as session:
-        waiting, other = quarantined_counts(session, "main"), quarantined_counts(session, "other")
+        counts = quarantined_counts(session, ["main", "other"])
+    waiting, other = counts["main"], counts["other"]
     assert quarantine_line(waiting) == (
         "quarantine: 1 orders, 1 performance record(s) did not parse and wait to be read again (table quarantine)")
     assert quarantine_line(other) is None

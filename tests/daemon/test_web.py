@@ -13,10 +13,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.app import build
-from daemon.clock import ManualClock
+from daemon.clock import ManualClock, parse_instant
 from daemon.config import load_config
 from daemon.dbhealth import DatabaseOutage
+from daemon.evaluated import cursors_of, version_of
 from daemon.simulator.server import SimulatorServer
+from daemon.status import status_report
 from daemon.web import WebServer, status_app
 from tests.daemon.scenarios import small_account
 
@@ -154,3 +156,18 @@ def test_the_page_in_a_real_browser_shows_charts_with_the_limit_line_and_adds_a_
             assert "carrier strike" not in page.locator("#silences + table").inner_text()
         finally:
             browser.close()
+
+
+def test_the_evaluation_after_a_poll_is_what_the_status_readers_take_without_evaluating_again(served, tmp_path):
+    url, clock, app = served()
+    account = app.accounts[0]
+    with app.store.sessions() as session:
+        cursors = cursors_of(session, [account.name])[account.name]
+        fresh = status_report(session, config_for(tmp_path), clock.now(), history=False)["accounts"][0]
+    at = parse_instant(fresh["as_of"])
+
+    def evaluate_again():
+        raise AssertionError("the status readers evaluated again what the poll's evaluation had just found")
+
+    kept = app.evaluated.get(account.name, version_of(at, cursors), evaluate_again)
+    assert kept == fresh["metrics"] and len(kept) == 7

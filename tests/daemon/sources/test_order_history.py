@@ -11,6 +11,7 @@ from daemon.config import default_config
 from daemon.pipeline import local_metrics
 from daemon.simulator.payloads import ALL_ORDERS_COLUMNS
 from daemon.simulator.server import SimulatorServer
+from daemon.status import status_report
 from daemon.sources.order_history import parse_all_orders
 from storage.repo import set_cursor
 from tests.daemon.scenarios import small_account
@@ -76,7 +77,14 @@ def test_a_flat_file_without_its_columns_is_one_reject_not_a_crash():
     assert parse_all_orders("", MP, "order_history") == ([], [])
 
 
-def test_while_searchorders_still_sweeps_only_the_odr_is_evaluated(tmp_path):
+def shown(store, tmp_path) -> tuple[bool, set[str]]:
+    """What `status` and the status page show of the account: whether it is sweeping, and which metrics."""
+    with store.sessions() as session:
+        account = status_report(session, default_config(tmp_path), END)["accounts"][0]
+    return account["sweeping"], {row["metric"] for row in account["metrics"]}
+
+
+def test_while_searchorders_still_sweeps_only_the_odr_is_evaluated_and_shown(tmp_path):
     clock = ManualClock(END + timedelta(minutes=3))
     with SimulatorServer(SCENARIO, clock) as server:
         app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "sentinel.db")
@@ -90,9 +98,11 @@ def test_while_searchorders_still_sweeps_only_the_odr_is_evaluated(tmp_path):
         assert first_page.next_cursor.get("next_token") and app.store.orders_backfilling("sim")
         sweeping = app.evaluate(account, END, END)
         assert {v.metric for v in sweeping.values} == {"odr"}
+        assert shown(app.store, tmp_path) == (True, {"odr"})
         app.sync(account, until=END, feeds=("orders",))
         assert not app.store.orders_backfilling("sim")
         swept = app.evaluate(account, END, END)
         assert {v.metric for v in swept.values} > {"odr", "lsr_10d", "vtr_30d"}
+        assert shown(app.store, tmp_path) == (False, {v.metric for v in swept.values})
         odr = lambda evaluated: sorted((v.fulfillment, v.numerator, v.denominator) for v in evaluated.values if v.metric == "odr")
         assert odr(sweeping) == odr(swept) and odr(swept)[0][2] > 0  # exact before the sweep ended
