@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pickle
+import random
 import statistics
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -170,10 +171,16 @@ def summarize(results: list[AccountResult]) -> dict:
     }
 
 
-def reliability(results: list[AccountResult], days: int) -> tuple[list[tuple[str, int, float, float]], float]:
+Decile = tuple[str, int, float, float, int, tuple[float, float]]
+
+
+def reliability(results: list[AccountResult], days: int) -> tuple[list[Decile], float]:
     """Stated P(Amazon over within `days`) in deciles against how often it was, and the Brier score; evaluations
-    whose horizon runs past the end of the account are left out."""
-    bins: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    whose horizon runs past the end of the account are left out.
+
+    A decile's cases are far from independent (one episode gives a metric days of similar chances), so each row also
+    says how many accounts its cases come from and a 90% interval of the observed share, resampling accounts."""
+    bins: dict[int, dict[str, list[tuple[float, bool]]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         end = r.monitor_from + r.months * 30 * DAY
         for key, at, p3, p14 in r.cases:
@@ -182,16 +189,29 @@ def reliability(results: list[AccountResult], days: int) -> tuple[list[tuple[str
             stated = p3 if days == 3 else p14
             over = set(r.breach_days.get(key, ()))
             happened = any(at + k * DAY in over for k in range(1, days + 1))
-            bins[min(int(stated * 10), 9)].append((stated, happened))
+            bins[min(int(stated * 10), 9)][r.name].append((stated, happened))
     table, squares, count = [], 0.0, 0
     for decile in range(10):
-        cases = bins.get(decile, [])
+        by_account = bins.get(decile, {})
+        cases = [case for account in by_account.values() for case in account]
         if cases:
             table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
-                          sum(h for _, h in cases) / len(cases)))
+                          sum(h for _, h in cases) / len(cases), len(by_account), _interval(list(by_account.values()))))
         squares += sum((p - h) ** 2 for p, h in cases)
         count += len(cases)
     return table, squares / count if count else 0.0
+
+
+def _interval(accounts: list[list[tuple[float, bool]]], draws: int = 2000) -> tuple[float, float]:
+    """5th and 95th percentiles of the observed share over resamples of whole accounts (seeded: the same every run)."""
+    rng = random.Random(11)
+    shares = []
+    for _ in range(draws):
+        picked = [rng.choice(accounts) for _ in accounts]
+        total = sum(len(cases) for cases in picked)
+        shares.append(sum(h for cases in picked for _, h in cases) / total)
+    shares.sort()
+    return shares[int(0.05 * draws)], shares[int(0.95 * draws) - 1]
 
 
 def _hit(r: AccountResult, key: Key, day: datetime, tolerance: int = 2) -> bool:
@@ -221,9 +241,11 @@ def render(part: str, s: dict) -> str:
     for days in (3, 14):
         lines.append(f"calibration of P(Amazon's figure over within {days} days), evaluations inside the limit "
                      f"(Brier {s[f'brier_{days}']:.4f}):")
-        lines.append(f"  {'stated':>8} {'cases':>7} {'mean stated':>12} {'observed':>9}")
-        for label, cases, stated, observed in s[f"reliability_{days}"]:
-            lines.append(f"  {label:>8} {cases:>7} {stated * 100:>11.1f}% {observed * 100:>8.1f}%")
+        lines.append(f"  {'stated':>8} {'cases':>7} {'accounts':>9} {'mean stated':>12} {'observed':>9} "
+                     f"{'90% interval, resampling accounts':>34}")
+        for label, cases, stated, observed, accounts, (low, high) in s[f"reliability_{days}"]:
+            lines.append(f"  {label:>8} {cases:>7} {accounts:>9} {stated * 100:>11.1f}% {observed * 100:>8.1f}% "
+                         f"{f'{low * 100:.1f}-{high * 100:.1f}%':>34}")
     lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
                  f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
                  f"({_share(s['point_hits'], s['points'])})")

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from alerts.breach import chance_text
 from alerts.render import METRIC_NAMES, pct
 from daemon.clock import Clock
 from daemon.config import Config
@@ -69,6 +70,8 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
         if inline:
             decorate_all(data, clock.now())
         rows = sorted((overview(account) for account in data["accounts"]), key=_worst_first)
+        for row in rows:
+            row["chance"] = _chance(row["worst"])
         html = _pages.get_template("status.html.j2").render(
             report=data, overview=rows if len(rows) > 1 else [], inline=inline, problems=problems(), csrf=csrf,
             error=error)
@@ -198,6 +201,14 @@ def _form_instant(text: str) -> datetime | None:
 def _worst_first(row: dict[str, Any]) -> tuple:
     level, chance, spent = badness(row["worst"]) if row["worst"] else (0, 0.0, 0.0)
     return -level, -chance, -spent, row["name"]
+
+
+def _chance(worst: dict[str, Any] | None) -> str:
+    if worst is None or worst["breach_probability"] is None:
+        return ""
+    if worst["level"] == "breach":
+        return "over the limit now"
+    return f"{chance_text(worst['breach_probability'])} in {worst['breach_probability_days']} days"
 
 
 def decorate_all(report: dict[str, Any], now: datetime) -> None:
