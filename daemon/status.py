@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from alerts.evaluate import evaluate
 from alerts.marketplaces import marketplace_name
-from alerts.model import AlertKey
+from alerts.model import AlertKey, Level
 from alerts.serialize import alert_from_json
 from daemon.app import thresholds_of
 from daemon.clock import format_instant, parse_instant
@@ -27,7 +27,6 @@ from storage import alerts_repo, models as m
 from storage.repo import orders_sweeping
 
 HISTORY_DAYS = 90
-LEVEL_ORDER = {"ok": 0, "warning": 1, "critical": 2, "breach": 3}
 
 
 def status_report(session: Session, config: Config, now: datetime, cache: EvaluatedMetrics | None = None,
@@ -56,7 +55,7 @@ def badness(row: dict[str, Any]) -> tuple[int, float, float]:
         spent = value / limit
     else:
         spent = (1 - value) / (1 - limit)
-    return LEVEL_ORDER[row["level"]], row["breach_probability"] or 0.0, spent
+    return Level(row["level"]).rank, row["breach_probability"] or 0.0, spent
 
 
 def overview(account: dict[str, Any]) -> dict[str, Any]:
