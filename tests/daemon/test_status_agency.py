@@ -3,14 +3,18 @@ evaluations are kept until the account's data moves, so hundreds of accounts do 
 page load or scrape."""
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import httpx
 import pytest
 
 from bench.status_page import NOW, SYNCED, account_names, agency_config, fill_accounts
 from daemon.clock import ManualClock, format_instant
 from daemon.dbhealth import DatabaseOutage
-from daemon.evaluated import EvaluatedMetrics
-from daemon.sources.records import Batch
+from daemon.evaluated import EvaluatedMetrics, cursors_of, version_of
+from daemon.pipeline import evaluation_instant
+from daemon.sources.records import Batch, OrderRecord
 from daemon.status import status_report
 from daemon.web import WebServer, status_app
 from storage.repo import store_batch
@@ -67,9 +71,6 @@ def test_an_accounts_evaluation_is_kept_until_one_of_its_cursors_moves(store, tm
 
 def fill_orders(store, count: int):
     """`count` shipped MFN orders of the last days, as a poll would bring them."""
-    from dataclasses import replace
-    from daemon.sources.records import OrderRecord
-    from datetime import timedelta
     template = OrderRecord(order_id="", marketplace_id="ATVPDKIKX0DER", channel="MFN", status="Shipped",
                            purchase_at=SYNCED - timedelta(days=3), last_update_at=SYNCED - timedelta(days=2),
                            latest_ship_at=SYNCED - timedelta(days=1), latest_delivery_at=SYNCED + timedelta(days=4),
@@ -98,3 +99,19 @@ def test_in_a_real_browser_the_worst_account_is_one_click_from_its_cards(agency,
             assert page.locator("article.card.level-breach[data-metric=lsr_30d]").count() == 1
         finally:
             browser.close()
+
+
+def test_the_start_evaluates_every_account_ahead_so_the_first_scrape_runs_no_breach_model(store, tmp_path):
+    names = account_names(3)
+    fill_accounts(store, names, {}, orders_per_day=4, days=30)
+    kept = EvaluatedMetrics()
+    app = status_app(agency_config(tmp_path, names), store, ManualClock(NOW), NOW, "0.1.0-test", None, kept)
+    app.state.warm()
+    with store.sessions() as session:
+        cursors = cursors_of(session, names)
+
+    def evaluate_again():
+        raise AssertionError("not evaluated ahead")
+
+    at = evaluation_instant(SYNCED)
+    assert all(len(kept.get(name, version_of(at, cursors[name]), evaluate_again)) == 7 for name in names)
