@@ -40,7 +40,7 @@ def daemon_config(directory: Path, database_url: str, channels: str) -> Path:
 [daemon]
 state_dir = "state"
 database_url = "{database_url}"
-poll_interval_minutes = 0.1
+poll_interval_minutes = 0.25
 deliver_interval_seconds = 0.5
 lease_seconds = {LEASE_SECONDS}
 

@@ -3,8 +3,9 @@
 APScheduler ticks `tick()` every second or so; the dispatcher hands each account whose turn has come to a worker.
 An account is never polled twice at once, so one slow or failing account holds one worker and delays no other.
 First turns are spread over the interval (the first account at once), so a few hundred accounts do not all call
-Amazon in the same second. An account taken over from a dead daemon is polled at once if its last poll is more
-than an interval old.
+Amazon in the same second; at that first tick an account is polled at once if its last poll is more than an interval
+old. An account taken over later (from a daemon that died, possibly mid-poll) is polled at once: within one lease
+period of the death, whatever the poll interval.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class PollDispatcher:
         self._due: dict[str, datetime] = {}
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self._started = False
 
     def tick(self) -> None:
         """Start the polls whose turn has come."""
@@ -40,7 +42,8 @@ class PollDispatcher:
                     continue
                 due = self._due.get(name)
                 if due is None:
-                    due = self._due[name] = self._first_turn(name, now, index / len(held))
+                    first = self._first_turn(name, now, index / len(held)) if not self._started else now
+                    due = self._due[name] = first
                 if due > now:
                     continue
                 self._running.add(name)
@@ -48,6 +51,7 @@ class PollDispatcher:
             self._pool.submit(self._run, name)
         for name in set(self._due) - set(held):  # lost to another daemon: a later regain starts afresh
             self._due.pop(name, None)
+        self._started = True
 
     def _first_turn(self, name: str, now: datetime, spread: float) -> datetime:
         last = self.last_polled(name)

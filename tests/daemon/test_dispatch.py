@@ -76,5 +76,11 @@ def test_an_account_taken_over_overdue_is_polled_at_once_and_one_lost_is_left_al
         dispatcher.tick()
         wait_until(lambda: dispatcher.busy() == 0)
         assert polled == ["a", "b"]  # "a" went to another daemon
+        clock.sleep(INTERVAL.total_seconds() / 3)
+        held.add("a")  # taken back later from a daemon that died: polled at once, though polled recently
+        last["a"] = clock.now() - INTERVAL / 3
+        dispatcher.tick()
+        wait_until(lambda: dispatcher.busy() == 0)
+        assert polled == ["a", "b", "a"]
     finally:
         dispatcher.shutdown()
