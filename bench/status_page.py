@@ -65,8 +65,9 @@ def fill_accounts(store: Store, names: list[str], late_share: dict[str, float], 
                 order_id=order_id, marketplace_id=MP, channel="MFN", status="Shipped", purchase_at=purchase,
                 last_update_at=shipped, latest_ship_at=ship_by, latest_delivery_at=purchase + timedelta(days=7),
                 quantity=1, ship_confirmed_at=shipped))
-            records.append(PackageRecord(order_id, MP, tracking_valid=True, delivered=shipped < SYNCED - timedelta(days=3),
-                                         updated_at=shipped, shipped_at=shipped, observed_at=SYNCED))
+            delivered = shipped < SYNCED - timedelta(days=3)
+            records.append(PackageRecord(order_id, MP, tracking_valid=True, delivered=delivered, updated_at=shipped,
+                                         shipped_at=shipped, observed_at=SYNCED))
         cursor = {"after": format_instant(SYNCED)}
         with store.transaction() as session:
             store_batch(session, name, Batch("orders", tuple(records), (), cursor), SYNCED)

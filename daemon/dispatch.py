@@ -41,9 +41,8 @@ class PollDispatcher:
                 if name in self._running:
                     continue
                 due = self._due.get(name)
-                if due is None:
-                    first = self._first_turn(name, now, index / len(held)) if not self._started else now
-                    due = self._due[name] = first
+                if due is None:  # held since the start, or taken over since (then at once)
+                    due = self._due[name] = self._first_turn(name, now, index / len(held)) if not self._started else now
                 if due > now:
                     continue
                 self._running.add(name)

@@ -40,7 +40,8 @@ def status_report(session: Session, config: Config, now: datetime, cache: Evalua
     return {
         "generated_at": format_instant(now),
         "accounts": [_account(session, config, account, gathered, cache, history) for account in accounts],
-        "silences": [_silence(s) for s in alerts_repo.active_silences(session, now) if only is None or s.account == only],
+        "silences": [_silence(s) for s in alerts_repo.active_silences(session, now)
+                     if only is None or s.account == only],
         "deliveries": _recent_deliveries(session),
     }
 

@@ -29,10 +29,10 @@ from alerts.render import METRIC_NAMES, pct
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.dbhealth import DatabaseOutage
+from daemon.evaluated import EvaluatedMetrics
 from daemon.exposition import StatusCollector, metrics_text, outbox_figures
 from daemon.healthz import health_problems
 from daemon.silences import create_silence, end_silence, silence_problem
-from daemon.evaluated import EvaluatedMetrics
 from daemon.status import badness, overview, status_report
 from storage.repo import Store
 
@@ -135,7 +135,8 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
             logger.warning("status: evaluations not made ahead at start", exc_info=True)
 
     app = Starlette(routes=[
-        Route("/", index), Route("/accounts/{name}", account_page), Route("/api/status", api_status), Route("/healthz", healthz), Route("/metrics", metrics),
+        Route("/", index), Route("/accounts/{name}", account_page), Route("/api/status", api_status),
+        Route("/healthz", healthz), Route("/metrics", metrics),
         Route("/silences", add_silence, methods=["POST"]), Route("/silences/{silence_id}/end", end, methods=["POST"]),
     ])
     if token is not None:
