@@ -27,7 +27,7 @@ from daemon.simulator.server import Faults, SimulatorHub
 from storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-LEASE_SECONDS = 6
+LEASE_SECONDS = 10
 ADDRESS = os.environ.get("SELLER_SENTINEL_POSTGRES", "127.0.0.1:5432")
 
 
@@ -40,7 +40,7 @@ def daemon_config(directory: Path, database_url: str, channels: str) -> Path:
 [daemon]
 state_dir = "state"
 database_url = "{database_url}"
-poll_interval_minutes = 0.25
+poll_interval_minutes = 0.5
 deliver_interval_seconds = 0.5
 lease_seconds = {LEASE_SECONDS}
 
