@@ -54,14 +54,12 @@ WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
 MATURE_AGE = 60
 DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
-# Age in days after the anchor day from which Amazon's daily report shows most of a day's orders and of its defects:
-# the fact's own day plus the reporting lag (METRICS.md, "Amazon's cadence": 72 h for shipping facts). Shipments are
-# confirmed by their ship-by day (most the day before), so the report has a day's LSR orders from age 3, its late
-# shipments (confirmed a day or two after the ship-by day) from age 5, its tracking from age 4; late deliveries are
-# known on or after the delivery-by day, and reported a day later in the middle. ODR's defects (None) follow the lag
-# profile, `ODR_REPORT_LAG_DAYS` (48 h) later.
-AMAZON_SEES = {"odr": (0, None), "cr_7d": (0, 0), "lsr_10d": (3, 5), "lsr_30d": (3, 5), "vtr_30d": (4, 4),
-               "otdr_14d": (0, 1)}
+# Age in days after the anchor day from which Amazon's report shows a day's orders and its defects: its reporting lag
+# (METRICS.md, "Amazon's cadence": 72 h for shipping facts) after the fact itself (most shipments are confirmed by their
+# ship-by day, a late one after it; OTDR's window already trails its anchor by 7 days). ODR's defects (None) follow
+# the lag profile, `ODR_REPORT_LAG_DAYS` (48 h) later.
+AMAZON_SEES = {"odr": (0, None), "cr_7d": (0, 0), "lsr_10d": (2, 4), "lsr_30d": (2, 4), "vtr_30d": (3, 3),
+               "otdr_14d": (0, 0)}
 ODR_REPORT_LAG_DAYS = 2
 # Past-due unshipped orders reach the late-shipment rate once shipped, and Amazon's report 72 h after that: from the
 # fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
