@@ -17,6 +17,7 @@ from daemon.dbhealth import probe_writable
 from daemon.errors import ConfigError, DeliveryError
 from daemon.silences import create_silence, silence_problem
 from daemon.status import status_report
+from daemon.status_client import daemon_url, report_from_daemon
 from storage import alerts_repo
 
 
@@ -36,13 +37,17 @@ def print_status(config: Config, out: IO[str]) -> int:
     crossing day and Amazon's figure; open alerts."""
     store = open_store(config.daemon.database_url)
     problem = probe_writable(store.engine)
-    out.write(f"database {_where(config)}: " + ("writable\n" if problem is None else
+    out.write(f"database {config.daemon.database_place}: " + ("writable\n" if problem is None else
               f"CANNOT BE WRITTEN ({problem}); the daemon stores nothing new until this is fixed\n"))
-    with store.sessions() as session:
-        report = status_report(session, config, SystemClock().now())
+    report = report_from_daemon(config)
+    if report is not None:
+        out.write(f"as the running daemon last evaluated each account ({daemon_url(config)})\n")
+    else:
+        with store.sessions() as session:
+            report = status_report(session, config, SystemClock().now(), history=False)
     for account in report["accounts"]:
         if account["as_of"] is None:
-            out.write(f"{account['name']}: no data yet in {_where(config)} (the daemon has not completed a sync there)\n")
+            out.write(f"{account['name']}: no data yet in {config.daemon.database_place} (the daemon has not completed a sync there)\n")
             continue
         out.write(f"{account['name']} ({account['seller_id']}) as of {account['as_of']}\n")
         out.write(f"{'marketplace':14} {'metric':9} {'ff':4} {'value':>8} {'limit':>8} {'to breach':>9} {'chance':>13} {'likely':>11} {'Amazon':>8}  level\n")
@@ -84,7 +89,7 @@ def backup_database(config: Config, target: Path, out: IO[str]) -> int:
     """`seller-sentinel backup --to FILE`: SQLite's online backup, a consistent copy even while the daemon writes."""
     url = config.daemon.database_url
     if not url.startswith("sqlite:///"):
-        raise ConfigError(f"backup copies SQLite databases; for {_where(config)} use pg_dump.")
+        raise ConfigError(f"backup copies SQLite databases; for {config.daemon.database_place} use pg_dump.")
     source_path = Path(url[len("sqlite:///"):])
     if not source_path.exists():
         raise ConfigError(f"there is no database at {source_path} yet; check --config or state_dir.")
@@ -114,12 +119,6 @@ def feed_line(feed: dict[str, Any]) -> str:
     if feed["failing_since"] is None:
         return f"feed {feed['source']}: ok, last success {last}"
     return f"feed {feed['source']}: FAILING since {feed['failing_since']} (last success {last}): {feed['last_error']}"
-
-
-def _where(config: Config) -> str:
-    """The database a command reads, for a person: the SQLite file, or the PostgreSQL host without credentials."""
-    url = config.daemon.database_url
-    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
 
 
 def feedback_note(last_clean: str | None, now: datetime, overdue_hours: float) -> str | None:

@@ -89,6 +89,12 @@ class DaemonConfig:
         """Whether a first start takes the history from order reports (only worth it beyond searchOrders' days)."""
         return self.history_from_reports and self.backfill_days > self.api_history_days
 
+    @property
+    def database_place(self) -> str:
+        """The database for a person: the SQLite file, or the PostgreSQL host and database without credentials."""
+        url = self.database_url
+        return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:

@@ -89,7 +89,8 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     async def api_status(request: Request) -> Response:
-        return JSONResponse(report() | {"problems": problems()})
+        history = request.query_params.get("history") != "0"  # `status` on the command line shows no history
+        return JSONResponse(report(history=history) | {"problems": problems(), "database": config.daemon.database_place})
 
     async def healthz(request: Request) -> Response:
         found = problems()

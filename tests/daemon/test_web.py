@@ -4,8 +4,10 @@ escaped, and the page works in a real browser (Debian's chromium driven by Playw
 from __future__ import annotations
 
 import base64
+import io
 import os
 import shutil
+import socket
 from datetime import timedelta
 
 import httpx
@@ -14,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.app import build
 from daemon.clock import ManualClock, parse_instant
+from daemon.commands import print_status
 from daemon.config import load_config
 from daemon.dbhealth import DatabaseOutage
 from daemon.evaluated import cursors_of, version_of
@@ -49,7 +52,7 @@ def served(tmp_path):
             app.sync(app.accounts[0], until=at)
             app.evaluate(app.accounts[0], at, clock.now())
         web = WebServer(status_app(config, app.store, clock, clock.now() - timedelta(hours=1), "0.1.0-test",
-                                   DatabaseOutage(clock)), "127.0.0.1", 0)
+                                   DatabaseOutage(clock)), "127.0.0.1", config.http.port)
         url = web.start()
         assert url is not None
         servers.append((web, simulator))
@@ -171,3 +174,19 @@ def test_the_evaluation_after_a_poll_is_what_the_status_readers_take_without_eva
 
     kept = app.evaluated.get(account.name, version_of(at, cursors), evaluate_again)
     assert kept == fresh["metrics"] and len(kept) == 7
+
+
+def test_status_on_the_command_line_takes_the_running_daemons_report_only_for_its_own_database(served, tmp_path):
+    with socket.socket() as probe:  # a free port the config can name
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served(f"port = {port}")
+    out = io.StringIO()
+    assert print_status(config_for(tmp_path, f"port = {port}"), out) == 0
+    assert f"as the running daemon last evaluated each account (http://127.0.0.1:{port}/api/status)" in out.getvalue()
+    assert "odr " in out.getvalue() and "1.00%" in out.getvalue()
+    # Another database's config naming the same port: that daemon's report is not its own, so it reads its own.
+    (tmp_path / "other").mkdir()
+    out = io.StringIO()
+    assert print_status(config_for(tmp_path / "other", f"port = {port}"), out) == 0
+    assert "running daemon" not in out.getvalue() and "sim: no data yet" in out.getvalue()
