@@ -5,10 +5,11 @@ by Amazon's default usage plans and takes 30 s to make a report. The daemon poll
 four poll workers at a pace PACE times faster than the default 15 minutes, so a few real minutes show whether the
 process keeps its schedule: after every account has had its first turn (the backfill), each later gap between two
 polls of one account is measured against the interval. CPU and peak RSS are read from /proc.
-`python -m bench.agency 10 100 500`.
+`python -m bench.agency [--cycles N] 10 100 500` (N intervals measured after the first turns, 1 by default).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -114,5 +115,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
         serve(int(sys.argv[2]))
     else:
-        for n in [int(a) for a in sys.argv[1:]] or [10, 100, 500]:
-            print(measure(n, pace=PACE), flush=True)
+        arguments = argparse.ArgumentParser(prog="python -m bench.agency")
+        arguments.add_argument("--cycles", type=int, default=1, help="intervals measured after the first turns")
+        arguments.add_argument("counts", type=int, nargs="*", default=[10, 100, 500])
+        args = arguments.parse_args()
+        for n in args.counts:
+            print(measure(n, pace=PACE, steady_cycles=args.cycles), flush=True)
