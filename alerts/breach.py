@@ -14,8 +14,10 @@ new day without new data moves nothing but the calendar):
    orders strong, itself pulled a little toward half the limit when the account is new, so a window
    with few orders leans on the history), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
    each a priori `CHANGE_HAZARD` likely); each weighed by how well it explains the recent days, so an
-   episode (a stock-out's cancellations) shows at once. Lower-bound metrics (valid tracking, on-time
-   delivery) are modelled through their bad count.
+   episode (a stock-out's cancellations) shows at once. Episodes end: on each path a changed rate goes
+   back to the rate before the change from a day drawn with `EPISODE_END_HAZARD` per day, for the
+   orders placed from then on. Lower-bound metrics (valid tracking, on-time delivery) are modelled
+   through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
    the other metrics are known on their anchor day). F is the default below, moved toward what the
@@ -46,8 +48,11 @@ HISTORY_DAYS = 120  # the days of series an evaluation is given: the prior's lon
 PATHS = 400
 SCREEN_PATHS = 48  # a first, small run: when none of its paths breaches, the metric is safe for the horizon
 VOLUME_DAYS = 14
-CHANGE_DAYS = 14  # how far back a change of rate is considered
-CHANGE_HAZARD = 1 / 90  # a priori, the rate changes on a given day this often
+# How far back a change of rate is considered. An episode that began before the last two weeks is still one: with 14
+# days, an episode 16 days old was explained as the account's long-run rate on some days and not others.
+CHANGE_DAYS = 45
+CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often (one change in six months)
+EPISODE_END_HAZARD = 1 / 30  # a changed rate returns to the one before it on a given future day this often
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
 WEEKDAY_MIN_DAYS = 28
@@ -143,6 +148,7 @@ class _Model:
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
         ages_now = np.array([(today - a).days for a in self.days])
+        self.offsets = -ages_now  # days from today: a future anchor day's offset is 0 (today) or more
         ages = ages_now[None, :] + np.arange(1, horizon + 1)[:, None]
         self.windows = np.zeros((horizon, len(self.days)), dtype=bool)
         for t in range(horizon):
@@ -173,11 +179,14 @@ class _Model:
 
     def _breached(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: the window Amazon shows on day today + t + 1 is over the limit."""
-        p = self.rate.sample(rng, paths)
+        p, before = self.rate.sample(rng, paths)
+        # An episode ends: from a day drawn per path, orders placed go back to the rate before the change.
+        ends = rng.geometric(EPISODE_END_HAZARD, paths)
+        p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume, 0.0), (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
         candidates = ((self.known_orders - self.known_bad)[None, :] + new_orders).astype(np.int64)
-        eventual = rng.binomial(candidates, np.clip(p[:, None] * (1 - self.shown_now[None, :]), 0, 1))
+        eventual = rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1))
         # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
         remaining = np.clip(1 - self.shown_now, 1e-12, None)
         share = np.clip(self.arrivals / remaining[None, :], 0.0, 1.0)  # [t, j], non-decreasing in t
@@ -239,20 +248,26 @@ def _learned_knots(history: dict[date, tuple[int, int]], today: date, xs: np.nda
 
 @dataclass(frozen=True)
 class RateBelief:
-    """The per-order defect probability as a mixture of Beta posteriors: (weight, a, b) per hypothesis."""
+    """The per-order defect probability as a mixture of Beta posteriors: (weight, a, b) per hypothesis, and for each
+    the Beta of the rate an episode returns to when it ends (that of the hypothesis itself when there is no change)."""
 
     parts: tuple[tuple[float, float, float], ...]
+    before: tuple[tuple[float, float], ...]
 
     @property
     def mean(self) -> float:
         return sum(w * a / (a + b) for w, a, b in self.parts) / sum(w for w, _, _ in self.parts)
 
-    def sample(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, paths: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per path: the rate now, and the rate once its episode ends (the same draw when there is no episode)."""
         weights = np.array([w for w, _, _ in self.parts])
         chosen = rng.choice(len(self.parts), size=paths, p=weights / weights.sum())
         a = np.array([a for _, a, _ in self.parts])[chosen]
         b = np.array([b for _, _, b in self.parts])[chosen]
-        return rng.beta(a, b)
+        now = rng.beta(a, b)
+        before_a = np.array([a for a, _ in self.before])[chosen]
+        before_b = np.array([b for _, b in self.before])[chosen]
+        return now, np.where(chosen == 0, now, rng.beta(before_a, before_b))
 
 
 def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool) -> RateBelief:
@@ -281,6 +296,7 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.
     new_a, new_b = prior_rate / limit, (1 - prior_rate) / limit
     parts = [(math.log(1 - CHANGE_DAYS * CHANGE_HAZARD) + _evidence(a0, b0, bad_all, exposure_all), *base)]
+    before = [base]
     recent_bad = recent_exposure = 0.0
     for age, bad, exposure in sorted(days):
         recent_bad += bad
@@ -288,8 +304,10 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
         older_bad, older_exposure = bad_all - recent_bad, exposure_all - recent_exposure
         evidence = _evidence(a0, b0, older_bad, older_exposure) + _evidence(new_a, new_b, recent_bad, recent_exposure)
         parts.append((math.log(CHANGE_HAZARD) + evidence, new_a + recent_bad, new_b + recent_exposure - recent_bad))
+        before.append((a0 + older_bad, b0 + older_exposure - older_bad))
     top = max(w for w, _, _ in parts)
-    return RateBelief(tuple((math.exp(w - top), max(a, 1e-6), max(b, 1e-6)) for w, a, b in parts))
+    return RateBelief(tuple((math.exp(w - top), max(a, 1e-6), max(b, 1e-6)) for w, a, b in parts),
+                      tuple((max(a, 1e-6), max(b, 1e-6)) for a, b in before))
 
 
 def _evidence(a: float, b: float, bad: float, exposure: float) -> float:

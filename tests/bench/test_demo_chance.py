@@ -1,0 +1,28 @@
+"""The demo seller's chance of an ODR breach, evaluated day by day as the daemon evaluates it: it climbs with the
+defects and does not fall back while the episode behind them goes on.
+
+The demo's defects rise from day 74 and it is watched from day 90: the change of rate is already 16 days old on the
+first evaluation. A model that only considers recent changes explains it away as the account's long-run rate some
+days and not others, and the chance jumps from 40% to 3% and back to 73% with no good news in between."""
+from __future__ import annotations
+
+import pytest
+
+import bench.calibration as calibration
+from bench.family import Member
+from daemon.simulator.generator import builtin_profile
+
+ODR = ("ATVPDKIKX0DER", "odr", "MFN")
+LARGEST_DROP = 0.15  # day to day, before the breach; Monte Carlo and a late-arriving good day move it a little
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_the_demo_sellers_chance_of_a_breach_climbs_without_falling_back(seed, tmp_path, monkeypatch):
+    monkeypatch.setattr(calibration, "CACHE", tmp_path)  # generated events are cached beside the test, not the bench
+    result = calibration.run_account(Member(0, builtin_profile("demo"), seed))
+    breach = min(result.breach_days[ODR])
+    chances = [p14 for key, at, _, p14 in result.cases if key == ODR and at < breach]
+    assert len(chances) >= 8
+    drops = [before - after for before, after in zip(chances, chances[1:])]
+    assert max(drops) <= LARGEST_DROP, [round(p, 2) for p in chances]
+    assert max(chances) >= 0.8  # and the breach was seen coming
