@@ -163,10 +163,11 @@ class _Model:
         else:  # known on the anchor day to us, shown by Amazon from an age on
             self.known_seen = (self.windows & (ages >= defects_age)).astype(float)
             self.arrivals = np.where(self.future[None, :] & (ages >= defects_age), 1.0, 0.0)
-        p_mean = self.rate.mean
+        p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
-        self.mean_defects = tuple(float(x) for x in p_mean * (self.arrivals * unseen * self.windows).sum(axis=1))
+        expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
+        self.mean_defects = tuple(float(x) for x in expected)
         self.mean_orders = tuple(float(x) for x in (future_orders * (self.orders_seen & self.future)).sum(axis=1))
 
     def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
@@ -254,9 +255,15 @@ class RateBelief:
     parts: tuple[tuple[float, float, float], ...]
     before: tuple[tuple[float, float], ...]
 
-    @property
-    def mean(self) -> float:
-        return sum(w * a / (a + b) for w, a, b in self.parts) / sum(w for w, _, _ in self.parts)
+    def mean_by_offset(self, offsets: np.ndarray) -> np.ndarray:
+        """The expected rate of orders placed `offsets` days from today, as `sample` and the episode ends draw it."""
+        lasting = (1 - EPISODE_END_HAZARD) ** np.clip(offsets, 0, None)  # P(an episode still goes on at that day)
+        total = np.zeros(len(offsets))
+        for index, ((w, a, b), (before_a, before_b)) in enumerate(zip(self.parts, self.before)):
+            now = a / (a + b)
+            later = now if index == 0 else before_a / (before_a + before_b)
+            total += w * (lasting * now + (1 - lasting) * later)
+        return total / sum(w for w, _, _ in self.parts)
 
     def sample(self, rng: np.random.Generator, paths: int) -> tuple[np.ndarray, np.ndarray]:
         """Per path: the rate now, and the rate once its episode ends (the same draw when there is no episode)."""
