@@ -52,7 +52,9 @@ VOLUME_DAYS = 14
 # days, an episode 16 days old was explained as the account's long-run rate on some days and not others.
 CHANGE_DAYS = 45
 CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often (one change in six months)
-EPISODE_END_HAZARD = 1 / 30  # a changed rate returns to the one before it on a given future day this often
+# A changed rate returns to the one before it on a given future day this often, by metric.
+EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 30, "lsr_10d": 1 / 30, "lsr_30d": 1 / 30, "vtr_30d": 1 / 30,
+                      "otdr_14d": 1 / 30}
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
 WEEKDAY_MIN_DAYS = 28
@@ -144,7 +146,7 @@ class _Model:
         self.certain_orders = counted * certain[1]
         history = {a: c for a, c in series.counts.items() if a < today}
         self.lag_cdf = _lag_cdf(d, history, today)
-        self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper)
+        self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
         ages_now = np.array([(today - a).days for a in self.days])
@@ -182,7 +184,7 @@ class _Model:
         """[path, t]: the window Amazon shows on day today + t + 1 is over the limit."""
         p, before = self.rate.sample(rng, paths)
         # An episode ends: from a day drawn per path, orders placed go back to the rate before the change.
-        ends = rng.geometric(EPISODE_END_HAZARD, paths)
+        ends = rng.geometric(self.rate.end_hazard, paths)
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume, 0.0), (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
@@ -254,10 +256,11 @@ class RateBelief:
 
     parts: tuple[tuple[float, float, float], ...]
     before: tuple[tuple[float, float], ...]
+    end_hazard: float  # an episode ends on a given future day this often
 
     def mean_by_offset(self, offsets: np.ndarray) -> np.ndarray:
         """The expected rate of orders placed `offsets` days from today, as `sample` and the episode ends draw it."""
-        lasting = (1 - EPISODE_END_HAZARD) ** np.clip(offsets, 0, None)  # P(an episode still goes on at that day)
+        lasting = (1 - self.end_hazard) ** np.clip(offsets, 0, None)  # P(an episode still goes on at that day)
         total = np.zeros(len(offsets))
         for index, ((w, a, b), (before_a, before_b)) in enumerate(zip(self.parts, self.before)):
             now = a / (a + b)
@@ -277,7 +280,8 @@ class RateBelief:
         return now, np.where(chosen == 0, now, rng.beta(before_a, before_b))
 
 
-def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool) -> RateBelief:
+def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool,
+                 end_hazard: float) -> RateBelief:
     """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
 
     Hypothesis 0: one rate all along, with a prior at the account's longer history `PRIOR_ORDERS` orders strong.
@@ -314,7 +318,7 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
         before.append((a0 + older_bad, b0 + older_exposure - older_bad))
     top = max(w for w, _, _ in parts)
     return RateBelief(tuple((math.exp(w - top), max(a, 1e-6), max(b, 1e-6)) for w, a, b in parts),
-                      tuple((max(a, 1e-6), max(b, 1e-6)) for a, b in before))
+                      tuple((max(a, 1e-6), max(b, 1e-6)) for a, b in before), end_hazard)
 
 
 def _evidence(a: float, b: float, bad: float, exposure: float) -> float:

@@ -16,16 +16,15 @@ from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
 from daemon.dbhealth import probe_writable
 from daemon.errors import ConfigError, DeliveryError
 from daemon.silences import create_silence, silence_problem
-from daemon.status import status_report
+from daemon.status import chance_of_crossing, status_report
 from daemon.status_client import daemon_url, report_from_daemon
 from storage import alerts_repo
 
 
 def _chance(row: dict) -> str:
     """'62% in 14d' for a metric inside its limit; '-' otherwise."""
-    if row["breach_probability"] is None or not row["defects_to_breach"]:
-        return "-"
-    return f"{chance_text(row['breach_probability'])} in {row['breach_probability_days']}d"
+    chance = chance_of_crossing(row)
+    return f"{chance_text(chance[0])} in {chance[1]}d" if chance else "-"
 
 
 SWEEPING_NOTE = ("first start: the order history is still being read; until it is, only the order defect rate is "

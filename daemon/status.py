@@ -59,6 +59,14 @@ def badness(row: dict[str, Any]) -> tuple[int, float, float]:
     return Level(row["level"]).rank, row["breach_probability"] or 0.0, spent
 
 
+def chance_of_crossing(row: dict[str, Any] | None) -> tuple[float, int] | None:
+    """(chance of a breach, within days) of a metric inside its limit; None when it is over the limit or has no chance
+    evaluated: a chance of crossing is only worth saying before the crossing."""
+    if row is None or row["breach_probability"] is None or not row["defects_to_breach"]:
+        return None
+    return row["breach_probability"], row["breach_probability_days"]
+
+
 def overview(account: dict[str, Any]) -> dict[str, Any]:
     """One account's report in a line: its worst metric, and what needs a look."""
     worst = max(account["metrics"], key=badness, default=None)

@@ -33,7 +33,7 @@ from daemon.evaluated import EvaluatedMetrics
 from daemon.exposition import StatusCollector, metrics_text, outbox_figures
 from daemon.healthz import health_problems
 from daemon.silences import create_silence, end_silence, silence_problem
-from daemon.status import badness, overview, status_report
+from daemon.status import badness, chance_of_crossing, overview, status_report
 from storage.repo import Store
 
 logger = logging.getLogger(__name__)
@@ -206,11 +206,10 @@ def _worst_first(row: dict[str, Any]) -> tuple:
 
 
 def _chance(worst: dict[str, Any] | None) -> str:
-    if worst is None or worst["breach_probability"] is None:
-        return ""
-    if worst["level"] == "breach":
+    if worst is not None and worst["level"] == "breach":
         return "over the limit now"
-    return f"{chance_text(worst['breach_probability'])} in {worst['breach_probability_days']} days"
+    chance = chance_of_crossing(worst)
+    return f"{chance_text(chance[0])} in {chance[1]} days" if chance else ""
 
 
 def decorate_all(report: dict[str, Any], now: datetime) -> None:
