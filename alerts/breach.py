@@ -6,7 +6,9 @@ new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
-   and open claims Amazon counts are added to every future window (`certain`; see 5 for when).
+   and open claims Amazon counts are added to every future window (`certain`; see 5 for when). An open
+   claim is also the first of the defects still to arrive (4): its grant, when the daemon sees it, is
+   no new defect in Amazon's figure, so the first `open_defects` arrivals on each path add nothing.
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
@@ -15,8 +17,9 @@ new day without new data moves nothing but the calendar):
    with few orders leans on the history), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
    each a priori `CHANGE_HAZARD` likely); each weighed by how well it explains the recent days, so an
    episode (a stock-out's cancellations) shows at once. Episodes end: on each path a changed rate goes
-   back to the rate before the change from a day drawn with `EPISODE_END_HAZARD` per day, for the
-   orders placed from then on. Lower-bound metrics (valid tracking, on-time delivery) are modelled
+   back to the rate before the change from a day drawn with `EPISODE_END_HAZARD` per day (by metric:
+   a stock-out ends when stock arrives, a shipping backlog within weeks, a product problem later), for
+   the orders placed from then on. Lower-bound metrics (valid tracking, on-time delivery) are modelled
    through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
@@ -26,9 +29,13 @@ new day without new data moves nothing but the calendar):
    which is how recent days count in (3).
 5. **Amazon's publication.** Amazon's window moves with its publication day, but the facts in it trail
    by its reporting lag (METRICS.md, "Amazon's cadence": 48 h for defects, 72 h for shipping facts):
-   a day's orders and its defects count from the age `AMAZON_SEES` gives (a late shipment is seen days
-   after its ship-by date, so it may leave a 10-day window soon after it appears; past-due unshipped
-   orders count from the fourth day). The chance is that of Amazon's figure, the one that suspends.
+   the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
+   shares for orders and for defects already known; defects still to come are drawn day by day with
+   them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
+   after it appears; past-due unshipped orders count from the fourth day. ODR's defects are shown when
+   F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
+   days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
+   Amazon's figure, the one that suspends.
 
 Days are anchor days of METRICS.md windows; `series` holds every known day before `today`.
 """
@@ -51,9 +58,10 @@ VOLUME_DAYS = 14
 # How far back a change of rate is considered. An episode that began before the last two weeks is still one: with 14
 # days, an episode 16 days old was explained as the account's long-run rate on some days and not others.
 CHANGE_DAYS = 45
-CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often (one change in six months)
-# A changed rate returns to the one before it on a given future day this often, by metric.
-EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 30, "lsr_10d": 1 / 30, "lsr_30d": 1 / 30, "vtr_30d": 1 / 30,
+CHANGE_HAZARD = 1 / 365  # a priori, the rate changes on a given day this often (one change a year)
+# A changed rate returns to the one before it on a given future day this often, by metric: cancellations come in
+# stock-outs, which end when stock arrives (about a week); late shipments in backlogs (about two weeks).
+EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 7, "lsr_10d": 1 / 14, "lsr_30d": 1 / 14, "vtr_30d": 1 / 30,
                       "otdr_14d": 1 / 30}
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
@@ -61,13 +69,19 @@ WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
 MATURE_AGE = 60
 DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
-# Age in days after the anchor day from which Amazon's report shows a day's orders and its defects: its reporting lag
-# (METRICS.md, "Amazon's cadence": 72 h for shipping facts) after the fact itself (most shipments are confirmed by their
-# ship-by day, a late one after it; OTDR's window already trails its anchor by 7 days). ODR's defects (None) follow
-# the lag profile, `ODR_REPORT_LAG_DAYS` (48 h) later.
-AMAZON_SEES = {"odr": (0, None), "cr_7d": (0, 0), "lsr_10d": (2, 4), "lsr_30d": (2, 4), "vtr_30d": (3, 3),
-               "otdr_14d": (0, 0)}
-ODR_REPORT_LAG_DAYS = 2
+# The share of an anchor day's orders and of its defects that Amazon's report shows at each age in days (the last value
+# from then on): its reporting lag (METRICS.md, "Amazon's cadence": 48 h for cancellations, 72 h for shipping facts)
+# after the fact itself (a shipment is confirmed around its ship-by day, a late one after it; OTDR's window already
+# trails its anchor by 7 days), as the simulator's report shows them on the tuning accounts. ODR's defects (None)
+# follow the lag profile, `ODR_REPORT_LAG_DAYS` later.
+LATE_SHIPMENT_SHOWN = ((0.0, 0.0, 0.16, 0.58, 1.0), (0.0, 0.0, 0.0, 0.0, 0.0, 0.49, 1.0))
+AMAZON_SEES = {"odr": ((1.0,), None), "cr_7d": ((0.0, 1.0), (0.0, 0.37, 0.98, 1.0)),
+               "lsr_10d": LATE_SHIPMENT_SHOWN, "lsr_30d": LATE_SHIPMENT_SHOWN,
+               "vtr_30d": ((0.0, 0.0, 0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 0.0, 1.0)), "otdr_14d": ((1.0,), (1.0,))}
+# Amazon shows feedback 48 h after the daemon sees it, but an A-to-z claim from its filing (48 h later), days before
+# its grant, which is when the daemon sees it: the two are taken to cancel. With 48 h, the ODR's chances of 10-20% of
+# a crossing within three days came true a third of the time on the tuning accounts.
+ODR_REPORT_LAG_DAYS = 0
 # Past-due unshipped orders reach the late-shipment rate once shipped, and Amazon's report 72 h after that: from the
 # fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
 # metrics (open claims) is already in Amazon's report.
@@ -118,9 +132,9 @@ class Outlook:
 
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
-            certain: tuple[int, int] = (0, 0), key: str = "") -> Outlook:
+            certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window."""
-    model = _Model(series, d, today, horizon_days, certain)
+    model = _Model(series, d, today, horizon_days, certain, open_defects)
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -128,7 +142,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 
 class _Model:
-    def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int]):
+    def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
+                 open_defects: int):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -156,21 +171,22 @@ class _Model:
         for t in range(horizon):
             first, end = d.window.days(today + timedelta(days=t + 1))
             self.windows[t] = [first <= a < end for a in self.days]
-        orders_age, defects_age = AMAZON_SEES[d.id]
-        self.orders_seen = self.windows & (ages >= orders_age)
+        orders_shown, defects_shown = AMAZON_SEES[d.id]
+        self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
         self.shown_now = self.lag_cdf(ages_now)
-        if defects_age is None:  # ODR: what is known now stays; the rest arrives with the lag, and Amazon's lag on top
+        if defects_shown is None:  # ODR: what is known now stays; the rest arrives with the lag profile
             self.known_seen = self.windows.astype(float)
             self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)
         else:  # known on the anchor day to us, shown by Amazon from an age on
-            self.known_seen = (self.windows & (ages >= defects_age)).astype(float)
-            self.arrivals = np.where(self.future[None, :] & (ages >= defects_age), 1.0, 0.0)
+            self.known_seen = self.windows * _share_at(defects_shown, ages)
+            self.arrivals = self.future[None, :] * _share_at(defects_shown, ages)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
         expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
-        self.mean_defects = tuple(float(x) for x in expected)
-        self.mean_orders = tuple(float(x) for x in (future_orders * (self.orders_seen & self.future)).sum(axis=1))
+        self.open_defects = open_defects if defects_shown is None else 0  # open claims arrive with the lag profile
+        self.mean_defects = tuple(float(x) for x in np.maximum(expected - self.open_defects, 0.0))
+        self.mean_orders = tuple(float(x) for x in (future_orders * self.orders_seen * self.future).sum(axis=1))
 
     def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
         return bool(self._breached(rng, paths).any())
@@ -204,14 +220,21 @@ class _Model:
                 visible = visible + rng.binomial(eventual - visible, step[None, :])
                 before = share[t]
                 arrived[:, t] = visible @ self.windows[t]
-        orders = new_orders @ (self.orders_seen & self.future).T
+        orders = new_orders @ (self.orders_seen * self.future).T
+        arrived = np.maximum(arrived - self.open_defects, 0)
         bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad
-        den = (self.known_orders @ (self.orders_seen & ~self.future).T)[None, :] + orders + self.certain_orders
+        den = (self.known_orders @ (self.orders_seen * ~self.future).T)[None, :] + orders + self.certain_orders
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
         if self.upper:
             return (den > 0) & (num * q >= den * limit_p)
         return (den > 0) & (num * q < den * limit_p)
+
+
+def _share_at(shown: tuple[float, ...], ages: np.ndarray) -> np.ndarray:
+    """The share Amazon's report shows at each age: `shown[age]`, 0 before the anchor day, the last value after."""
+    profile = np.asarray(shown, dtype=float)
+    return np.where(ages < 0, 0.0, profile[np.clip(ages, 0, len(profile) - 1)])
 
 
 def _lag_cdf(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date):

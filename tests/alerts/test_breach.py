@@ -59,3 +59,21 @@ def test_the_lag_profile_moves_toward_what_the_account_shows():
     assert learned[2] > ys[2] + 0.2  # at 7 days: 0.3 by default, well on the way to 1 here
     # With nothing to learn from, the default stays.
     assert list(_learned_knots({}, TODAY, xs, ys)) == list(ys)
+
+
+def test_the_grant_of_an_open_claim_amazon_already_counts_is_not_a_second_defect():
+    # ODR just inside the limit, two open claims in Amazon's figure: the first two defects to arrive are their grants.
+    series = DaySeries({TODAY - timedelta(days=k): (int(k % 10 != 0), 100) for k in range(1, 121)})
+    counted_twice = outlook(series, ODR, TODAY, 30, certain=(2, 0), key="mp")
+    counted_once = outlook(series, ODR, TODAY, 30, certain=(2, 0), key="mp", open_defects=2)
+    assert counted_once.expected_defects[6] == max(counted_twice.expected_defects[6] - 2, 0.0)
+    assert counted_once.within(3) < counted_twice.within(3) - 0.1
+    assert all(a <= b for a, b in zip(counted_once.by_day, counted_twice.by_day))
+
+
+def test_late_shipments_reach_amazons_figure_days_after_their_ship_by_day():
+    # 14 late shipments of 40 orders yesterday breach once Amazon shows them: half on the fifth day, all on the sixth.
+    counts = {TODAY - timedelta(days=k): (0, 40) for k in range(1, 121)}
+    counts[TODAY - timedelta(days=1)] = (14, 40)
+    ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp")
+    assert ahead.within(4) == 0.0 and ahead.within(5) == 1.0
