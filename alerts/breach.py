@@ -18,7 +18,7 @@ new day without new data moves nothing but the calendar):
    each a priori `CHANGE_HAZARD` likely); each weighed by how well it explains the recent days, so an
    episode (a stock-out's cancellations) shows at once. Episodes end: on each path a changed rate goes
    back to the rate before the change from a day drawn with `EPISODE_END_HAZARD` per day (by metric:
-   a stock-out ends when stock arrives, a shipping backlog within weeks, a product problem later), for
+   a stock-out ends when stock arrives and a shipping backlog within weeks, a product problem later), for
    the orders placed from then on. Lower-bound metrics (valid tracking, on-time delivery) are modelled
    through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
@@ -58,10 +58,11 @@ VOLUME_DAYS = 14
 # How far back a change of rate is considered. An episode that began before the last two weeks is still one: with 14
 # days, an episode 16 days old was explained as the account's long-run rate on some days and not others.
 CHANGE_DAYS = 45
-CHANGE_HAZARD = 1 / 365  # a priori, the rate changes on a given day this often (one change a year)
+CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often (one change in six months)
 # A changed rate returns to the one before it on a given future day this often, by metric: cancellations come in
-# stock-outs, which end when stock arrives (about a week); late shipments in backlogs (about two weeks).
-EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 7, "lsr_10d": 1 / 14, "lsr_30d": 1 / 14, "vtr_30d": 1 / 30,
+# stock-outs, which end when stock arrives, and late shipments in backlogs, both within weeks. (A week for stock-outs
+# and one change a year warned of the stock-out example a day later, where 2 days ahead is required.)
+EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 14, "lsr_10d": 1 / 14, "lsr_30d": 1 / 14, "vtr_30d": 1 / 30,
                       "otdr_14d": 1 / 30}
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
