@@ -71,9 +71,10 @@ WEEKDAY_MIN_VOLUME = 10.0
 MATURE_AGE = 60
 DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
 # The share of an anchor day's orders and of its defects that Amazon's report shows at each age in days (the last value
-# from then on): its reporting lag (METRICS.md, "Amazon's cadence": 48 h for cancellations, 72 h for shipping facts)
-# after the fact itself (a shipment is confirmed around its ship-by day, a late one after it; OTDR's window already
-# trails its anchor by 7 days), as the simulator's report shows them on the tuning accounts. ODR's defects (None)
+# from then on): when the fact itself happens (a seller cancels within a day or so of the order, a shipment is
+# confirmed around its ship-by day, a late one after it; OTDR's window already trails its anchor by 7 days) and its
+# reporting lag (METRICS.md, "Amazon's cadence": 72 h for shipping facts), as the simulator's report shows them on the
+# tuning accounts. ODR's defects (None)
 # follow the lag profile, `ODR_REPORT_LAG_DAYS` later.
 LATE_SHIPMENT_SHOWN = ((0.0, 0.0, 0.16, 0.58, 1.0), (0.0, 0.0, 0.0, 0.0, 0.0, 0.49, 1.0))
 AMAZON_SEES = {"odr": ((1.0,), None), "cr_7d": ((0.0, 1.0), (0.0, 0.37, 0.98, 1.0)),
@@ -178,7 +179,7 @@ class _Model:
         if defects_shown is None:  # ODR: what is known now stays; the rest arrives with the lag profile
             self.known_seen = self.windows.astype(float)
             self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)
-        else:  # known on the anchor day to us, shown by Amazon from an age on
+        else:  # shown by Amazon in the measured share at each age
             self.known_seen = self.windows * _share_at(defects_shown, ages)
             self.arrivals = self.future[None, :] * _share_at(defects_shown, ages)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
