@@ -102,9 +102,9 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     value = num / den if den else None
     today = obs.at.date()
     dtb = d.limit.defects_to_breach(num, den) if den else None
-    certain = (obs.certain[0] + (obs.unattributed if upper else 0), obs.certain[1])
-    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id,
-                    obs.unattributed if upper else 0) if den else None
+    open_claims = obs.unattributed if upper else 0
+    certain = (obs.certain[0] + open_claims, obs.certain[1])
+    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = Level.OK
