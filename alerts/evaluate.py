@@ -49,7 +49,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Chances:
     """Where the chance of a breach raises the level: critical when P(breach within critical_days) reaches
-    critical_probability, warning likewise. Defaults chosen on the tuning part of the bench family."""
+    critical_probability, warning likewise. Defaults chosen on the bench family's earlier tuning part (README)."""
 
     critical_probability: float = 0.5
     critical_days: int = 3

@@ -30,13 +30,15 @@ class Member:
 
 
 def family(size: int = 54) -> list[Member]:
-    """`size` accounts cycling through the kinds, each with its own volume, episode timing and seed."""
+    """`size` accounts cycling through the kinds (three in a row each), each with its own volume, episode timing and seed."""
     return [_member(i) for i in range(size)]
 
 
 def _member(index: int) -> Member:
     rng = random.Random(1000 + index)
-    kind = KINDS[index % len(KINDS)]
+    # Three accounts in a row share a kind, so both parts hold every kind: with `index % len(KINDS)`, the tuning
+    # part (`index % 3 == 0`) held only four of the twelve.
+    kind = KINDS[(index // 3) % len(KINDS)]
     # Most sellers are small; a few are large (one in ten draws from the top three volumes).
     volume = rng.choice(VOLUMES[-3:]) if rng.random() < 1 / 10 else rng.choice(VOLUMES[:-3])
     days = HISTORY_DAYS + MONITORED_DAYS
