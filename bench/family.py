@@ -16,6 +16,7 @@ HISTORY_DAYS = 75  # what the longest window (ODR: 60 days ending 14 days back) 
 VOLUMES = (2, 4, 8, 15, 25, 40, 60, 90, 140, 220, 350, 600, 1200, 3000)
 KINDS = ("steady", "drop", "spike", "fba_heavy", "denied_claims", "carrier_delay", "bad_tracking", "near_limit",
          "marketplaces", "odr_creep", "stockout", "late_ship")
+TUNING_EVERY = 3  # the first account of every three is in the tuning part
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Member:
 
     @property
     def tuning(self) -> bool:
-        return self.index % 3 == 0
+        return self.index % TUNING_EVERY == 0
 
 
 def family(size: int = 54) -> list[Member]:
@@ -36,9 +37,9 @@ def family(size: int = 54) -> list[Member]:
 
 def _member(index: int) -> Member:
     rng = random.Random(1000 + index)
-    # Three accounts in a row share a kind, so both parts hold every kind: with `index % len(KINDS)`, the tuning
-    # part (`index % 3 == 0`) held only four of the twelve.
-    kind = KINDS[(index // 3) % len(KINDS)]
+    # `TUNING_EVERY` accounts in a row share a kind, so both parts hold every kind: with `index % len(KINDS)`, the
+    # tuning part held only four of the twelve.
+    kind = KINDS[(index // TUNING_EVERY) % len(KINDS)]
     # Most sellers are small; a few are large (one in ten draws from the top three volumes).
     volume = rng.choice(VOLUMES[-3:]) if rng.random() < 1 / 10 else rng.choice(VOLUMES[:-3])
     days = HISTORY_DAYS + MONITORED_DAYS
