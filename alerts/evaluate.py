@@ -110,6 +110,12 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     level = Level.OK
     if den and obs.enforced:
         level = _level_now(d, thresholds, num, den, dtb)
+    # Over the limit by the daemon's own count is a breach once Amazon's figure, the one that suspends, shows it or is
+    # likely to within the critical days; until then it is a warning. Amazon counts a late shipment days after it
+    # happens, so a short burst over the limit can leave the 10-day window before Amazon's figure ever shows it.
+    ahead_of_amazon = level == Level.BREACH and not _amazon_shows(obs, ahead, chances)
+    if ahead_of_amazon:
+        level = Level.WARNING
     if ahead is not None and obs.enforced and level.rank < Level.CRITICAL.rank:
         if ahead.within(chances.critical_days) >= chances.critical_probability:
             level = Level.CRITICAL
@@ -121,12 +127,31 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     days = chances.critical_days if level == Level.CRITICAL else chances.warning_days
     probability = ahead.within(days) if ahead is not None else None
     explanation = _explain(obs, num, den, dtb, ahead, days, low_volume)
+    if ahead_of_amazon:
+        explanation += (_ahead_of_amazon_sentence(ahead, chances.critical_days, today),)
     return Evaluation(
         level=level, value=value, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=dtb,
         forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days, outlook=ahead,
-        headline=_headline(d, value, dtb, probability if dtb else None, days, today),
+        headline=_headline(d, value, dtb, probability if dtb else None, days, today, ahead_of_amazon),
         explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
     )
+
+
+def _amazon_shows(obs: Observation, ahead: Outlook | None, chances: Chances) -> bool:
+    """Amazon's own figure is over the limit, or likely to be within the critical days."""
+    limit = obs.definition.limit
+    if obs.amazon_value is not None:
+        upper = limit.direction == "upper"
+        if obs.amazon_value >= limit.value if upper else obs.amazon_value < limit.value:
+            return True
+    return ahead is None or ahead.within(chances.critical_days) >= chances.critical_probability
+
+
+def _ahead_of_amazon_sentence(ahead: Outlook, days: int, today: date) -> str:
+    when = (today + timedelta(days=days)).strftime("%-d %B")
+    return (f"Over the limit by the daemon's own count. Amazon counts these facts days later, when some have left the "
+            f"window: the chance that its figure, the one that suspends, is over the limit by {when} ({days} days) is "
+            f"{chance_text(ahead.within(days))}.")
 
 
 def _level_now(d: MetricDefinition, t: Thresholds, num: int, den: int, dtb: int | None) -> Level:
@@ -217,11 +242,11 @@ def _chance_sentence(metric: str, ahead: Outlook, days: int, today: date) -> str
 
 
 def _headline(d: MetricDefinition, value: float | None, dtb: int | None, probability: float | None, days: int,
-              today: date) -> str:
+              today: date, ahead_of_amazon: bool = False) -> str:
     name = SHORT_NAMES.get(d.id, d.id)
     text = f"{name} {_pct(value)} of {_pct(d.limit.value)}"
     if dtb == 0:
-        text += ": over the limit"
+        text += ": over the limit by the daemon's count, not yet in Amazon's figure" if ahead_of_amazon else ": over the limit"
     elif dtb is not None:
         text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
     if probability:

@@ -86,3 +86,27 @@ def test_otdr_outside_enforcing_marketplaces_never_alerts():
     series = flat(date(2026, 4, 1), 30, 10)
     obs = Observation(d, "A1PA6795UKMFR9", T, 0, 100, series, enforced=False)
     assert evaluate(obs, Thresholds(warning_rate=0.92), 30).level == Level.OK
+
+
+def lsr_burst(amazon_value: float) -> Observation:
+    """41 late shipments of 1,000 in the 10-day window: 20 on days about to leave it, which Amazon already counts, and
+    21 from the last two days, which Amazon counts days from now, once the first 20 have left."""
+    first_day = date(2026, 4, 1)
+    ages = {9: 10, 8: 10, 2: 10, 1: 11}
+    series = flat(first_day, 30, 100, {(T.date() - first_day).days - age: n for age, n in ages.items()})
+    first, end = LSR.window.days(T.date())
+    num, den = series.window(first, end)
+    return Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, amazon_value=amazon_value)
+
+
+def test_over_the_limit_by_the_daemons_count_alone_is_a_warning_until_amazons_figure_is_likely_to_show_it():
+    margins = Thresholds(warning_rate=0.03, critical_rate=0.036)
+    ev = evaluate(lsr_burst(amazon_value=0.021), margins, 30)
+    assert (ev.numerator, ev.denominator, ev.defects_to_breach) == (41, 1000, 0)
+    assert ev.level == Level.WARNING
+    assert ev.headline.startswith("LSR 10d 4.10% of 4.00%: over the limit by the daemon's count, not yet in Amazon's")
+    assert any(s.startswith("Over the limit by the daemon's own count.") and s.endswith("by 4 May (3 days) is under 1%.")
+               for s in ev.explanation), ev.explanation
+    # Once Amazon's own figure is over, it is the breach it says.
+    ev = evaluate(lsr_burst(amazon_value=0.041), margins, 30)
+    assert ev.level == Level.BREACH and ev.headline.endswith(": over the limit")
