@@ -15,18 +15,18 @@ new day without new data moves nothing but the calendar):
    Beta posteriors: either one rate all along (a prior at the account's longer history, `PRIOR_ORDERS`
    orders strong, itself pulled a little toward half the limit when the account is new, so a window
    with few orders leans on the history), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
-   each a priori `CHANGE_HAZARD` likely); each weighed by how well it explains the recent days, so an
-   episode (a stock-out's cancellations) shows at once. Episodes end: on each path a changed rate goes
-   back to the rate before the change from a day drawn with `EPISODE_END_HAZARD` per day (by metric:
-   a stock-out ends when stock arrives and a shipping backlog within weeks, a product problem later), for
-   the orders placed from then on. Lower-bound metrics (valid tracking, on-time delivery) are modelled
-   through their bad count.
+   each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
+   weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
+   once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
+   a stock-out ends when stock arrives and a shipping backlog within weeks, a product problem later),
+   the same hazard weighing how long a past episode lasted: on each path a changed rate goes back to the
+   rate before the change from a day so drawn, for the orders placed from then on. Lower-bound metrics
+   (valid tracking, on-time delivery) are modelled through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
-   the other metrics are known on their anchor day). F is the default below, moved toward what the
-   account's own series shows (the rate of days at each age against that of matured days) in
-   proportion to the defects that estimate rests on. A day's exposure is its orders times F(age),
-   which is how recent days count in (3).
+   the other metrics are known on their anchor day). F is learned from the ages at which the account's
+   own defects appeared, starting from a default that a few defects hardly move (alerts/lag.py).
+   A day's exposure is its orders times F(age), which is how recent days count in (3).
 5. **Amazon's publication.** Amazon's window moves with its publication day, but the facts in it trail
    by its reporting lag (METRICS.md, "Amazon's cadence": 48 h for defects, 72 h for shipping facts):
    the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
@@ -48,6 +48,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from alerts.lag import DefectAges, learned_profile, profile_cdf
 from alerts.series import DaySeries
 from alerts.metrics.definitions import MetricDefinition
 
@@ -64,11 +65,13 @@ CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often 
 # and one change a year warned of the stock-out example a day later, where 2 days ahead is required.)
 EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 14, "lsr_10d": 1 / 14, "lsr_30d": 1 / 14, "vtr_30d": 1 / 30,
                       "otdr_14d": 1 / 30}
+# An episode is taken as over only after this many quiet days: the latest day's orders are still being cancelled and
+# shipped, so one quiet day says little (with one, the stock-out example was warned of a day later).
+QUIET_DAYS_TO_END = 2
 PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
 WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
-MATURE_AGE = 60
 DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
 # The share of an anchor day's orders and of its defects that Amazon's report shows at each age in days (the last value
 # from then on): when the fact itself happens (a seller cancels within a day or so of the order, a shipment is
@@ -88,10 +91,6 @@ ODR_REPORT_LAG_DAYS = 0
 # fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
 # metrics (open claims) is already in Amazon's report.
 CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
-# Share of an order's eventual ODR defects visible by each age in days: feedback a few days after delivery,
-# claims after a week or two and their grant days later, chargebacks later still ("several weeks" on average).
-ODR_LAG_KNOTS = ((0, 0.0), (3, 0.05), (7, 0.3), (14, 0.6), (21, 0.8), (30, 0.92), (45, 0.98), (MATURE_AGE, 1.0))
-LAG_SHRINK_DEFECTS = 40.0  # a learned bin counts as much as the default once it rests on this many expected defects
 
 
 def chance_text(probability: float) -> str:
@@ -134,9 +133,11 @@ class Outlook:
 
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
-            certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0) -> Outlook:
-    """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window."""
-    model = _Model(series, d, today, horizon_days, certain, open_defects)
+            certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0,
+            defect_ages: DefectAges | None = None) -> Outlook:
+    """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
+    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py)."""
+    model = _Model(series, d, today, horizon_days, certain, open_defects, defect_ages or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -145,7 +146,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_defects: int):
+                 open_defects: int, defect_ages: DefectAges):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -162,7 +163,7 @@ class _Model:
         self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
         self.certain_orders = counted * certain[1]
         history = {a: c for a, c in series.counts.items() if a < today}
-        self.lag_cdf = _lag_cdf(d, history, today)
+        self.lag_cdf = _lag_cdf(d, defect_ages, today)
         self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
@@ -239,70 +240,40 @@ def _share_at(shown: tuple[float, ...], ages: np.ndarray) -> np.ndarray:
     return np.where(ages < 0, 0.0, profile[np.clip(ages, 0, len(profile) - 1)])
 
 
-def _lag_cdf(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date):
+def _lag_cdf(d: MetricDefinition, defect_ages: DefectAges, today: date):
     """F(age): share of a day's eventual defects visible at that age. Only ODR has a lag."""
     if d.id != "odr":
         return lambda ages: np.where(np.asarray(ages) >= 0, 1.0, 0.0)
-    knots_x = np.array([x for x, _ in ODR_LAG_KNOTS], dtype=float)
-    knots_y = np.array([y for _, y in ODR_LAG_KNOTS], dtype=float)
-    learned = _learned_knots(history, today, knots_x, knots_y)
-
-    def cdf(ages):
-        return np.interp(np.asarray(ages, dtype=float), knots_x, learned, left=0.0, right=1.0)
-    return cdf
-
-
-def _learned_knots(history: dict[date, tuple[int, int]], today: date, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """The default knots moved toward what the account shows: the defect rate of days at each age against the rate of
-    matured days (a chain-ladder estimate), each bin weighted by the defects it rests on."""
-    mature = [(n, m) for a, (n, m) in history.items() if (today - a).days >= MATURE_AGE]
-    mature_orders = sum(m for _, m in mature)
-    if not mature_orders or not sum(n for n, _ in mature):
-        return ys
-    mature_rate = sum(n for n, _ in mature) / mature_orders
-    out = ys.copy()
-    for i, age in enumerate(xs):
-        if age <= 0 or age >= MATURE_AGE:
-            continue
-        days = [(n, m) for a, (n, m) in history.items() if age - 3 <= (today - a).days <= age + 3]
-        orders = sum(m for _, m in days)
-        if not orders:
-            continue
-        seen = sum(n for n, _ in days) / orders / mature_rate
-        weight = orders * mature_rate * ys[i]  # expected defects the estimate rests on
-        out[i] = (weight * min(seen, 1.0) + LAG_SHRINK_DEFECTS * ys[i]) / (weight + LAG_SHRINK_DEFECTS)
-    return np.maximum.accumulate(out)
+    return profile_cdf(learned_profile(defect_ages, today))
 
 
 @dataclass(frozen=True)
 class RateBelief:
-    """The per-order defect probability as a mixture of Beta posteriors: (weight, a, b) per hypothesis, and for each
-    the Beta of the rate an episode returns to when it ends (that of the hypothesis itself when there is no change)."""
+    """The per-order defect probability as a mixture of Beta posteriors, one per hypothesis: its weight, the Beta of
+    the rate now, whether an episode is going on, and the Beta of the rate it returns to when it ends."""
 
-    parts: tuple[tuple[float, float, float], ...]
-    before: tuple[tuple[float, float], ...]
-    end_hazard: float  # an episode ends on a given future day this often
+    weights: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    ongoing: np.ndarray  # bool: the rate now is an episode's, which ends with `end_hazard` per day
+    before_a: np.ndarray
+    before_b: np.ndarray
+    end_hazard: float
 
     def mean_by_offset(self, offsets: np.ndarray) -> np.ndarray:
         """The expected rate of orders placed `offsets` days from today, as `sample` and the episode ends draw it."""
         lasting = (1 - self.end_hazard) ** np.clip(offsets, 0, None)  # P(an episode still goes on at that day)
-        total = np.zeros(len(offsets))
-        for index, ((w, a, b), (before_a, before_b)) in enumerate(zip(self.parts, self.before)):
-            now = a / (a + b)
-            later = now if index == 0 else before_a / (before_a + before_b)
-            total += w * (lasting * now + (1 - lasting) * later)
-        return total / sum(w for w, _, _ in self.parts)
+        share = self.weights / self.weights.sum()
+        now = float(share @ (self.a / (self.a + self.b)))
+        later = float(share @ np.where(self.ongoing, self.before_a / (self.before_a + self.before_b),
+                                        self.a / (self.a + self.b)))
+        return lasting * now + (1 - lasting) * later
 
     def sample(self, rng: np.random.Generator, paths: int) -> tuple[np.ndarray, np.ndarray]:
         """Per path: the rate now, and the rate once its episode ends (the same draw when there is no episode)."""
-        weights = np.array([w for w, _, _ in self.parts])
-        chosen = rng.choice(len(self.parts), size=paths, p=weights / weights.sum())
-        a = np.array([a for _, a, _ in self.parts])[chosen]
-        b = np.array([b for _, _, b in self.parts])[chosen]
-        now = rng.beta(a, b)
-        before_a = np.array([a for a, _ in self.before])[chosen]
-        before_b = np.array([b for _, b in self.before])[chosen]
-        return now, np.where(chosen == 0, now, rng.beta(before_a, before_b))
+        chosen = rng.choice(len(self.weights), size=paths, p=self.weights / self.weights.sum())
+        now = rng.beta(self.a[chosen], self.b[chosen])
+        return now, np.where(self.ongoing[chosen], rng.beta(self.before_a[chosen], self.before_b[chosen]), now)
 
 
 def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool,
@@ -311,10 +282,12 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
 
     Hypothesis 0: one rate all along, with a prior at the account's longer history `PRIOR_ORDERS` orders strong.
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
-    mean, 1/limit orders strong),
-    each a priori `CHANGE_HAZARD` likely. Each is weighed by how well it explains the recent days (Beta-binomial
-    evidence), so a stock-out's burst of cancellations moves the belief at once while an account whose few defects
-    fit its history stays on it."""
+    mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
+    the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
+    A change is a priori `CHANGE_HAZARD` likely on each day and an episode ends with `end_hazard` per day, the same
+    hazard the paths use for the future. Each is weighed by how well it explains the recent days (Beta-binomial
+    evidence), so a stock-out's burst of cancellations moves the belief at once, quiet days after it end it, and an
+    account whose few defects fit its history stays on it."""
     limit = d.limit.value if upper else 1 - d.limit.value
     days = []
     bad_all = exposure_all = 0.0
@@ -328,29 +301,48 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
             days.append((age, bad, exposure))
     prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * limit / 2) / (exposure_all + PRIOR_LIMIT_ORDERS)
     a0, b0 = PRIOR_ORDERS * prior_rate, PRIOR_ORDERS * (1 - prior_rate)
-    base = (a0 + bad_all, b0 + exposure_all - bad_all)
     # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.
     new_a, new_b = prior_rate / limit, (1 - prior_rate) / limit
-    parts = [(math.log(1 - CHANGE_DAYS * CHANGE_HAZARD) + _evidence(a0, b0, bad_all, exposure_all), *base)]
-    before = [base]
-    recent_bad = recent_exposure = 0.0
-    for age, bad, exposure in sorted(days):
-        recent_bad += bad
-        recent_exposure += exposure
-        older_bad, older_exposure = bad_all - recent_bad, exposure_all - recent_exposure
-        evidence = _evidence(a0, b0, older_bad, older_exposure) + _evidence(new_a, new_b, recent_bad, recent_exposure)
-        parts.append((math.log(CHANGE_HAZARD) + evidence, new_a + recent_bad, new_b + recent_exposure - recent_bad))
-        before.append((a0 + older_bad, b0 + older_exposure - older_bad))
-    top = max(w for w, _, _ in parts)
-    return RateBelief(tuple((math.exp(w - top), max(a, 1e-6), max(b, 1e-6)) for w, a, b in parts),
-                      tuple((max(a, 1e-6), max(b, 1e-6)) for a, b in before), end_hazard)
+    days.sort()
+    ages = np.array([0] + [age for age, _, _ in days], dtype=float)
+    recent_bad = np.cumsum([0.0] + [bad for _, bad, _ in days])  # [i]: the i most recent days' defects
+    recent_exposure = np.cumsum([0.0] + [exposure for _, _, exposure in days])
+    # Hypotheses as (start, end): the episode covers the days after the `end` most recent ones up to the `start` most
+    # recent ones; (0, 0) is no change, end 0 an episode still going on.
+    ends, starts = np.triu_indices(len(ages), k=1)
+    start, end = np.concatenate(([0], starts)), np.concatenate(([0], ends))
+    over = (end == 0) | (ages[end] >= QUIET_DAYS_TO_END)
+    start, end = start[over], end[over]
+    episode_bad = recent_bad[start] - recent_bad[end]
+    episode_exposure = recent_exposure[start] - recent_exposure[end]
+    rest_bad, rest_exposure = bad_all - episode_bad, exposure_all - episode_exposure
+    changed = start > 0
+    ongoing = changed & (end == 0)
+    lasted = ages[start] - ages[end]
+    log_prior = np.where(changed, math.log(CHANGE_HAZARD) + np.where(ongoing, lasted * math.log(1 - end_hazard),
+                         (lasted - 1) * math.log(1 - end_hazard) + math.log(end_hazard)),
+                         math.log(1 - CHANGE_DAYS * CHANGE_HAZARD))
+    evidence = _evidence(a0, b0, rest_bad, rest_exposure) + np.where(
+        changed, _evidence(new_a, new_b, episode_bad, episode_exposure), 0.0)
+    weights = log_prior + evidence
+    weights = np.exp(weights - weights.max())
+    # The rate now: the episode's when it goes on, the old rate's (all but the episode's days) otherwise.
+    a = np.where(ongoing, new_a + episode_bad, a0 + rest_bad)
+    b = np.where(ongoing, new_b + episode_exposure - episode_bad, b0 + rest_exposure - rest_bad)
+    kept = weights > 1e-9
+    return RateBelief(weights[kept], np.maximum(a, 1e-6)[kept], np.maximum(b, 1e-6)[kept], ongoing[kept],
+                      np.maximum(a0 + rest_bad, 1e-6)[kept], np.maximum(b0 + rest_exposure - rest_bad, 1e-6)[kept],
+                      end_hazard)
 
 
-def _evidence(a: float, b: float, bad: float, exposure: float) -> float:
+def _evidence(a: float, b: float, bad: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     """log P(bad defects among `exposure` orders) under Beta(a, b), up to the binomial factor every hypothesis shares."""
-    good = max(exposure - bad, 0.0)
-    return math.lgamma(a + bad) + math.lgamma(b + good) - math.lgamma(a + b + bad + good) \
+    good = np.maximum(exposure - bad, 0.0)
+    return _lgamma(a + bad) + _lgamma(b + good) - _lgamma(a + b + bad + good) \
         - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)
+
+
+_lgamma = np.vectorize(math.lgamma, otypes=[float])
 
 
 def _volumes(history: dict[date, tuple[int, int]], today: date, days: list[date]) -> np.ndarray:

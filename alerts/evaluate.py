@@ -1,10 +1,11 @@
 """Value against Amazon's limit, the seller's margins and the chance of a breach: level, defects to breach, and why. Pure."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 from alerts.breach import Outlook, chance_text, outlook
+from alerts.lag import DefectAges
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
 from alerts.series import DaySeries, Projection, pending
@@ -72,6 +73,7 @@ class Observation:
     amazon_value: float | None = None
     enforced: bool = True
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
+    defect_ages: DefectAges = field(default_factory=dict)  # ODR: when the account's defects appeared (alerts/lag.py)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
     certain = (obs.certain[0] + open_claims, obs.certain[1])
-    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims) if den else None
+    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
+                    obs.defect_ages) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = Level.OK

@@ -14,7 +14,7 @@ import statistics
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from alerts.breach import HISTORY_DAYS
@@ -68,7 +68,14 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
     policy = Policy(timedelta(hours=margins.repeat_interval_hours), margins.pending_evaluations,
                     timedelta(hours=margins.settle_hours))
     states, said = {}, {}
+    appeared = _defect_appearances(local)
+    ages: dict[tuple[str, str], dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
+    position = 0
     for (at, mine), (_, theirs) in zip(sweep(local, instants), sweep(amazon, instants)):
+        while position < len(appeared) and appeared[position][0] <= at:
+            _, mp_ff, anchor, age = appeared[position]
+            ages[mp_ff][(anchor, age)] += 1
+            position += 1
         notified = 0
         for mp in profile.marketplaces:
             for d in METRICS:
@@ -82,7 +89,7 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                     result.breach_days.setdefault(key, []).append(at)
                 if at == monitor_from:
                     continue
-                obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den)
+                obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)])
                 ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS, chances)
                 if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
                     result.cases.append((key, at, ev.outlook.within(3), ev.outlook.within(14)))
@@ -109,11 +116,12 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
     return result
 
 
-def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den) -> Observation:
+def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages) -> Observation:
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
-    series = DaySeries(mine.series(bucket, min(first, today - HISTORY_DAYS * DAY), today))
+    history_from = min(first, today - HISTORY_DAYS * DAY)
+    series = DaySeries(mine.series(bucket, history_from, today))
     unattributed = 0
     if d.id == "odr":
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
@@ -122,8 +130,17 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den) -> Observati
     certain = (0, 0)
     if d.id in ("lsr_10d", "lsr_30d"):
         certain = mine.window((OVERDUE, "MFN", mp), first, today)
+    defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from} if d.id == "odr" else {}
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
-                       unattributed=unattributed, certain=certain, amazon_value=a_num / a_den if a_den else None)
+                       unattributed=unattributed, certain=certain, amazon_value=a_num / a_den if a_den else None,
+                       defect_ages=defect_ages)
+
+
+def _defect_appearances(local) -> list[tuple[datetime, tuple[str, str], date, int]]:
+    """When each ODR defect appeared in the daemon's view: (instant, (marketplace, fulfillment), anchor day, age in
+    days), in order, as the daemon reads them from its stored feedback and claims (daemon/observe.py)."""
+    return [(seen, (key[2], key[1]), anchor, (seen.date() - anchor).days)
+            for seen, key, anchor, num, _ in local if key[0] == "odr" and num > 0]
 
 
 def _changes(member: Member):

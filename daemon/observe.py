@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
@@ -48,6 +49,9 @@ def _observe(
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
+    defect_ages = {}
+    if d.id == "odr":
+        defect_ages = _defect_ages(session, account, marketplace_id, d.fulfillment, today - timedelta(days=HISTORY_DAYS))
     certain = (0, 0)
     if d.id in LSR_METRICS:
         overdue = _overdue_unshipped(session, account, marketplace_id, at, first)
@@ -56,6 +60,7 @@ def _observe(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
+        defect_ages=defect_ages,
     )
 
 
@@ -68,6 +73,34 @@ def _series(session: Session, account: str, marketplace_id: str, metric: str, fu
         )
     ).all()
     return DaySeries({row.day: (row.numerator, row.denominator) for row in rows})
+
+
+def _defect_ages(session: Session, account: str, marketplace_id: str, fulfillment: str, first) -> dict[tuple[date, int], int]:
+    """(order day, age in days at which its defect appeared) -> orders, for orders placed from `first`: the ODR lag
+    profile learns from them (alerts/lag.py). The age is taken from the facts' own dates (the feedback's day, the
+    claim's grant), not from when the daemon first read them, so a backfill does not make old defects look late."""
+    o, f, e = m.Order, m.Feedback, m.FinancialEvent
+    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    appeared: dict[str, tuple[date, date]] = {}  # order id -> (order day, first day it was defective)
+    feedback = session.execute(
+        select(o.order_id, o.purchase_at, f.feedback_day).join(f, and_(f.account == o.account, f.order_id == o.order_id))
+        .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
+               f.removed_at.is_(None), o.channel == fulfillment, o.purchase_at >= since)
+    )
+    grants = session.execute(
+        select(o.order_id, o.purchase_at, func.min(e.posted_at)).join(e, and_(e.account == o.account, e.order_id == o.order_id))
+        .where(e.account == account, e.direction > 0, e.posted_at >= since, o.marketplace_id == marketplace_id,
+               o.channel == fulfillment, o.purchase_at >= since)
+        .group_by(o.order_id, o.purchase_at)
+    )
+    for order_id, purchase_at, day in [*feedback, *((i, p, at.date()) for i, p, at in grants)]:
+        known = appeared.get(order_id)
+        if known is None or day < known[1]:
+            appeared[order_id] = (purchase_at.date(), day)
+    ages: dict[tuple[date, int], int] = defaultdict(int)
+    for order_day, day in appeared.values():
+        ages[(order_day, max((day - order_day).days, 0))] += 1
+    return dict(ages)
 
 
 def _latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:

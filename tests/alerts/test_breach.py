@@ -1,9 +1,7 @@
 """The breach model: deterministic, monotone, certain where the facts are, and honest about when it cannot date a crossing."""
 from datetime import date, timedelta
 
-import numpy as np
-
-from alerts.breach import ODR_LAG_KNOTS, _learned_knots, outlook
+from alerts.breach import outlook
 from alerts.metrics.definitions import definition
 from alerts.series import DaySeries
 
@@ -49,16 +47,24 @@ def test_a_wide_spread_of_crossing_days_gives_a_chance_but_no_date():
     assert ahead.crossing_day() is None
 
 
-def test_the_lag_profile_moves_toward_what_the_account_shows():
-    xs = np.array([x for x, _ in ODR_LAG_KNOTS], dtype=float)
-    ys = np.array([y for _, y in ODR_LAG_KNOTS], dtype=float)
-    # A large account whose recent orders already carry their full defect rate: defects arrive at once.
-    history = {TODAY - timedelta(days=k): (10, 1000) for k in range(1, 121)}
-    learned = _learned_knots(history, TODAY, xs, ys)
-    assert all(learned[i] >= ys[i] for i in range(len(xs)))
-    assert learned[2] > ys[2] + 0.2  # at 7 days: 0.3 by default, well on the way to 1 here
-    # With nothing to learn from, the default stays.
-    assert list(_learned_knots({}, TODAY, xs, ys)) == list(ys)
+def test_defects_known_to_show_within_days_of_the_order_are_not_expected_to_keep_coming():
+    # ODR at 0.89% from 1 or 2 defects a day on 150 orders, every one of them seen 3 days after its order.
+    defects = {k: (0 if k < 3 else 1 + (k % 3 == 0)) for k in range(1, 121)}
+    series = DaySeries({TODAY - timedelta(days=k): (n, 150) for k, n in defects.items()})
+    ages = {(TODAY - timedelta(days=k), 3): n for k, n in defects.items() if n}
+    assumed = outlook(series, ODR, TODAY, 30, key="mp")  # the default: weeks of defects still to come
+    learned = outlook(series, ODR, TODAY, 30, key="mp", defect_ages=ages)
+    assert assumed.within(14) > 0.9 and assumed.expected_defects[13] > 25
+    assert learned.within(14) < 0.05 and learned.expected_defects[13] < 6
+
+
+def test_quiet_days_after_a_burst_say_the_episode_is_over():
+    # A backlog: 6 late shipments a day on 100 orders for two weeks, ended 11 days ago; one every other day before
+    # and since. The next two weeks should bring about the quiet rate (7 in all), not the backlog's (84).
+    late = {k: (6 if 12 <= k <= 25 else k % 2) for k in range(1, 121)}
+    series = DaySeries({TODAY - timedelta(days=k): (n, 100) for k, n in late.items()})
+    ahead = outlook(series, definition("lsr_30d", "MFN"), TODAY, 30, key="mp")
+    assert ahead.expected_defects[13] < 8
 
 
 def test_the_grant_of_an_open_claim_amazon_already_counts_is_not_a_second_defect():

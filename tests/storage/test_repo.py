@@ -9,6 +9,7 @@ from daemon.sources.records import (
     Batch, FeedbackCoverage, FeedbackRecord, FinancialEventRecord, OrderRecord, PackageRecord, Reject,
 )
 from storage import models as m
+from daemon.observe import observations
 from storage.repo import store_batch
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -126,6 +127,24 @@ def test_only_changed_orders_touch_the_buckets(store):
     assert changed == {order(7).order_id}
     assert counts(store, "odr") == (0, 200)
     assert counts(store, "lsr_30d") == (0, 1)
+
+
+def test_odr_defects_are_aged_by_their_own_dates_even_when_read_months_later(store):
+    # A backfill: every fact is first read on 1 June, months after it happened.
+    read_at = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    save(store, order(1, day=0), order(2, day=1), order(3, day=2), order(4, day=3), seen_at=read_at)
+    save(store, FeedbackRecord(order(1).order_id, MP, date(2026, 3, 5), 1, ""),  # 4 days after its order
+         FeedbackRecord(order(2).order_id, MP, date(2026, 3, 4), 5, ""),  # positive: no defect
+         FeedbackRecord(order(3).order_id, MP, date(2026, 3, 20), 2, ""),  # 17 days, though granted earlier:
+         source="feedback", seen_at=read_at)
+    save(store, FinancialEventRecord("k3", order(3).order_id, "claim", 1, T0 + timedelta(days=12), Decimal("9"), "USD"),
+         FinancialEventRecord("k4", order(4).order_id, "claim", 1, T0 + timedelta(days=30), Decimal("9"), "USD"),
+         source="finances", seen_at=read_at)
+    with store.sessions() as session:
+        odr = next(o for o in observations(session, "main", (MP,), datetime(2026, 5, 1, tzinfo=timezone.utc), frozenset())
+                   if o.definition.id == "odr" and o.definition.fulfillment == "MFN")
+    # Order 3 was a defect from its grant on day 12 (10 days after its order on the 3rd); order 4's grant came at 27.
+    assert odr.defect_ages == {(date(2026, 3, 1), 4): 1, (date(2026, 3, 3), 10): 1, (date(2026, 3, 4), 27): 1}
 
 
 @pytest.mark.postgres
