@@ -23,9 +23,10 @@ new day without new data moves nothing but the calendar):
    rate before the change from a day so drawn, for the orders placed from then on. Lower-bound metrics
    (valid tracking, on-time delivery) are modelled through their bad count.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
-   the lag profile F (ODR only: feedback, claims and chargebacks come days to weeks after the order;
-   the other metrics are known on their anchor day). F is learned from the ages at which the account's
-   own defects appeared, starting from a default that a few defects hardly move (alerts/lag.py).
+   the lag profile F: for ODR, feedback, claims and chargebacks come days to weeks after the order, and
+   F is learned from the ages at which the account's own defects appeared, starting from a default that
+   a few defects hardly move (alerts/lag.py); a seller cancels within a day or so of the order, so
+   yesterday's orders are still being cancelled; the other metrics are known on their anchor day.
    A day's exposure is its orders times F(age), which is how recent days count in (3).
 5. **Amazon's publication.** Amazon's window moves with its publication day, but the facts in it trail
    by its reporting lag (METRICS.md, "Amazon's cadence": 48 h for defects, 72 h for shipping facts):
@@ -181,8 +182,11 @@ class _Model:
             self.known_seen = self.windows.astype(float)
             self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)
         else:  # shown by Amazon in the measured share at each age
-            self.known_seen = self.windows * _share_at(defects_shown, ages)
-            self.arrivals = self.future[None, :] * _share_at(defects_shown, ages)
+            shown = _share_at(defects_shown, ages)
+            self.known_seen = self.windows * shown
+            # A known day's defects that have not happened yet (yesterday's orders still being cancelled) arrive as
+            # Amazon's share catches up with what the daemon has seen.
+            self.arrivals = np.where(self.future[None, :], shown, np.clip(shown - self.shown_now[None, :], 0.0, None))
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
@@ -241,10 +245,13 @@ def _share_at(shown: tuple[float, ...], ages: np.ndarray) -> np.ndarray:
 
 
 def _lag_cdf(d: MetricDefinition, defect_ages: DefectAges, today: date):
-    """F(age): share of a day's eventual defects visible at that age. Only ODR has a lag."""
-    if d.id != "odr":
-        return lambda ages: np.where(np.asarray(ages) >= 0, 1.0, 0.0)
-    return profile_cdf(learned_profile(defect_ages, today))
+    """F(age): share of a day's eventual defects the daemon has seen at that age. ODR's is learned; a seller cancels
+    within a day or so of the order, as Amazon's report shows; the other metrics are known on their anchor day."""
+    if d.id == "odr":
+        return profile_cdf(learned_profile(defect_ages, today))
+    if d.id == "cr_7d":
+        return profile_cdf(np.array(AMAZON_SEES["cr_7d"][1]))
+    return lambda ages: np.where(np.asarray(ages) >= 0, 1.0, 0.0)
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,11 @@ class Thresholds:
 @dataclass(frozen=True)
 class Chances:
     """Where the chance of a breach raises the level: critical when P(breach within critical_days) reaches
-    critical_probability, warning likewise. Defaults chosen on the bench family's earlier tuning part (README)."""
+    critical_probability, warning likewise. Defaults chosen on the bench family's tuning part (README)."""
 
     critical_probability: float = 0.5
     critical_days: int = 3
-    warning_probability: float = 0.2
+    warning_probability: float = 0.15
     warning_days: int = 14
 
 

@@ -67,6 +67,16 @@ def test_quiet_days_after_a_burst_say_the_episode_is_over():
     assert ahead.expected_defects[13] < 8
 
 
+def test_yesterdays_orders_are_still_being_cancelled():
+    # Three cancellations on yesterday's 100 orders are a third of what they will come to; on the day before's, all.
+    def chances(burst_age: int):
+        series = DaySeries({TODAY - timedelta(days=k): (3 if k == burst_age else 0, 100) for k in range(1, 121)})
+        return outlook(series, CR, TODAY, 30, key="mp")
+    yesterday, day_before = chances(1), chances(2)
+    assert yesterday.expected_defects[0] > 2 * day_before.expected_defects[0]
+    assert yesterday.within(3) > day_before.within(3) + 0.1
+
+
 def test_the_grant_of_an_open_claim_amazon_already_counts_is_not_a_second_defect():
     # ODR just inside the limit, two open claims in Amazon's figure: the first two defects to arrive are their grants.
     series = DaySeries({TODAY - timedelta(days=k): (int(k % 10 != 0), 100) for k in range(1, 121)})

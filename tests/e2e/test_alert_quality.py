@@ -40,4 +40,4 @@ def test_forecasts_are_checked_against_amazons_figures(example_replays, capsys):
     with capsys.disabled():
         print(f"\nforecast_breach_at within ±2 days of a day Amazon's figure was over the limit: {hits}/{total}")
     # Deterministic replays: the figures themselves, so a change in the forecasts shows here.
-    assert (hits, total) == (8, 8)
+    assert (hits, total) == (7, 7)
