@@ -1,6 +1,9 @@
-"""Replays shared by the end-to-end tests (each takes tens of seconds: done once per session)."""
+"""Replays shared by the end-to-end tests (each takes tens of seconds: done once per session, two at a time in
+separate processes so both cores work)."""
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,30 +18,34 @@ EXAMPLE_NAMES = ("low_volume_claims", "stockout", "odr_creep")
 
 
 @pytest.fixture(scope="session")
-def example_replays(tmp_path_factory) -> dict[str, Path]:
-    out = {}
+def _replays(tmp_path_factory) -> dict[str, Path]:
+    """Every replay the e2e tests read: the examples, the examples against Amazon at its worst (REALITY.md: edge
+    pages, spurious CANCELLED feedback reports, deferred financial events, frozen lastUpdatedTime, reports missing
+    blocks, Pending orders), and 180 days of a healthy seller."""
+    healthy = tmp_path_factory.mktemp("healthy")
+    jobs = {"healthy": (write_scenario(healthy / "healthy.jsonl", builtin_profile("healthy"), seed=1), healthy / "out", None)}
     for name in EXAMPLE_NAMES:
-        target = tmp_path_factory.mktemp(name)
-        replay(EXAMPLES / f"{name}.jsonl", target)
-        out[name] = target
-    return out
+        jobs[name] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(name), None)
+        jobs[f"{name}-realistic"] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(f"{name}-realistic"),
+                                     Faults.realistic())
+    # Spawned, not forked: earlier tests may have left threads running in this process.
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {key: pool.submit(replay, scenario, out, None, faults) for key, (scenario, out, faults) in jobs.items()}
+        for future in running.values():
+            future.result()
+    return {key: out for key, (_, out, _) in jobs.items()}
 
 
 @pytest.fixture(scope="session")
-def realistic_replays(tmp_path_factory) -> dict[str, Path]:
-    """The examples replayed against Amazon at its worst (REALITY.md): edge pages, spurious CANCELLED feedback
-    reports, deferred financial events, frozen lastUpdatedTime, reports missing blocks, Pending orders."""
-    out = {}
-    for name in EXAMPLE_NAMES:
-        target = tmp_path_factory.mktemp(f"{name}-realistic")
-        replay(EXAMPLES / f"{name}.jsonl", target, faults=Faults.realistic())
-        out[name] = target
-    return out
+def example_replays(_replays) -> dict[str, Path]:
+    return {name: _replays[name] for name in EXAMPLE_NAMES}
 
 
 @pytest.fixture(scope="session")
-def healthy_replay(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("healthy")
-    scenario = write_scenario(folder / "healthy.jsonl", builtin_profile("healthy"), seed=1)
-    replay(scenario, folder / "out")
-    return folder / "out"
+def realistic_replays(_replays) -> dict[str, Path]:
+    return {name: _replays[f"{name}-realistic"] for name in EXAMPLE_NAMES}
+
+
+@pytest.fixture(scope="session")
+def healthy_replay(_replays) -> Path:
+    return _replays["healthy"]
