@@ -23,17 +23,21 @@ def _replays(tmp_path_factory) -> dict[str, Path]:
     pages, spurious CANCELLED feedback reports, deferred financial events, frozen lastUpdatedTime, reports missing
     blocks, Pending orders), and 180 days of a healthy seller."""
     healthy = tmp_path_factory.mktemp("healthy")
-    jobs = {"healthy": (write_scenario(healthy / "healthy.jsonl", builtin_profile("healthy"), seed=1), healthy / "out", None)}
+    jobs = {"healthy": (write_scenario(healthy / "healthy.jsonl", builtin_profile("healthy"), seed=1), healthy / "out", False)}
     for name in EXAMPLE_NAMES:
-        jobs[name] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(name), None)
-        jobs[f"{name}-realistic"] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(f"{name}-realistic"),
-                                     Faults.realistic())
+        jobs[name] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(name), False)
+        jobs[f"{name}-realistic"] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(f"{name}-realistic"), True)
     # Spawned, not forked: earlier tests may have left threads running in this process.
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {key: pool.submit(replay, scenario, out, None, faults) for key, (scenario, out, faults) in jobs.items()}
-        for future in running.values():
+        running = [pool.submit(_replay, scenario, out, realistic) for scenario, out, realistic in jobs.values()]
+        for future in running:
             future.result()
     return {key: out for key, (_, out, _) in jobs.items()}
+
+
+def _replay(scenario: Path, out: Path, realistic: bool) -> None:
+    """One replay in a worker process (the faults are made there: they hold thread events, which do not pickle)."""
+    replay(scenario, out, faults=Faults.realistic() if realistic else None)
 
 
 @pytest.fixture(scope="session")
