@@ -82,18 +82,21 @@ def _defect_ages(session: Session, account: str, marketplace_id: str, fulfillmen
     o, f, e = m.Order, m.Feedback, m.FinancialEvent
     since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
     appeared: dict[str, tuple[date, date]] = {}  # order id -> (order day, first day it was defective)
-    feedback = session.execute(
-        select(o.order_id, o.purchase_at, f.feedback_day).join(f, and_(f.account == o.account, f.order_id == o.order_id))
+    # Driven from the few negative feedbacks and claims (indexed by day and by account), each joined to its order by
+    # key; conditions on the orders would have the database walk months of orders instead.
+    feedback = [(i, p, day) for i, p, day, channel in session.execute(
+        select(f.order_id, o.purchase_at, f.feedback_day, o.channel).select_from(f)
+        .join(o, and_(o.account == f.account, o.order_id == f.order_id))
         .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
-               f.removed_at.is_(None), o.channel == fulfillment, o.purchase_at >= since)
-    )
-    grants = session.execute(
-        select(o.order_id, o.purchase_at, func.min(e.posted_at)).join(e, and_(e.account == o.account, e.order_id == o.order_id))
-        .where(e.account == account, e.direction > 0, e.posted_at >= since, o.marketplace_id == marketplace_id,
-               o.channel == fulfillment, o.purchase_at >= since)
-        .group_by(o.order_id, o.purchase_at)
-    )
-    for order_id, purchase_at, day in [*feedback, *((i, p, at.date()) for i, p, at in grants)]:
+               f.removed_at.is_(None))
+    ) if channel == fulfillment and p >= since]
+    grants = [(i, p, at.date()) for i, p, at, channel, mp in session.execute(
+        select(e.order_id, o.purchase_at, func.min(e.posted_at), o.channel, o.marketplace_id).select_from(e)
+        .join(o, and_(o.account == e.account, o.order_id == e.order_id))
+        .where(e.account == account, e.direction > 0, e.posted_at >= since)
+        .group_by(e.order_id, o.purchase_at, o.channel, o.marketplace_id)
+    ) if channel == fulfillment and mp == marketplace_id and p >= since]
+    for order_id, purchase_at, day in [*feedback, *grants]:
         known = appeared.get(order_id)
         if known is None or day < known[1]:
             appeared[order_id] = (purchase_at.date(), day)
