@@ -130,6 +130,19 @@ def test_only_changed_orders_touch_the_buckets(store):
 
 
 def test_odr_defects_are_aged_by_their_own_dates_even_when_read_months_later(store):
+    assert odr_ages_after_a_backfill(store) == EXPECTED_ODR_AGES
+
+
+@pytest.mark.postgres
+def test_odr_defect_ages_read_the_same_on_postgresql(pg_store):
+    assert odr_ages_after_a_backfill(pg_store) == EXPECTED_ODR_AGES
+
+
+# Order 3 was a defect from its grant on day 12 (10 days after its order on the 3rd); order 4's grant came at 27.
+EXPECTED_ODR_AGES = {(date(2026, 3, 1), 4): 1, (date(2026, 3, 3), 10): 1, (date(2026, 3, 4), 27): 1}
+
+
+def odr_ages_after_a_backfill(store) -> dict:
     # A backfill: every fact is first read on 1 June, months after it happened.
     read_at = datetime(2026, 6, 1, tzinfo=timezone.utc)
     save(store, order(1, day=0), order(2, day=1), order(3, day=2), order(4, day=3), seen_at=read_at)
@@ -143,8 +156,7 @@ def test_odr_defects_are_aged_by_their_own_dates_even_when_read_months_later(sto
     with store.sessions() as session:
         odr = next(o for o in observations(session, "main", (MP,), datetime(2026, 5, 1, tzinfo=timezone.utc), frozenset())
                    if o.definition.id == "odr" and o.definition.fulfillment == "MFN")
-    # Order 3 was a defect from its grant on day 12 (10 days after its order on the 3rd); order 4's grant came at 27.
-    assert odr.defect_ages == {(date(2026, 3, 1), 4): 1, (date(2026, 3, 3), 10): 1, (date(2026, 3, 4), 27): 1}
+    return odr.defect_ages
 
 
 @pytest.mark.postgres
