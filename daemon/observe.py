@@ -25,13 +25,15 @@ def observations(
     """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight)."""
     out = []
     for marketplace_id in sorted(marketplaces):
+        ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
         for definition in METRICS:
-            out.append(_observe(session, account, marketplace_id, definition, at, otdr_enforced))
+            out.append(_observe(session, account, marketplace_id, definition, at, otdr_enforced, ages))
     return out
 
 
 def _observe(
-    session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str]
+    session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
+    defect_ages: dict[str, dict[tuple[date, int], int]],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -49,9 +51,6 @@ def _observe(
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
-    defect_ages = {}
-    if d.id == "odr":
-        defect_ages = _defect_ages(session, account, marketplace_id, d.fulfillment, today - timedelta(days=HISTORY_DAYS))
     certain = (0, 0)
     if d.id in LSR_METRICS:
         overdue = _overdue_unshipped(session, account, marketplace_id, at, first)
@@ -60,7 +59,7 @@ def _observe(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
-        defect_ages=defect_ages,
+        defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
     )
 
 
@@ -75,35 +74,35 @@ def _series(session: Session, account: str, marketplace_id: str, metric: str, fu
     return DaySeries({row.day: (row.numerator, row.denominator) for row in rows})
 
 
-def _defect_ages(session: Session, account: str, marketplace_id: str, fulfillment: str, first) -> dict[tuple[date, int], int]:
-    """(order day, age in days at which its defect appeared) -> orders, for orders placed from `first`: the ODR lag
-    profile learns from them (alerts/lag.py). The age is taken from the facts' own dates (the feedback's day, the
+def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> dict[str, dict[tuple[date, int], int]]:
+    """By fulfillment channel, (order day, age in days at which its defect appeared) -> orders, for orders placed from
+    `first`: the ODR lag profile learns from them (alerts/lag.py). The age is taken from the facts' own dates (the feedback's day, the
     claim's grant), not from when the daemon first read them, so a backfill does not make old defects look late."""
     o, f, e = m.Order, m.Feedback, m.FinancialEvent
     since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
-    appeared: dict[str, tuple[date, date]] = {}  # order id -> (order day, first day it was defective)
+    appeared: dict[str, tuple[str, date, date]] = {}  # order id -> (channel, order day, first day it was defective)
     # Driven from the few negative feedbacks and claims (indexed by day and by account), each joined to its order by
     # key; conditions on the orders would have the database walk months of orders instead.
-    feedback = [(i, p, day) for i, p, day, channel in session.execute(
+    feedback = [(i, channel, p, day) for i, p, day, channel in session.execute(
         select(f.order_id, o.purchase_at, f.feedback_day, o.channel).select_from(f)
         .join(o, and_(o.account == f.account, o.order_id == f.order_id))
         .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
                f.removed_at.is_(None))
-    ) if channel == fulfillment and p >= since]
-    grants = [(i, p, at.date()) for i, p, at, channel, mp in session.execute(
+    ) if p >= since]
+    grants = [(i, channel, p, at.date()) for i, p, at, channel, mp in session.execute(
         select(e.order_id, o.purchase_at, func.min(e.posted_at), o.channel, o.marketplace_id).select_from(e)
         .join(o, and_(o.account == e.account, o.order_id == e.order_id))
         .where(e.account == account, e.direction > 0, e.posted_at >= since)
         .group_by(e.order_id, o.purchase_at, o.channel, o.marketplace_id)
-    ) if channel == fulfillment and mp == marketplace_id and p >= since]
-    for order_id, purchase_at, day in [*feedback, *grants]:
+    ) if mp == marketplace_id and p >= since]
+    for order_id, channel, purchase_at, day in [*feedback, *grants]:
         known = appeared.get(order_id)
-        if known is None or day < known[1]:
-            appeared[order_id] = (purchase_at.date(), day)
-    ages: dict[tuple[date, int], int] = defaultdict(int)
-    for order_day, day in appeared.values():
-        ages[(order_day, max((day - order_day).days, 0))] += 1
-    return dict(ages)
+        if known is None or day < known[2]:
+            appeared[order_id] = (channel, purchase_at.date(), day)
+    ages: dict[str, dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
+    for channel, order_day, day in appeared.values():
+        ages[channel][(order_day, max((day - order_day).days, 0))] += 1
+    return {channel: dict(by_age) for channel, by_age in ages.items()}
 
 
 def _latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:

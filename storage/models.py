@@ -94,7 +94,10 @@ class FinancialEvent(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3))
 
-    __table_args__ = (Index("ix_financial_events_order", "account", "order_id"),)
+    __table_args__ = (
+        Index("ix_financial_events_order", "account", "order_id"),
+        Index("ix_financial_events_posted", "account", "posted_at"),  # the ODR lag reads the recent grants
+    )
 
 
 class MetricBucket(Base):
