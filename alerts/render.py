@@ -4,8 +4,10 @@ Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
   {"version": "1", "type": "alert" | "operational" | "digest", "alert_id", "status": level, "reason",
    "account", "seller_id", "marketplace_id", "metric", "fulfillment", "value", "limit", "numerator",
    "denominator", "defects_to_breach", "forecast_breach_at", "breach_probability", "breach_probability_days",
-   "amazon_value", "headline", "explanation": [...], "raised_at", "dedup_key"}; a group of alerts raised together
-  is its worst alert's body with the group's alert_id and every member's body under "group", worst first.
+   "amazon_value", "headline", "explanation": [...], "advice": [...], "raised_at", "dedup_key",
+   "orders": [...] (metric alerts: the orders behind it, at most ORDERS_IN_ALERT), "orders_total", "breakdown",
+   "page_url"}; a group of alerts raised together is its worst alert's body with the group's alert_id and every
+  member's body under "group", worst first.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from alerts.breach import chance_text
 from alerts.grouping import GROUP, members
 from alerts.marketplaces import marketplace_name
 from alerts.model import Alert, RenderedMessage
-from daemon.clock import format_instant
+from daemon.clock import format_instant, parse_instant
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 METRIC_NAMES = {
@@ -29,6 +31,13 @@ METRIC_NAMES = {
 SHORT = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate", "vtr_30d": "VTR", "otdr_14d": "OTDR"}
 COLOURS = {"breach": "#b00020", "critical": "#d35400", "warning": "#b8860b", "resolved": "#2e7d32", "ok": "#2e7d32"}
 SLACK_SECTION_CHARS = 2500  # ALERTING.md §4: well below Slack's 3,000
+SLACK_BLOCKS = 50  # Slack's limit per message
+ORDERS_IN_EMAIL = 20
+ORDERS_IN_SLACK = 10
+KIND_WORDS = {"late_shipment": "late shipment", "cancelled_by_seller": "cancelled by you", "cancelled_by_amazon":
+              "cancelled by Amazon (not confirmed in time)", "invalid_tracking": "no valid tracking", "late_delivery":
+              "delivered late or not yet", "negative_feedback": "negative feedback", "a_to_z_claim": "A-to-z claim granted",
+              "chargeback": "chargeback granted", "unshipped": "not yet shipped", "undelivered": "not yet delivered"}
 
 _html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
 _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
@@ -104,7 +113,39 @@ def _context(alert: Alert) -> dict[str, Any]:
         "amazon_value": pct(alert.amazon_value) if alert.amazon_value is not None else None,
         "explanation": list(alert.explanation), "advice": list(alert.advice), "alert_id": alert.alert_id,
         "reason": alert.reason.value, "raised_at": format_instant(alert.raised_at),
+        "orders": [order_view(o) for o in alert.details.get("orders", [])[:ORDERS_IN_EMAIL]],
+        "orders_total": alert.details.get("orders_total", 0), "page_url": alert.details.get("page_url", ""),
     }
+
+
+def order_view(o: dict[str, Any]) -> dict[str, str]:
+    """One order behind an alert in words: its id, why it is listed, its deadline and what identifies it."""
+    facts = []
+    if o.get("latest_ship_at") and ("late_shipment" in o["kinds"] or "unshipped" in o["kinds"]):
+        facts.append(f"ship-by {_short(o['latest_ship_at'])}")
+    if o.get("ship_confirmed_at") and "late_shipment" in o["kinds"]:
+        facts.append(f"confirmed {_short(o['ship_confirmed_at'])}")
+    if o.get("latest_delivery_at") and ("late_delivery" in o["kinds"] or "undelivered" in o["kinds"]):
+        facts.append(f"promised {_short(o['latest_delivery_at'])}")
+    if o.get("delivered_at") and "late_delivery" in o["kinds"]:
+        facts.append(f"delivered by {_short(o['delivered_at'])}")
+    if o.get("cancelled_at") and any(k.startswith("cancelled") for k in o["kinds"]):
+        facts.append(f"cancelled {_short(o['cancelled_at'])}")
+    if o.get("carrier") and o["kinds"] != ["negative_feedback"]:
+        facts.append(" ".join(filter(None, (o["carrier"], o.get("tracking_number")))))
+    if o.get("feedback_rating"):
+        facts.append(f"{o['feedback_rating']}★ on {o['feedback_day']}" + (f": “{o['feedback_comment']}”" if o.get("feedback_comment") else ""))
+    if o.get("claim_granted_at"):
+        facts.append(f"claim granted {_short(o['claim_granted_at'])}")
+    if o.get("chargeback_granted_at"):
+        facts.append(f"chargeback granted {_short(o['chargeback_granted_at'])}")
+    return {"order_id": o["order_id"], "role": o["role"], "why": ", ".join(KIND_WORDS.get(k, k) for k in o["kinds"]),
+            "due": _short(o["due_at"]) if o.get("due_at") else "", "facts": "; ".join(facts)}
+
+
+def _short(instant: str) -> str:
+    """'17 May 23:59 UTC' from an ISO instant."""
+    return parse_instant(instant).strftime("%-d %b %H:%M UTC")
 
 
 def _chance(alert: Alert) -> str | None:
@@ -126,7 +167,10 @@ def alert_data(alert: Alert) -> dict[str, Any]:
         "forecast_breach_at": format_instant(alert.forecast_breach_at) if alert.forecast_breach_at else None,
         "breach_probability": alert.breach_probability, "breach_probability_days": alert.breach_probability_days,
         "amazon_value": alert.amazon_value, "headline": alert.headline, "explanation": list(alert.explanation),
-        "raised_at": format_instant(alert.raised_at), "dedup_key": key.dedup_key,
+        "advice": list(alert.advice), "raised_at": format_instant(alert.raised_at), "dedup_key": key.dedup_key,
+        **({"orders": alert.details.get("orders", []), "orders_total": alert.details.get("orders_total", 0),
+            "breakdown": alert.details.get("breakdown", {}), "page_url": alert.details.get("page_url", "")}
+           if alert.kind == "metric" else {}),
     }
 
 
@@ -152,8 +196,28 @@ def _slack(title: str, contexts: list[dict[str, Any]], alerts: list[Alert]) -> d
             blocks.append(section("\n".join(f"• {slack_escape(line)}" for line in alert.explanation)))
         if alert.advice and len(alerts) == 1:
             blocks.append(section("*What to do next*\n" + "\n".join(f"• {slack_escape(line)}" for line in alert.advice)))
+        if c["orders"]:
+            blocks.append(section(_slack_orders(c)))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"alert `{slack_escape(alert.alert_id)}` · {c['raised_at']}"}]})
-    return {"text": fallback, "blocks": blocks[:40]}
+    return {"text": fallback, "blocks": blocks[:SLACK_BLOCKS]}
+
+
+def _slack_orders(c: dict[str, Any]) -> str:
+    """The first orders behind an alert, "and N more", and the link to the rest: one section, within its limit."""
+    lines = [f"*Orders* ({c['orders_total']})"]
+    for o in c["orders"][:ORDERS_IN_SLACK]:
+        due = f" · by {o['due']}" if o["due"] else ""
+        lines.append(f"• `{slack_escape(o['order_id'])}` {slack_escape(o['why'])}{slack_escape(due)}")
+    more = c["orders_total"] - min(len(c["orders"]), ORDERS_IN_SLACK)
+    if more > 0:
+        lines.append(f"and {more} more" + (f": <{c['page_url']}|the full list>" if c["page_url"] else ""))
+    elif c["page_url"]:
+        lines.append(f"<{c['page_url']}|Open the to-do>")
+    text = "\n".join(lines)
+    while len(text) > SLACK_SECTION_CHARS and len(lines) > 3:  # long ids or reasons: drop orders, never the link
+        lines.pop(-2)
+        text = "\n".join(lines)
+    return text
 
 
 def render_digest(alert: Alert) -> RenderedMessage:

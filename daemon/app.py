@@ -157,7 +157,8 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
     return App(store=store, clock=clock, accounts=accounts, routes=routes_of(config),
                channels=build_channels(config, clock, stream), render=render, policy=policy,
                horizon_days=config.alerts.forecast_horizon_days, chances=config.alerts.chances,
-               signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step))
+               signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step),
+               page_url=config.http.page_url if config.http.enabled else "")
 
 
 def endpoint_of(account: AccountConfig, config: Config, api_url: str = "") -> AccountEndpoint:

@@ -227,6 +227,15 @@ class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8787
     token: Secret | None = None  # required beyond loopback: bearer token, or the password of HTTP basic auth
+    public_url: str = ""  # where the seller opens the page (behind a proxy); links in alerts and digests point there
+
+    @property
+    def page_url(self) -> str:
+        """The page's address as alerts link to it."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -413,7 +422,7 @@ def _http(t: _Table) -> HttpConfig:
     if not 0 <= port <= 65535:
         raise t.fail("port", f"is {port}", "use a TCP port between 1 and 65535 (0 picks a free one)")
     out = HttpConfig(enabled=t.get("enabled", bool, True), host=host, port=port,
-                     token=t.secret("token", False, ""))
+                     token=t.secret("token", False, ""), public_url=_url(t, "public_url", ""))
     if out.enabled and host not in LOOPBACK_HOSTS and out.token is None:
         raise t.fail("host", f"is {host!r}, beyond loopback, and no token is set",
                      "set token_env or token_file (the page then asks for it), or keep 127.0.0.1 behind a reverse proxy")

@@ -1,6 +1,7 @@
 """The notify stage: an observed level becomes, through decide(), a stored state change, an alert and its deliveries, in one transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -35,6 +36,8 @@ class Finding:
     headline: str
     fields: dict  # the remaining Alert fields (value, limit, explanation, ...)
     worse: bool = False  # something new went wrong at the same level
+    # Adds what is costly to gather (the orders behind a metric) to the fields, only when a notification goes out.
+    attach: Callable[[dict], dict] | None = None
 
 
 def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...],
@@ -52,6 +55,8 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     saying = said_of(finding.fields)
     worse = got_worse(said, saying) if said is not None else False
     decision = decide(previous, finding.level, now, policy, finding.worse or worse)
+    if decision.reason is not None and finding.attach is not None:
+        finding = replace(finding, fields=finding.attach(finding.fields))
     if decision.reason == NotifyReason.WORSE and worse:
         fields = dict(finding.fields)
         fields["explanation"] = (what_got_worse(said, saying), *fields.get("explanation", ()))

@@ -1,4 +1,5 @@
-"""Runs the whole daemon over a scenario on a virtual clock and writes metrics.jsonl and alerts.jsonl (FORMAT.md).
+"""Runs the whole daemon over a scenario on a virtual clock and writes metrics.jsonl, alerts.jsonl and todo.jsonl
+(FORMAT.md).
 
 Never starts APScheduler: the replay calls the stages itself, one complete sync and one evaluation
 per virtual day at 00:00Z.
@@ -12,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from alerts.actions import OrderRef
 from alerts.model import Alert, NotifyReason
 from daemon.app import build_for_scenario
 from daemon.clock import ManualClock, format_instant
@@ -42,6 +44,7 @@ def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Fault
     out_dir.mkdir(parents=True, exist_ok=True)
     metric_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
+    todo_rows: list[dict[str, Any]] = []
     calls = days = 0
     with tempfile.TemporaryDirectory() as tmp, SimulatorServer(scenario, clock, faults=faults) as server:
         app = build_for_scenario(scenario, server.url, clock, Path(tmp) / "replay.db", config)
@@ -54,11 +57,14 @@ def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Fault
                     continue  # the backfill: rows start the day after installation (FORMAT.md)
                 evaluated = app.evaluate(account, at, now=at)
                 metric_rows.extend(metric_row(v) for v in evaluated.values)
-                alert_rows.extend(alert_row(a) for a in evaluated.alerts if a.reason != NotifyReason.REPEAT)
+                alert_rows.extend(alert_row(a, evaluated.orders.get(a.alert_id, []))
+                                  for a in evaluated.alerts if a.reason != NotifyReason.REPEAT)
+                todo_rows.extend(item.row(at) for item in app.todo(account, at, now=at))
             days += 1
             at += DAY
     write_jsonl(out_dir / "metrics.jsonl", metric_rows)
     write_jsonl(out_dir / "alerts.jsonl", alert_rows)
+    write_jsonl(out_dir / "todo.jsonl", todo_rows)
     return ReplaySummary(days=days, metric_rows=len(metric_rows), alerts=len(alert_rows), api_calls=calls)
 
 
@@ -70,8 +76,9 @@ def metric_row(v: MetricValue) -> dict[str, Any]:
     }
 
 
-def alert_row(a: Alert) -> dict[str, Any]:
-    """One alerts.jsonl row, keys in FORMAT.md order, then the breach probability and its horizon in days."""
+def alert_row(a: Alert, orders: list[OrderRef]) -> dict[str, Any]:
+    """One alerts.jsonl row, keys in FORMAT.md order: the breach probability and its horizon, then (metric alerts)
+    every order behind it."""
     return {
         "at": format_instant(a.raised_at), "marketplace_id": a.key.marketplace_id, "metric": a.key.metric,
         "fulfillment": a.key.fulfillment, "level": a.level.value, "value": a.value, "limit": a.limit,
@@ -79,6 +86,7 @@ def alert_row(a: Alert) -> dict[str, Any]:
         "forecast_breach_at": format_instant(a.forecast_breach_at) if a.forecast_breach_at else None,
         "breach_probability": None if a.breach_probability is None else round(a.breach_probability, 4),
         "breach_probability_days": a.breach_probability_days,
+        "orders": [ref.row() for ref in orders] if a.kind == "metric" else [],
     }
 
 

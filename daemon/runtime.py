@@ -4,15 +4,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
+from alerts.actions import OrderRef, TodoItem, acting_sentences, breakdown, cause_sentences
 from alerts.decide import Policy
-from alerts.evaluate import Chances, Thresholds, evaluate
+from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
+from alerts.metrics.definitions import definition
 from alerts.model import Alert, AlertKey, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
 from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
 from daemon.notify import Finding, Route, notify
 from daemon.observe import observations
+from daemon.orders_behind import account_todo, metric_orders
 from daemon.pipeline import MetricValue, PollResult, poll_source, record_history
 from daemon.signals import SignalRules, signal_findings
 from daemon.sources.records import Source
@@ -23,12 +27,14 @@ SIGNAL_REPEAT = timedelta(days=7)
 EXACT_FROM_REPORTS = frozenset({"odr"})  # order reports, feedback and financial events are all it needs
 # Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
 FEEDS = ("orders", "order_history", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
+ORDERS_IN_ALERT = 500  # the orders an alert carries (the webhook body's documented cap); `orders_total` says how many
 
 
 @dataclass(frozen=True)
 class Evaluated:
     values: list[MetricValue]  # the local figures (rows of metrics.jsonl)
     alerts: list[Alert]  # what changed enough to notify
+    orders: dict[str, list[OrderRef]] = field(default_factory=dict)  # alert id -> every order behind it, uncapped
 
 
 @dataclass
@@ -56,6 +62,7 @@ class App:
     chances: Chances = field(default_factory=Chances)
     signal_rules: SignalRules = field(default_factory=SignalRules)
     evaluated: EvaluatedMetrics = field(default_factory=EvaluatedMetrics)  # handed to the status readers
+    page_url: str = ""  # the status page as the seller opens it; alerts link to the account's to-do there
 
     def account(self, name: str) -> AccountRuntime:
         return next(a for a in self.accounts if a.name == name)
@@ -73,6 +80,7 @@ class App:
         """Every metric at `at`: record it in the history, evaluate it, notify what changed; one transaction."""
         values: list[MetricValue] = []
         alerts: list[Alert] = []
+        orders: dict[str, list[OrderRef]] = {}
         raised: list[tuple[Alert, list[str]]] = []  # sent as one message per channel
         # On a first start the order reports make the ODR exact long before searchOrders has swept the recent days:
         # until it has, the metrics that need ship times, tracking and deliveries would be partial, so they wait.
@@ -100,9 +108,17 @@ class App:
                         details={"low_volume": ev.low_volume, "evaluated_at": at.isoformat()},
                     ),
                 )
-                alert = notify(session, finding, now, self.policy, self.routes, raised)
+                gathered: list[OrderRef] = []
+
+                def with_orders(fields: dict, obs: Observation = obs, ev: Evaluation = ev,
+                                gathered: list[OrderRef] = gathered) -> dict:
+                    gathered += metric_orders(session, account.name, obs.marketplace_id, obs.definition, at, now)
+                    return orders_fields(fields, obs, ev, gathered, now, self.account_page(account.name))
+
+                alert = notify(session, replace(finding, attach=with_orders), now, self.policy, self.routes, raised)
                 if alert is not None:
                     alerts.append(alert)
+                    orders[alert.alert_id] = gathered
             # Amazon's own verdicts change slowly: repeated weekly while they last; a new violation is said at once.
             signal_policy = replace(self.policy, repeat_interval=max(self.policy.repeat_interval, SIGNAL_REPEAT))
             for finding in signal_findings(session, account.name, account.seller_id, account.marketplaces,
@@ -113,8 +129,36 @@ class App:
             enqueue_grouped(session, raised, now)
             record_history(session, values)
         self.evaluated.put(account.name, version, rows)
-        return Evaluated(values, alerts)
+        return Evaluated(values, alerts, orders)
+
+    def account_page(self, name: str) -> str:
+        """The account's page, where its to-do is; empty without a page."""
+        return f"{self.page_url}/accounts/{quote(name, safe='')}" if self.page_url else ""
+
+    def todo(self, account: AccountRuntime, at: datetime, now: datetime) -> list[TodoItem]:
+        """What the seller can still do about the account's orders as of `now` (metric windows as of `at`)."""
+        with self.store.sessions() as session:
+            return account_todo(session, account.name, account.marketplaces, at, now)
+
+    def metric_orders(self, account: AccountRuntime, marketplace_id: str, metric: str, fulfillment: str,
+                      at: datetime, now: datetime) -> list[OrderRef]:
+        """The orders behind one metric on demand (the plan command, the page)."""
+        with self.store.sessions() as session:
+            return metric_orders(session, account.name, marketplace_id, definition(metric, fulfillment), at, now)
 
     def deliver(self) -> DeliveryReport:
         """Send what the outbox holds due."""
         return deliver_due(self.store, self.channels, self.render, self.clock)
+
+
+def orders_fields(fields: dict, obs: Observation, ev: Evaluation, refs: list[OrderRef], now: datetime,
+                  page: str) -> dict:
+    """An alert's fields with the orders behind it (capped), why they happen and what acting on them buys."""
+    d = obs.definition
+    counted = sum(1 for r in refs if r.role == "counted")
+    details = {**fields.get("details", {}), "orders": [r.described() for r in refs[:ORDERS_IN_ALERT]],
+               "orders_total": len(refs), "orders_counted": counted, "orders_at_risk": len(refs) - counted,
+               "breakdown": breakdown(refs), "page_url": page}
+    acting = acting_sentences(d.id, obs.numerator, obs.denominator, ev.defects_to_breach, d.limit.p, d.limit.q, refs, now)
+    return {**fields, "details": details, "advice": (*acting, *fields.get("advice", ())),
+            "explanation": (*fields.get("explanation", ()), *cause_sentences(refs))}

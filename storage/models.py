@@ -71,6 +71,9 @@ class Shipment(Base):
     delivered_after: Mapped[datetime | None] = mapped_column(UtcDateTime)  # delivered after; None: unbounded
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(120))
+    carrier: Mapped[str | None] = mapped_column(String(120))
+    shipping_service: Mapped[str | None] = mapped_column(String(120))
+    tracking_number: Mapped[str | None] = mapped_column(String(120))
 
 
 class Cancellation(Base):
@@ -111,6 +114,19 @@ class MetricBucket(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     numerator: Mapped[int] = mapped_column(Integer, default=0)
     denominator: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderDefect(Base):
+    """An order counted against one metric on one window day (a bucket entry that pulls the metric toward its limit):
+    the orders behind a figure, read by the same window range as the buckets."""
+
+    __tablename__ = "order_defects"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marketplace_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fulfillment: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class MetricHistory(Base):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from alerts.metrics.contributions import Contribution, OrderFacts, contributions
+from alerts.metrics.contributions import Contribution, OrderFacts, contributions, counts_against
 from daemon.sources.records import (
     AmazonFigure as AmazonFigureRecord,
     Batch, CancellationRecord, Cursor, FeedbackCoverage, FeedbackRecord, FinancialEventRecord, Healed,
@@ -198,7 +198,7 @@ def _store_orders(session: Session, account: str, records: list[OrderRecord], se
     for order, facts in facts_of(session, account, rows):
         new = _encode(contributions(facts))
         old = existing[order["order_id"]]["contributions"] if order["order_id"] in existing else "[]"
-        deltas.move(order["marketplace_id"], old, new)
+        deltas.move(order["marketplace_id"], order["order_id"], old, new)
         order["contributions"] = new
     upsert(session, m.Order.__table__, rows, ("account", "order_id"),
            lambda ex: {column: getattr(ex, column) for column in ORDER_MERGED_COLUMNS})
@@ -267,6 +267,9 @@ def _store_packages(session: Session, account: str, records: list[PackageRecord]
             "tracking_valid": r.tracking_valid if r.tracking_valid is not None else (old.tracking_valid if old else None),
             "cancelled_by": r.cancelled_by or (old.cancelled_by if old else None),
             "cancel_reason": r.cancel_reason or (old.cancel_reason if old else None),
+            "carrier": r.carrier or (old.carrier if old else None),
+            "shipping_service": r.shipping_service or (old.shipping_service if old else None),
+            "tracking_number": r.tracking_number or (old.tracking_number if old else None),
             "in_transit_seen_at": old.in_transit_seen_at if old else None,
             "delivered_at": old.delivered_at if old else None,
             "delivered_after": old.delivered_after if old else None,
@@ -279,8 +282,9 @@ def _store_packages(session: Session, account: str, records: list[PackageRecord]
         rows.append(row)
     upsert(
         session, m.Shipment.__table__, rows, ("account", "order_id"),
-        lambda ex: {key: getattr(ex, key) for key in ("tracking_valid", "cancelled_by", "cancel_reason",
-                                                      "in_transit_seen_at", "delivered_at", "delivered_after")},
+        lambda ex: {key: getattr(ex, key) for key in ("tracking_valid", "cancelled_by", "cancel_reason", "carrier",
+                                                      "shipping_service", "tracking_number", "in_transit_seen_at",
+                                                      "delivered_at", "delivered_after")},
     )
     return {r.order_id for r in records}
 
@@ -389,21 +393,29 @@ def _figure_row(account: str, fetched_at: datetime, figure: AmazonFigureRecord) 
     }
 
 
+DefectKey = tuple[str, str, str, date, str]  # marketplace, metric, fulfillment, day, order id
+
+
 class BucketDeltas:
-    """How much each day bucket moves as orders' contributions change; written once per batch."""
+    """How much each day bucket moves as orders' contributions change, and which orders start or stop counting
+    against a metric; written once per batch."""
 
     def __init__(self) -> None:
         self._deltas: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+        self._defects: dict[DefectKey, int] = defaultdict(int)  # +1 starts counting, -1 stops
 
-    def move(self, marketplace_id: str, old: str, new: str) -> None:
+    def move(self, marketplace_id: str, order_id: str, old: str, new: str) -> None:
         """An order's encoded contributions went from `old` to `new`."""
         if old == new:
             return
         for sign, encoded in ((-1, old), (1, new)):
             for metric, fulfillment, day, num, den in json.loads(encoded):
-                delta = self._deltas[(marketplace_id, metric, fulfillment, date.fromisoformat(day))]
+                bucket_day = date.fromisoformat(day)
+                delta = self._deltas[(marketplace_id, metric, fulfillment, bucket_day)]
                 delta[0] += sign * num
                 delta[1] += sign * den
+                if counts_against(Contribution(metric, fulfillment, bucket_day, num, den)):
+                    self._defects[(marketplace_id, metric, fulfillment, bucket_day, order_id)] += sign
 
     def write(self, session: Session, account: str) -> None:
         rows = [
@@ -418,6 +430,19 @@ class BucketDeltas:
             lambda ex: {"numerator": table.c.numerator + ex.numerator, "denominator": table.c.denominator + ex.denominator},
         )
         self._deltas.clear()
+        self._write_defects(session, account)
+
+    def _write_defects(self, session: Session, account: str) -> None:
+        defects = m.OrderDefect.__table__
+        keys = ("marketplace_id", "metric", "fulfillment", "day", "order_id")
+        started = [{"account": account, **dict(zip(keys, key))} for key, sign in sorted(self._defects.items()) if sign > 0]
+        stopped = [{f"key_{k}": v for k, v in zip(("account", *keys), (account, *key))}
+                   for key, sign in sorted(self._defects.items()) if sign < 0]
+        upsert(session, defects, started, ("account", *keys))
+        if stopped:
+            session.execute(defects.delete().where(*(defects.c[k] == bindparam(f"key_{k}") for k in ("account", *keys))),
+                            stopped)
+        self._defects.clear()
 
 
 def refresh_contributions(session: Session, account: str, order_ids: Iterable[str], deltas: BucketDeltas | None = None) -> None:
@@ -433,7 +458,7 @@ def refresh_contributions(session: Session, account: str, order_ids: Iterable[st
         for order, facts in facts_of(session, account, orders):
             new = _encode(contributions(facts))
             if new != order["contributions"]:
-                deltas.move(order["marketplace_id"], order["contributions"], new)
+                deltas.move(order["marketplace_id"], order["order_id"], order["contributions"], new)
                 updates.append({"key_account": account, "key_order_id": order["order_id"], "contributions": new})
     if updates:
         # Core executemany by primary key: the ORM's bulk update costs as much again per row.

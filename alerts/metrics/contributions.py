@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from alerts.metrics.definitions import METRICS
+
 GRANTED_CLAIMS = "odr_granted_claims"
 
 
@@ -80,6 +82,20 @@ class Contribution:
     day: date
     numerator: int
     denominator: int
+
+
+_DIRECTION = {(d.id, d.fulfillment): d.limit.direction for d in METRICS}
+
+
+def counts_against(c: Contribution) -> bool:
+    """Whether this entry pulls its metric toward the limit: a numerator of an upper-limited metric (a defect), a
+    denominator not in the numerator of a lower-limited one (a shipment without valid tracking, a late unit)."""
+    direction = _DIRECTION.get((c.metric, c.fulfillment))
+    if direction == "upper":
+        return c.numerator > 0
+    if direction == "lower":
+        return c.denominator > c.numerator
+    return False  # not a metric (GRANTED_CLAIMS)
 
 
 def contributions(facts: OrderFacts) -> tuple[Contribution, ...]:

@@ -145,6 +145,8 @@ def parse_order(raw: Any, observed_at: datetime | None = None) -> list[Record]:
         tracking_valid=any(s in SCANNED for s in statuses) if statuses else None,
         delivered="DELIVERED" in statuses, cancelled_by=cancelled_by, cancel_reason=cancel_reason,
         updated_at=updated_at, shipped_at=shipped_at, observed_at=observed_at,
+        carrier=_package_text(packages, "carrier"), shipping_service=_package_text(packages, "shippingService"),
+        tracking_number=_package_text(packages, "trackingNumber"),
     )
     return [order, package]
 
@@ -166,6 +168,15 @@ def cancellation_of(items: list[dict[str, Any]]) -> tuple[str | None, str | None
             if who == by:
                 return who, reason
     return None, None
+
+
+def _package_text(packages: list[dict[str, Any]], key: str) -> str | None:
+    """A text field of the first package that has it (a string of at most 120 characters; anything else is ignored)."""
+    for package in packages:
+        value = package.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:120]
+    return None
 
 
 def _first_ship_time(packages: list[dict[str, Any]]) -> datetime | None:

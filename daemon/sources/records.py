@@ -53,6 +53,9 @@ class PackageRecord:
     updated_at: datetime | None = None  # lastUpdatedTime: bounds a delivery only when it moved after the last sighting
     shipped_at: datetime | None = None  # the earliest package shipTime (or createdTime)
     observed_at: datetime | None = None  # when the answer was given, for getOrder; searchOrders answers as of its bound
+    carrier: str | None = None  # of the first package: what the seller sees, and why defects happen (alerts/actions.py)
+    shipping_service: str | None = None
+    tracking_number: str | None = None
 
 
 @dataclass(frozen=True)

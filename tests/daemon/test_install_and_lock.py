@@ -132,8 +132,9 @@ def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
         connection.execute(text(
             "INSERT INTO orders (account, order_id, marketplace_id, channel, status, purchase_at, last_update_at, "
             "quantity, is_replacement, is_business, cancelled_at, contributions, first_seen_at) VALUES "
-            "('main', 'A', 'ATVPDKIKX0DER', 'MFN', 'Canceled', :t, :t, 1, 0, 0, :t, '[]', :t), "
-            "('main', 'B', 'ATVPDKIKX0DER', 'MFN', 'Pending', :t, :t, 1, 0, 0, NULL, '[]', :t)"), {"t": T.isoformat()})
+            "('main', 'A', 'ATVPDKIKX0DER', 'MFN', 'Canceled', :t, :t, 1, 0, 0, :t, :a, :t), "
+            "('main', 'B', 'ATVPDKIKX0DER', 'MFN', 'Pending', :t, :t, 1, 0, 0, NULL, '[]', :t)"),
+            {"t": T.isoformat(), "a": json.dumps([["cr_7d", "MFN", "2026-03-01", 1, 1], ["odr", "MFN", "2026-03-01", 0, 1]])})
         connection.execute(text("INSERT INTO shipments (account, order_id, tracking_valid, delivered_at) VALUES "
                                 "('main', 'A', 1, :t)"), {"t": T.isoformat()})
         connection.execute(text("INSERT INTO quarantine (account, source, raw, error, seen_at) VALUES "
@@ -143,11 +144,14 @@ def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
                                                                 "t": T.isoformat()})
     upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         orders = connection.execute(text("SELECT order_id, status, left_pending FROM orders ORDER BY order_id")).all()
         assert [tuple(o) for o in orders] == [("A", "Canceled", 1), ("B", "Pending", 0)]
         shipment = connection.execute(text("SELECT delivered_at, delivered_after FROM shipments")).one()
         assert shipment[0] == shipment[1] and shipment[0] is not None  # a delivery stored before counts as exact
+        # The orders behind each metric come from what the stored contributions already count.
+        assert [tuple(r) for r in connection.execute(text("SELECT order_id, metric, day FROM order_defects"))] == [
+            ("A", "cr_7d", "2026-03-01")]
         assert connection.execute(text("SELECT error, retry_key, resolved_at FROM quarantine")).one() == (
             "orderId is missing", None, None)
         assert json.loads(connection.execute(text("SELECT value FROM cursors")).scalar()) == {
