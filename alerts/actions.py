@@ -219,8 +219,8 @@ def cause_sentences(refs: list[OrderRef]) -> list[str]:
                "channel": "were {}-fulfilled", "marketplace": "were in marketplace {}"}
     out = []
     for name, counts in breakdown(counted).items():
-        if len(counts) < 2 and name in ("channel", "marketplace"):
-            continue  # one channel or one marketplace only: nothing to single out
+        if len(counts) < 2 and name in ("shipping_service", "channel", "marketplace"):
+            continue  # one service, channel or marketplace for every defect: likely the account's only one
         value, count = next(iter(counts.items()))
         if value == "unknown" or count < MOST * total:
             continue

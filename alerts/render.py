@@ -6,7 +6,7 @@ Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
    "denominator", "defects_to_breach", "forecast_breach_at", "breach_probability", "breach_probability_days",
    "amazon_value", "headline", "explanation": [...], "advice": [...], "raised_at", "dedup_key",
    "orders": [...] (metric alerts: the orders behind it, at most ORDERS_IN_ALERT), "orders_total", "breakdown",
-   "page_url"}; a group of alerts raised together is its worst alert's body with the group's alert_id and every
+   "page_url", "plan_url" (breach notices: the draft plan of action)}; a group of alerts raised together is its worst alert's body with the group's alert_id and every
   member's body under "group", worst first.
 """
 from __future__ import annotations
@@ -115,6 +115,7 @@ def _context(alert: Alert) -> dict[str, Any]:
         "reason": alert.reason.value, "raised_at": format_instant(alert.raised_at),
         "orders": [order_view(o) for o in alert.details.get("orders", [])[:ORDERS_IN_EMAIL]],
         "orders_total": alert.details.get("orders_total", 0), "page_url": alert.details.get("page_url", ""),
+        "plan_url": alert.details.get("plan_url", ""),
     }
 
 
@@ -169,7 +170,8 @@ def alert_data(alert: Alert) -> dict[str, Any]:
         "amazon_value": alert.amazon_value, "headline": alert.headline, "explanation": list(alert.explanation),
         "advice": list(alert.advice), "raised_at": format_instant(alert.raised_at), "dedup_key": key.dedup_key,
         **({"orders": alert.details.get("orders", []), "orders_total": alert.details.get("orders_total", 0),
-            "breakdown": alert.details.get("breakdown", {}), "page_url": alert.details.get("page_url", "")}
+            "breakdown": alert.details.get("breakdown", {}), "page_url": alert.details.get("page_url", ""),
+            "plan_url": alert.details.get("plan_url", "")}
            if alert.kind == "metric" else {}),
     }
 
@@ -213,6 +215,8 @@ def _slack_orders(c: dict[str, Any]) -> str:
         lines.append(f"and {more} more" + (f": <{c['page_url']}|the full list>" if c["page_url"] else ""))
     elif c["page_url"]:
         lines.append(f"<{c['page_url']}|Open the to-do>")
+    if c["plan_url"]:
+        lines.append(f"<{c['plan_url']}|Draft a plan of action>")
     text = "\n".join(lines)
     while len(text) > SLACK_SECTION_CHARS and len(lines) > 3:  # long ids or reasons: drop orders, never the link
         lines.pop(-2)

@@ -53,13 +53,30 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--state-dir", type=Path, help="without --config: the state of `run` or `demo` (found by itself)")
     status.set_defaults(handler=_status)
 
-    replay = sub.add_parser("replay", help="replay a scenario file and write metrics.jsonl and alerts.jsonl")
+    todo = sub.add_parser("todo", help="the orders to act on, each with its deadline, as of the last sync")
+    todo.add_argument("--config", type=Path)
+    todo.add_argument("--state-dir", type=Path, help="without --config: the state of `run` or `demo` (found by itself)")
+    todo.add_argument("--account", help="one account only")
+    todo.set_defaults(handler=_todo)
+
+    plan = sub.add_parser("plan", help="a draft plan of action (Markdown) from the orders behind one metric")
+    plan.add_argument("--config", type=Path)
+    plan.add_argument("--state-dir", type=Path, help="without --config: the state of `run` or `demo` (found by itself)")
+    plan.add_argument("--account", required=True)
+    plan.add_argument("--marketplace", required=True, help="a marketplace id, e.g. ATVPDKIKX0DER")
+    plan.add_argument("--metric", required=True, help="odr, lsr_10d, lsr_30d, cr_7d, vtr_30d or otdr_14d")
+    plan.add_argument("--fulfillment", default="MFN", choices=["MFN", "AFN"], help="MFN or AFN (odr only); default MFN")
+    plan.set_defaults(handler=_plan)
+
+    replay = sub.add_parser("replay", help="replay a scenario file and write metrics.jsonl, alerts.jsonl and todo.jsonl")
     replay.add_argument("scenario", type=Path)
     replay.add_argument("--out", type=Path, required=True)
     replay.add_argument("--config", type=Path)
     replay.add_argument("--realistic", action="store_true",
                         help="serve the scenario the way real Amazon answers at its worst (edge pages, CANCELLED "
                              "reports, deferred financial events, frozen lastUpdatedTime, missing report blocks)")
+    replay.add_argument("--state-dir", type=Path,
+                        help="keep the replay's database here, for status, todo and plan --state-dir afterwards")
     replay.set_defaults(handler=_replay)
 
     backup = sub.add_parser("backup", help="a consistent copy of the SQLite database, safe while the daemon runs")
@@ -127,11 +144,27 @@ def _demo(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from daemon.commands import print_status
 
-    if args.config is None:
-        from daemon.commands import state_config
+    return print_status(_config_or_state(args), sys.stdout)
 
-        return print_status(state_config(args.state_dir, sys.stderr), sys.stdout)
-    return print_status(_config(args.config), sys.stdout)
+
+def _config_or_state(args: argparse.Namespace):
+    if args.config is not None:
+        return _config(args.config)
+    from daemon.commands import state_config
+
+    return state_config(args.state_dir, sys.stderr)
+
+
+def _todo(args: argparse.Namespace) -> int:
+    from daemon.action_commands import print_todo
+
+    return print_todo(_config_or_state(args), sys.stdout, args.account)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from daemon.action_commands import print_plan
+
+    return print_plan(_config_or_state(args), args.account, args.marketplace, args.metric, args.fulfillment, sys.stdout)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -139,7 +172,7 @@ def _replay(args: argparse.Namespace) -> int:
     from daemon.simulator.server import Faults
 
     config = _config(args.config) if args.config else None
-    summary = replay(args.scenario, args.out, config, Faults.realistic() if args.realistic else None)
+    summary = replay(args.scenario, args.out, config, Faults.realistic() if args.realistic else None, args.state_dir)
     print(f"replayed {summary.days} days: {summary.metric_rows} metric rows, {summary.alerts} alerts, "
           f"{summary.api_calls} SP-API calls -> {args.out}")
     return 0

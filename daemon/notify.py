@@ -37,7 +37,7 @@ class Finding:
     fields: dict  # the remaining Alert fields (value, limit, explanation, ...)
     worse: bool = False  # something new went wrong at the same level
     # Adds what is costly to gather (the orders behind a metric) to the fields, only when a notification goes out.
-    attach: Callable[[dict], dict] | None = None
+    attach: Callable[[dict, Level], dict] | None = None
 
 
 def notify(session: Session, finding: Finding, now: datetime, policy: Policy, routes: tuple[Route, ...],
@@ -56,7 +56,7 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     worse = got_worse(said, saying) if said is not None else False
     decision = decide(previous, finding.level, now, policy, finding.worse or worse)
     if decision.reason is not None and finding.attach is not None:
-        finding = replace(finding, fields=finding.attach(finding.fields))
+        finding = replace(finding, fields=finding.attach(finding.fields, decision.level))
     if decision.reason == NotifyReason.WORSE and worse:
         fields = dict(finding.fields)
         fields["explanation"] = (what_got_worse(said, saying), *fields.get("explanation", ()))

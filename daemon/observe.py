@@ -39,7 +39,7 @@ def _observe(
     first, end = d.window.days(today)
     num, den = window_counts(session, account, marketplace_id, d.id, d.fulfillment, first, end)
     series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=HISTORY_DAYS)), today)
-    amazon = _latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
+    amazon = latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
     if amazon is not None:
         details = json.loads(amazon.details or "{}")
         d = with_target(d, details.get("target"), details.get("target_condition"))
@@ -105,7 +105,7 @@ def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> 
     return {channel: dict(by_age) for channel, by_age in ages.items()}
 
 
-def _latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:
+def latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:
     a = m.AmazonFigure
     return session.scalars(
         select(a).where(a.account == account, a.marketplace_id == marketplace_id, a.metric == metric, a.fulfillment == fulfillment)

@@ -17,6 +17,7 @@ from alerts.actions import OrderRef
 from alerts.model import Alert, NotifyReason
 from daemon.app import build_for_scenario
 from daemon.clock import ManualClock, format_instant
+from daemon.config import DATABASE_FILE
 from daemon.pipeline import MetricValue
 from daemon.simulator.scenario import load_scenario
 from daemon.simulator.server import Faults, SimulatorServer
@@ -34,10 +35,13 @@ class ReplaySummary:
     api_calls: int
 
 
-def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Faults | None = None) -> ReplaySummary:
+def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Faults | None = None,
+           state_dir: Path | None = None) -> ReplaySummary:
     """Replay one scenario file into out_dir; the same scenario always gives byte-identical files.
 
     `faults` makes the simulator misbehave, e.g. `Faults.realistic()`: Amazon at its worst (FORMAT.md).
+    `state_dir` keeps the replay's database there (for `status`, `todo` and `plan` afterwards); by default it is
+    thrown away.
     """
     scenario = load_scenario(scenario_path)
     clock = ManualClock(scenario.monitor_from)
@@ -47,7 +51,10 @@ def replay(scenario_path: Path, out_dir: Path, config: Any = None, faults: Fault
     todo_rows: list[dict[str, Any]] = []
     calls = days = 0
     with tempfile.TemporaryDirectory() as tmp, SimulatorServer(scenario, clock, faults=faults) as server:
-        app = build_for_scenario(scenario, server.url, clock, Path(tmp) / "replay.db", config)
+        for suffix in ("", "-wal", "-shm") if state_dir is not None else ():
+            (state_dir / (DATABASE_FILE + suffix)).unlink(missing_ok=True)  # a replay starts from an empty database
+        database = (state_dir or Path(tmp)) / DATABASE_FILE
+        app = build_for_scenario(scenario, server.url, clock, database, config)
         at = scenario.monitor_from
         while at <= scenario.end:
             clock.set(max(clock.now(), at + SETTLE))

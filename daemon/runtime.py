@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from alerts.actions import OrderRef, TodoItem, acting_sentences, breakdown, cause_sentences
 from alerts.decide import Policy
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.metrics.definitions import definition
-from alerts.model import Alert, AlertKey, RenderedMessage
+from alerts.model import Alert, AlertKey, Level, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
 from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
@@ -110,10 +110,10 @@ class App:
                 )
                 gathered: list[OrderRef] = []
 
-                def with_orders(fields: dict, obs: Observation = obs, ev: Evaluation = ev,
+                def with_orders(fields: dict, level: Level, obs: Observation = obs, ev: Evaluation = ev,
                                 gathered: list[OrderRef] = gathered) -> dict:
                     gathered += metric_orders(session, account.name, obs.marketplace_id, obs.definition, at, now)
-                    return orders_fields(fields, obs, ev, gathered, now, self.account_page(account.name))
+                    return orders_fields(fields, level, obs, ev, gathered, now, self.account_page(account.name))
 
                 alert = notify(session, replace(finding, attach=with_orders), now, self.policy, self.routes, raised)
                 if alert is not None:
@@ -151,7 +151,7 @@ class App:
         return deliver_due(self.store, self.channels, self.render, self.clock)
 
 
-def orders_fields(fields: dict, obs: Observation, ev: Evaluation, refs: list[OrderRef], now: datetime,
+def orders_fields(fields: dict, level: Level, obs: Observation, ev: Evaluation, refs: list[OrderRef], now: datetime,
                   page: str) -> dict:
     """An alert's fields with the orders behind it (capped), why they happen and what acting on them buys."""
     d = obs.definition
@@ -159,6 +159,9 @@ def orders_fields(fields: dict, obs: Observation, ev: Evaluation, refs: list[Ord
     details = {**fields.get("details", {}), "orders": [r.described() for r in refs[:ORDERS_IN_ALERT]],
                "orders_total": len(refs), "orders_counted": counted, "orders_at_risk": len(refs) - counted,
                "breakdown": breakdown(refs), "page_url": page}
+    if page and level == Level.BREACH:
+        details["plan_url"] = f"{page}/plan?" + urlencode({"marketplace": obs.marketplace_id, "metric": d.id,
+                                                           "fulfillment": d.fulfillment})
     acting = acting_sentences(d.id, obs.numerator, obs.denominator, ev.defects_to_breach, d.limit.p, d.limit.q, refs, now)
     return {**fields, "details": details, "advice": (*acting, *fields.get("advice", ())),
             "explanation": (*fields.get("explanation", ()), *cause_sentences(refs))}

@@ -21,6 +21,7 @@ from daemon.clock import format_instant, parse_instant
 from daemon.config import Config
 from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
 from daemon.observe import observations
+from daemon.orders_behind import account_todo
 from daemon.pipeline import evaluation_instant
 from daemon.runtime import EXACT_FROM_REPORTS
 from storage import alerts_repo, models as m
@@ -30,16 +31,17 @@ HISTORY_DAYS = 90
 
 
 def status_report(session: Session, config: Config, now: datetime, cache: EvaluatedMetrics | None = None,
-                  only: str | None = None, history: bool = True) -> dict[str, Any]:
+                  only: str | None = None, history: bool = True, todos: EvaluatedMetrics | None = None) -> dict[str, Any]:
     """Every account (or `only` the one named): metrics with their limits, margins, chance of a breach and 90-day
-    history (unless `history` is False); feeds; alerts; silences. Each table is read once for all accounts."""
+    history (unless `history` is False); the to-do as of the last sync (when `todos` keeps it); feeds; alerts;
+    silences. Each table is read once for all accounts."""
     accounts = [a for a in config.accounts if only is None or a.name == only]
     names = [a.name for a in accounts]
     gathered = _Gathered(session, names)
     cache = cache or EvaluatedMetrics()
     return {
         "generated_at": format_instant(now),
-        "accounts": [_account(session, config, account, gathered, cache, history) for account in accounts],
+        "accounts": [_account(session, config, account, gathered, cache, history, todos) for account in accounts],
         "silences": [_silence(s) for s in alerts_repo.active_silences(session, now)
                      if only is None or s.account == only],
         "deliveries": _recent_deliveries(session),
@@ -94,13 +96,13 @@ class _Gathered:
 
 
 def _account(session: Session, config: Config, account: Any, gathered: _Gathered, cache: EvaluatedMetrics,
-             history: bool) -> dict[str, Any]:
+             history: bool, todos: EvaluatedMetrics | None) -> dict[str, Any]:
     cursors = gathered.cursors.get(account.name, {})
     out: dict[str, Any] = {"name": account.name, "seller_id": account.seller_id, "as_of": None, "synced_at": None,
                            "metrics": [], "feeds": gathered.feeds.get(account.name, []),
                            "open_alerts": gathered.open_alerts.get(account.name, []),
                            "quarantined": gathered.quarantined.get(account.name, {}),
-                           "feedback_last_clean_at": None, "sweeping": False}
+                           "feedback_last_clean_at": None, "sweeping": False, "todo": []}
     if "feedback" in cursors:
         out["feedback_last_clean_at"] = json.loads(cursors["feedback"]).get("last_clean_at")
     if "orders" not in cursors:
@@ -113,6 +115,9 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
     out["sweeping"] = config.daemon.reads_order_reports and orders_sweeping(orders)
     rows = cache.get(account.name, version_of(at, cursors), lambda: _evaluated(session, config, account, at))
     out["metrics"] = [dict(row) for row in rows if not out["sweeping"] or row["metric"] in EXACT_FROM_REPORTS]
+    if todos is not None:
+        out["todo"] = todos.get(account.name, version_of(at, cursors), lambda: [
+            item.described(synced_at) for item in account_todo(session, account.name, account.marketplaces, at, synced_at)])
     if history:
         series = _histories(session, account.name, at)
         for row in out["metrics"]:

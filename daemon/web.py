@@ -1,5 +1,5 @@
-"""The daemon's one small HTTP server: the status page (/), /api/status, /healthz, /metrics, and silences added
-and ended from the page. Routes read through the same functions as `status`; nothing here is a second application.
+"""The daemon's one small HTTP server: the status page (/), each account's page and plan of action, /api/status,
+/healthz, /metrics, and silences added and ended from the page. Routes read through the same functions as `status`; nothing here is a second application.
 
 Everything that arrives is hostile: output is escaped by jinja2, forms carry a CSRF token only this process knows,
 and beyond loopback every route but /healthz asks for the configured token (bearer, or HTTP basic's password).
@@ -26,9 +26,11 @@ from starlette.routing import Route
 
 from alerts.breach import chance_text
 from alerts.render import METRIC_NAMES, pct
+from daemon.action_commands import plan_markdown
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.dbhealth import DatabaseOutage
+from daemon.errors import ConfigError
 from daemon.evaluated import EvaluatedMetrics
 from daemon.exposition import StatusCollector, metrics_text, outbox_figures
 from daemon.healthz import health_problems
@@ -49,11 +51,13 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
     csrf = secrets.token_urlsafe(32)
     token = config.http.token.reveal() if config.http.token else None
     evaluated = evaluated or EvaluatedMetrics()
+    todos = EvaluatedMetrics()  # each account's to-do, kept until its data moves
     inline = len(config.accounts) <= INLINE_ACCOUNTS
 
     def report(only: str | None = None, history: bool = True) -> dict[str, Any]:
+        # The to-do goes with the full report (the pages, /api/status), not with a scrape or the command line's.
         with store.sessions() as session:
-            return status_report(session, config, clock.now(), evaluated, only, history)
+            return status_report(session, config, clock.now(), evaluated, only, history, todos if history else None)
 
     def problems() -> list[str]:
         with store.sessions() as session:
@@ -87,6 +91,19 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
         decorate_all(data, clock.now())
         html = _pages.get_template("account.html.j2").render(report=data)
         return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+    async def plan(request: Request) -> Response:
+        account = next((a for a in config.accounts if a.name == request.path_params["name"]), None)
+        if account is None:
+            return PlainTextResponse("no such account\n", status_code=404)
+        q = request.query_params
+        try:
+            with store.sessions() as session:
+                text = plan_markdown(session, account, q.get("marketplace", ""), q.get("metric", "odr"),
+                                     q.get("fulfillment", "MFN"))
+        except ConfigError as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=404, headers=SECURITY_HEADERS)
+        return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=SECURITY_HEADERS)
 
     async def api_status(request: Request) -> Response:
         history = request.query_params.get("history") != "0"  # `status` on the command line shows no history
@@ -136,7 +153,8 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
             logger.warning("status: evaluations not made ahead at start", exc_info=True)
 
     app = Starlette(routes=[
-        Route("/", index), Route("/accounts/{name}", account_page), Route("/api/status", api_status),
+        Route("/", index), Route("/accounts/{name}", account_page),
+        Route("/accounts/{name}/plan", plan), Route("/api/status", api_status),
         Route("/healthz", healthz), Route("/metrics", metrics),
         Route("/silences", add_silence, methods=["POST"]), Route("/silences/{silence_id}/end", end, methods=["POST"]),
     ])

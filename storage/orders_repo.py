@@ -39,14 +39,14 @@ def unshipped_order_ids(session: Session, account: str, marketplace_id: str, shi
 def undelivered_order_ids(session: Session, account: str, marketplace_id: str, promised_from: datetime,
                           promised_before: datetime, as_of: datetime) -> list[str]:
     """Seller-fulfilled orders shipped with valid tracking, not known delivered by `as_of`, promised in [from,
-    before). A delivery whose latest possible instant is after `as_of` is taken as not yet made (exact whenever
-    lastUpdatedTime pinned it)."""
+    before). A delivery seen after `as_of` counts as not yet made only when it surely happened after `as_of` (its
+    earliest possible instant is later: exact whenever lastUpdatedTime pinned it)."""
     o, s = m.Order, m.Shipment
     return list(session.scalars(
         select(o.order_id).join(s, and_(s.account == o.account, s.order_id == o.order_id)).where(
             o.account == account, o.latest_delivery_at >= promised_from, o.latest_delivery_at < promised_before,
             o.marketplace_id == marketplace_id, o.channel == "MFN", o.ship_confirmed_at.is_not(None),
-            o.ship_confirmed_at <= as_of, s.tracking_valid.is_(True), or_(s.delivered_at.is_(None), s.delivered_at > as_of),
+            o.ship_confirmed_at <= as_of, s.tracking_valid.is_(True), or_(s.delivered_at.is_(None), s.delivered_after > as_of),
         ).order_by(o.order_id)))
 
 
