@@ -232,7 +232,8 @@ def render_digest(alert: Alert) -> RenderedMessage:
         count(len(digest["open_alerts"]), "open alert") if digest["open_alerts"] else "all metrics within limits")
     context = {"subject": subject, "period": digest["period"], "account": alert.key.account,
                "generated_at": digest["generated_at"], "rows": rows, "open_alerts": digest["open_alerts"],
-               "entered": digest["entered"], "left": digest["left"]}
+               "entered": digest["entered"], "left": digest["left"], "todo_today": digest.get("todo_today", []),
+               "todo_today_total": digest.get("todo_today_total", 0), "todo_total": digest.get("todo_total", 0)}
     text_blocks = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
                    {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(
                        "\n".join(f"{r['label']}: {r['value']} (limit {r['limit']})" for r in rows))[:SLACK_SECTION_CHARS]}}]
@@ -240,7 +241,8 @@ def render_digest(alert: Alert) -> RenderedMessage:
         subject=subject, text=_text.get_template("digest.txt.j2").render(context),
         html=_html.get_template("digest.html.j2").render(context), slack={"text": subject, "blocks": text_blocks},
         data={"version": "1", "type": "digest", "alert_id": alert.alert_id, "account": alert.key.account,
-              "status": "ok", "headline": subject, **{k: digest[k] for k in ("period", "generated_at", "rows", "open_alerts")}},
+              "status": "ok", "headline": subject, **{k: digest[k] for k in ("period", "generated_at", "rows", "open_alerts")},
+              "todo_today": digest.get("todo_today", []), "todo_today_total": digest.get("todo_today_total", 0)},
     )
 
 

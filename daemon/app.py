@@ -14,6 +14,7 @@ from alerts.channels.email import EmailChannel
 from alerts.channels.file import FileChannel
 from alerts.channels.slack import SlackChannel
 from alerts.channels.webhook import WebhookChannel
+from alerts.actions import DUE_SOON
 from alerts.decide import Policy
 from alerts.evaluate import Thresholds
 from alerts.model import Level
@@ -54,9 +55,10 @@ def build_sources(endpoint: AccountEndpoint, clock: Clock, store: Store, daemon:
     lookup_every = timedelta(hours=daemon.delivery_lookup_hours)
 
     def in_transit(until: datetime) -> list[str]:
-        # Promised from the start of the OTDR window (METRICS.md §5: 21 to 7 days ago) to a day ahead: what matters
-        # is whether a package arrived by its promise, so each is first looked up the day before it.
-        return store.orders_in_transit(endpoint.account, until - timedelta(days=21), until + timedelta(days=1),
+        # Promised from the start of the OTDR window (METRICS.md §5: 21 to 7 days ago) to two days ahead: what
+        # matters is whether a package arrived by its promise, and the to-do asks the seller to check every package
+        # not seen delivered from 48 hours before it (alerts/actions.py), so each is first looked up then.
+        return store.orders_in_transit(endpoint.account, until - timedelta(days=21), until + DUE_SOON,
                                        until - lookup_every)
 
     def quarantined(until: datetime) -> list[str]:

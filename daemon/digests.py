@@ -1,4 +1,5 @@
-"""Daily and weekly digests: every metric with its trend, open alerts, defects in and out of the window, Amazon's figures beside ours.
+"""Daily and weekly digests: every metric with its trend, open alerts, what to do today, defects in and out of the
+window, Amazon's figures beside ours.
 
 A digest travels through the outbox like an alert (kind "digest"), so it is delivered at least once
 and never twice for the same period (digest_runs).
@@ -19,10 +20,13 @@ from alerts.serialize import alert_from_json
 from daemon.clock import format_instant
 from daemon.config import WEEKDAYS, DigestsConfig
 from daemon.notify import Route
+from daemon.orders_behind import account_todo
+from daemon.pipeline import evaluation_instant
 from daemon.runtime import AccountRuntime, App
 from storage import alerts_repo, models as m
 
 TREND_DAYS = 30
+TODO_IN_DIGEST = 20  # the rest is on the page
 
 
 def enqueue_due_digests(app: App, config: DigestsConfig, routes: tuple[Route, ...], now: datetime) -> list[str]:
@@ -55,12 +59,21 @@ def digest_alert(session: Session, account: AccountRuntime, period: str, period_
         "open_alerts": _open_alerts(session, account.name),
         "entered": _entered(session, account.name, now - timedelta(days=days), now),
         "left": _left(session, account.name, today, days),
+        **_todo_today(session, account, now),
     }
     return Alert(
         alert_id=f"{account.name}/digest/{period}/{period_key}", key=AlertKey(account.name, "ALL", f"digest:{period}", "ALL"),
         kind="digest", level=Level.OK, reason=NotifyReason.FIRST, raised_at=now,
         headline=f"{period.capitalize()} digest for {account.name}", seller_id=account.seller_id, details={"digest": content},
     )
+
+
+def _todo_today(session: Session, account: AccountRuntime, now: datetime) -> dict[str, Any]:
+    """What is due by the end of today (past due first), capped for a message, and how much more waits."""
+    items = account_todo(session, account.name, account.marketplaces, evaluation_instant(now), now)
+    end_of_today = evaluation_instant(now) + timedelta(days=1)
+    today = [item.described(now) for item in items if item.due_at is not None and item.due_at < end_of_today]
+    return {"todo_today": today[:TODO_IN_DIGEST], "todo_today_total": len(today), "todo_total": len(items)}
 
 
 def _rows(session: Session, account: str, marketplace_id: str, today: date) -> list[dict[str, Any]]:

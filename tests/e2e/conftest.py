@@ -27,7 +27,8 @@ def _replays(tmp_path_factory) -> dict[str, Path]:
     for name in EXAMPLE_NAMES:
         jobs[name] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(name), False)
         jobs[f"{name}-realistic"] = (EXAMPLES / f"{name}.jsonl", tmp_path_factory.mktemp(f"{name}-realistic"), True)
-    # Spawned, not forked: earlier tests may have left threads running in this process.
+    # Spawned, not forked: earlier tests may have left threads running in this process. Each keeps its database
+    # (in out/state) for the commands that read it afterwards (todo, plan).
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         running = [pool.submit(_replay, scenario, out, realistic) for scenario, out, realistic in jobs.values()]
         for future in running:
@@ -37,7 +38,8 @@ def _replays(tmp_path_factory) -> dict[str, Path]:
 
 def _replay(scenario: Path, out: Path, realistic: bool) -> None:
     """One replay in a worker process (the faults are made there: they hold thread events, which do not pickle)."""
-    replay(scenario, out, faults=Faults.realistic() if realistic else None)
+    (out / "state").mkdir(parents=True, exist_ok=True)
+    replay(scenario, out, faults=Faults.realistic() if realistic else None, state_dir=out / "state")
 
 
 @pytest.fixture(scope="session")
