@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from alerts.marketplaces import marketplace_name
 from alerts.metrics.contributions import OrderFacts
 
 DUE_SOON = timedelta(hours=48)  # FORMAT.md: an order is at risk once its deadline is less than 48 hours away
@@ -96,9 +97,13 @@ class TodoItem:
         d = self.detail
         return {**self.row(at), "overdue": self.due_at is not None and self.due_at <= at, "carrier": d.carrier,
                 "tracking_number": d.tracking_number, "feedback_comment": excerpt(d.feedback_comment),
-                "what": ACTION_WORDS[self.action]}
+                "label": ACTION_LABELS[self.action], "what": ACTION_WORDS[self.action],
+                "marketplace": marketplace_name(self.marketplace_id)}
 
 
+ACTION_LABELS = {"ship": "Ship it", "cancel_buyer_request": "Cancel as buyer-requested", "fix_tracking": "Fix the tracking",
+                 "check_delivery": "Check the delivery", "request_feedback_removal": "Ask for the feedback's removal",
+                 "appeal_claim": "Appeal the claim"}
 ACTION_WORDS = {
     "ship": "Confirm shipment before the ship-by instant (or cancel it yourself if it cannot ship: an Amazon "
             "auto-cancellation counts as yours)",
@@ -244,7 +249,8 @@ def acting_sentences(metric: str, numerator: int, denominator: int, defects_to_b
             parts.append(f"{len(overdue)} {_orders(len(overdue))} already past ship-by")
         if soon:
             parts.append(f"{len(soon)} due to ship by {_clock(max(r.due_at for r in soon), now)}")
-        sentence = f"{' and '.join(parts).capitalize()} (not yet confirmed or cancelled)"
+        joined = " and ".join(parts)
+        sentence = f"{joined[0].upper()}{joined[1:]} (not yet confirmed or cancelled)"
         if defects_to_breach is not None and defects_to_breach > 0 and metric in LATE_SHIPMENT_METRICS:
             spare = defects_to_breach - 1
             if spare < len(soon):
