@@ -108,7 +108,8 @@ def _row(ref: OrderRef) -> dict[str, str]:
     }
     detail = []
     if d.feedback_rating and "negative_feedback" in ref.kinds:
-        detail.append(f"{d.feedback_rating} stars: {d.feedback_comment}" if d.feedback_comment else f"{d.feedback_rating} stars")
+        stars = f"{d.feedback_rating} star{'' if d.feedback_rating == 1 else 's'}"
+        detail.append(f"{stars}: {d.feedback_comment}" if d.feedback_comment else stars)
     if "late_shipment" in ref.kinds and f.latest_ship_at:
         detail.append(f"ship-by {f.latest_ship_at:%Y-%m-%d %H:%M}, confirmed {f.ship_confirmed_at:%Y-%m-%d %H:%M}")
     if d.claim_granted_at and "a_to_z_claim" in ref.kinds:

@@ -45,6 +45,16 @@ def evaluation() -> list[str]:
             lines.append(f"| {row['orders']:,} | {row['fill_s']:.1f} | {row['poll_and_evaluate_s'] * 1000:.1f} | "
                          f"{row['naive_all_metrics_s'] * 1000:.0f} | {row['naive_over_incremental']:.0f}x | "
                          f"{row['peak_rss_mb']:.0f} |")
+    lines += ["", "the orders behind an alert and the account's to-do (`bench.orders_behind`): the same recent seller at every "
+              "size (60 days of 150 orders a day), older history below it; best of 5:", "",
+              "| stored orders | lsr_10d alert: orders listed / ms | odr alert: orders / ms | to-do: items / ms |",
+              "|---:|---:|---:|---:|"]
+    for size in SIZES:
+        out = subprocess.run([sys.executable, "-m", "bench.orders_behind", str(size)], check=True, capture_output=True,
+                             text=True, cwd=Path(__file__).resolve().parents[1]).stdout
+        for row in json.loads(out.splitlines()[-1]):
+            lines.append(f"| {row['orders']:,} | {row['lsr_10d_orders']} / {row['lsr_10d_s'] * 1000:.1f} | "
+                         f"{row['odr_orders']} / {row['odr_s'] * 1000:.1f} | {row['todo_items']} / {row['todo_s'] * 1000:.1f} |")
     return lines
 
 

@@ -9,7 +9,6 @@ from urllib.parse import quote, urlencode
 from alerts.actions import OrderRef, TodoItem, acting_sentences, breakdown, cause_sentences
 from alerts.decide import Policy
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
-from alerts.metrics.definitions import definition
 from alerts.model import Alert, AlertKey, Level, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
@@ -139,12 +138,6 @@ class App:
         """What the seller can still do about the account's orders as of `now` (metric windows as of `at`)."""
         with self.store.sessions() as session:
             return account_todo(session, account.name, account.marketplaces, at, now)
-
-    def metric_orders(self, account: AccountRuntime, marketplace_id: str, metric: str, fulfillment: str,
-                      at: datetime, now: datetime) -> list[OrderRef]:
-        """The orders behind one metric on demand (the plan command, the page)."""
-        with self.store.sessions() as session:
-            return metric_orders(session, account.name, marketplace_id, definition(metric, fulfillment), at, now)
 
     def deliver(self) -> DeliveryReport:
         """Send what the outbox holds due."""

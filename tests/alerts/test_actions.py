@@ -7,21 +7,10 @@ import pytest
 from alerts.actions import (
     OrderDetail, acting_sentences, cause_sentences, counted_kinds, order_refs, todo_items,
 )
-from alerts.metrics.contributions import OrderFacts
+from tests.alerts.test_contributions import SHIPPED, at
 
 NOW = datetime(2026, 3, 20, tzinfo=timezone.utc)
-
-
-def at(day: int, hour: int = 12) -> datetime:
-    return datetime(2026, 3, day, hour, tzinfo=timezone.utc)
-
-
-FACTS = OrderFacts(
-    marketplace_id="ATVPDKIKX0DER", channel="MFN", purchase_at=at(1), latest_ship_at=at(3, 23),
-    latest_delivery_at=at(8, 23), quantity=1, ship_confirmed_at=at(2), cancelled=False, cancel_by=None,
-    cancel_reason=None, tracking_valid=True, delivered_at=at(6), negative_feedback=False, claims_granted=0,
-    chargebacks_granted=0,
-)
+FACTS = replace(SHIPPED, quantity=1)
 
 
 def order(order_id: str, **changes) -> OrderDetail:
