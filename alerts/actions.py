@@ -13,11 +13,13 @@ from typing import Any
 
 from alerts.marketplaces import marketplace_name
 from alerts.metrics.contributions import OrderFacts
+from alerts.metrics.definitions import ODR_OFFSET_DAYS
 
 DUE_SOON = timedelta(hours=48)  # FORMAT.md: an order is at risk once its deadline is less than 48 hours away
 TRACKING_WINDOW = timedelta(days=30)  # vtr_30d's window: shipments whose tracking still counts
 DELIVERY_LOOKBACK = timedelta(days=7)  # otdr_14d at risk: promises up to 7 days past (the window's newest edge)
 CLAIM_APPEAL = timedelta(days=30)  # ACTIONS.md: 30 calendar days from the grant to appeal an A-to-z claim
+ODR_REACH_DAYS = ODR_OFFSET_DAYS + 60  # METRICS.md §1: an order stays in Amazon's ODR window until 74 days after purchase
 COMMENT_EXCERPT = 160
 
 UNSHIPPED_METRICS = ("lsr_10d", "lsr_30d", "cr_7d")  # an unshipped order ends late or cancelled by Amazon
@@ -262,21 +264,46 @@ def acting_sentences(metric: str, numerator: int, denominator: int, defects_to_b
     elif metric == "otdr_14d" and at_risk:
         out.append(f"{len(at_risk)} tracked {_orders(len(at_risk))} not yet delivered with a promise within 48 hours "
                    f"or past: check them with the carrier.")
-    if metric == "odr" and denominator:
-        feedback = [r for r in counted if r.kinds == ("negative_feedback",)]
-        if feedback and limit_q:
-            needed = _removals_to_get_under(numerator, denominator, limit_p, limit_q)
-            if needed is not None and 0 < needed <= len(feedback):
-                after = (numerator - needed) / denominator
-                out.append(f"Removing {needed} of these {len(feedback)} negative feedbacks brings ODR back to "
-                           f"{after * 100:.2f}%.")
-            elif needed == 0 and len(feedback):
-                after = (numerator - len(feedback)) / denominator
-                out.append(f"Removing all {len(feedback)} negative feedbacks would bring ODR to {after * 100:.2f}%.")
+    if metric == "odr" and denominator and counted:
+        out += _odr_sentences(numerator, denominator, limit_p, limit_q, counted, now)
     if metric == "vtr_30d" and counted:
         out.append(f"{len(counted)} {_orders(len(counted))} shipped in the last 30 days have no valid tracking: edit "
                    f"the tracking before each is delivered.")
     return out
+
+
+def _odr_sentences(numerator: int, denominator: int, p: int, q: int, counted: list[OrderRef],
+                   now: datetime) -> list[str]:
+    """What undoing defects buys: feedback the buyer or Amazon removes, claims won on appeal before their deadline;
+    failing both, when the window lets the oldest defective order go."""
+    feedback = [r for r in counted if r.kinds == ("negative_feedback",)]
+    appealable = sorted((r for r in counted if r.kinds == ("a_to_z_claim",) and r.due_at is not None and r.due_at > now),
+                        key=lambda r: r.due_at or now)
+    needed = _removals_to_get_under(numerator, denominator, p, q)
+    if needed == 0:
+        if not feedback:
+            return []
+        return [f"Removing all {len(feedback)} negative feedback{_s(len(feedback))} would bring ODR to "
+                f"{(numerator - len(feedback)) / denominator * 100:.2f}%."]
+    if needed is not None and needed <= len(feedback):
+        return [f"Removing {needed} of these {len(feedback)} negative feedback{_s(len(feedback))} brings ODR back to "
+                f"{(numerator - needed) / denominator * 100:.2f}%."]
+    if needed is not None and needed <= len(feedback) + len(appealable):
+        appeals = needed - len(feedback)
+        first = (f"removing the {len(feedback)} negative feedback{_s(len(feedback))} and winning " if feedback
+                 else "winning ")
+        return [f"{first[0].upper()}{first[1:]}{appeals} of the {len(appealable)} claim appeal{_s(len(appealable))} "
+                f"still open (the first closes {appealable[0].due_at:%-d %B}) brings ODR back to "
+                f"{(numerator - needed) / denominator * 100:.2f}%."]
+    leaves = min(r.detail.facts.purchase_at for r in counted).date() + timedelta(days=ODR_REACH_DAYS)
+    undone = len(feedback) + len(appealable)
+    return [f"Even with every negative feedback removed and every open claim appeal won, ODR stays at "
+            f"{(numerator - undone) / denominator * 100:.2f}%: it falls as the defective orders leave Amazon's window, "
+            f"the oldest on {leaves:%-d %B}."]
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _removals_to_get_under(numerator: int, denominator: int, p: int, q: int) -> int | None:

@@ -11,6 +11,7 @@ Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +114,15 @@ def _context(alert: Alert) -> dict[str, Any]:
         "amazon_value": pct(alert.amazon_value) if alert.amazon_value is not None else None,
         "explanation": list(alert.explanation), "advice": list(alert.advice), "alert_id": alert.alert_id,
         "reason": alert.reason.value, "raised_at": format_instant(alert.raised_at),
-        "orders": [order_view(o) for o in alert.details.get("orders", [])[:ORDERS_IN_EMAIL]],
+        "orders": [order_view(o, alert.raised_at) for o in alert.details.get("orders", [])[:ORDERS_IN_EMAIL]],
         "orders_total": alert.details.get("orders_total", 0), "page_url": alert.details.get("page_url", ""),
         "plan_url": alert.details.get("plan_url", ""),
     }
 
 
-def order_view(o: dict[str, Any]) -> dict[str, str]:
-    """One order behind an alert in words: its id, why it is listed, its deadline and what identifies it."""
+def order_view(o: dict[str, Any], now: datetime) -> dict[str, str]:
+    """One order behind an alert in words: its id, why it is listed, its deadline (or that it has passed: an unshipped
+    order is still worth shipping, a closed appeal window is not) and what identifies it."""
     facts = []
     if o.get("latest_ship_at") and ("late_shipment" in o["kinds"] or "unshipped" in o["kinds"]):
         facts.append(f"ship-by {_short(o['latest_ship_at'])}")
@@ -141,7 +143,22 @@ def order_view(o: dict[str, Any]) -> dict[str, str]:
     if o.get("chargeback_granted_at"):
         facts.append(f"chargeback granted {_short(o['chargeback_granted_at'])}")
     return {"order_id": o["order_id"], "role": o["role"], "why": ", ".join(KIND_WORDS.get(k, k) for k in o["kinds"]),
-            "due": _short(o["due_at"]) if o.get("due_at") else "", "facts": "; ".join(facts)}
+            "due": _due(o, now), "facts": "; ".join(facts)}
+
+
+def _due(o: dict[str, Any], now: datetime) -> str:
+    """The deadline in the words of what it is for, or that it has passed."""
+    if not o.get("due_at"):
+        return ""
+    when = _short(o["due_at"])
+    ahead = parse_instant(o["due_at"]) > now
+    if "unshipped" in o["kinds"]:
+        return f"ship by {when}" if ahead else f"past its ship-by, {when}"
+    if "undelivered" in o["kinds"]:
+        return f"promised by {when}" if ahead else f"promised by {when}, not delivered"
+    if "a_to_z_claim" in o["kinds"]:
+        return f"appeal by {when}" if ahead else f"appeal closed {when}"
+    return f"by {when}" if ahead else f"closed {when}"
 
 
 def _short(instant: str) -> str:
@@ -208,7 +225,7 @@ def _slack_orders(c: dict[str, Any]) -> str:
     """The first orders behind an alert, "and N more", and the link to the rest: one section, within its limit."""
     lines = [f"*Orders* ({c['orders_total']})"]
     for o in c["orders"][:ORDERS_IN_SLACK]:
-        due = f" · by {o['due']}" if o["due"] else ""
+        due = f" · {o['due']}" if o["due"] else ""
         lines.append(f"• `{slack_escape(o['order_id'])}` {slack_escape(o['why'])}{slack_escape(due)}")
     more = c["orders_total"] - min(len(c["orders"]), ORDERS_IN_SLACK)
     if more > 0:

@@ -77,10 +77,21 @@ def test_the_breach_arithmetic_says_how_many_due_orders_must_ship_on_time():
                          "breach: ship at least 5 of the 7 due on time."]
 
 
-def test_removing_negative_feedback_is_said_with_the_rate_it_brings_back():
-    defective = [order(f"F-{i}", negative_feedback=True) for i in range(3)]
-    sentences = acting_sentences("odr", 3, 250, 0, 1, 100, order_refs("odr", defective, [], []), NOW)
-    assert sentences == ["Removing 1 of these 3 negative feedbacks brings ODR back to 0.80%."]
+@pytest.mark.parametrize("denominator, sentence", [
+    (700, "Removing all 3 negative feedbacks would bring ODR to 0.43%."),
+    (400, "Removing 3 of these 3 negative feedbacks brings ODR back to 0.75%."),
+    (250, "Removing the 3 negative feedbacks and winning 1 of the 2 claim appeals still open (the first closes "
+          "9 April) brings ODR back to 0.80%."),
+    (100, "Even with every negative feedback removed and every open claim appeal won, ODR stays at 1.00%: it falls "
+          "as the defective orders leave Amazon's window, the oldest on 14 May."),
+])
+def test_undoing_defects_is_said_with_the_rate_it_brings_back(denominator, sentence):
+    """Six defective orders: three with negative feedback, two claims still open to appeal, one past its appeal."""
+    feedback = [order(f"F-{i}", negative_feedback=True) for i in range(3)]
+    claims = [order(f"C-{i}", claims_granted=1, claim_granted_at=at(10 + i)) for i in range(2)]
+    expired = [order("C-9", claims_granted=1, claim_granted_at=datetime(2026, 1, 5, tzinfo=timezone.utc))]
+    refs = order_refs("odr", feedback + claims + expired, [], [])
+    assert acting_sentences("odr", 6, denominator, 0, 1, 100, refs, NOW) == [sentence]
 
 
 def test_a_cause_is_said_only_when_one_slice_carries_most_defects():

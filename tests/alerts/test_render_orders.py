@@ -78,3 +78,17 @@ def test_the_plan_escapes_buyer_text_so_it_cannot_break_its_tables_or_inject_mar
     assert len(rows) == 3 and all(line.count(" | ") == 4 for line in rows)  # no stray cell separators
     assert "<script>" not in plan and "\\<script\\>" in plan and "\\*bold\\*" in plan
     assert "## Root cause" in plan and "**[Seller to write" in plan
+
+
+def test_a_deadline_is_worded_for_what_it_is_and_says_when_it_has_passed():
+    unshipped = replace(defective(1).facts, negative_feedback=False, ship_confirmed_at=None,
+                        latest_ship_at=RAISED - timedelta(hours=5))
+    claimed = replace(defective(2).facts, negative_feedback=False, claims_granted=1)
+    refs = order_refs("odr", [OrderDetail("C-OLD", claimed, claim_granted_at=RAISED - timedelta(days=31)),
+                              OrderDetail("C-NEW", claimed, claim_granted_at=RAISED - timedelta(days=2))], [], [])
+    refs += order_refs("lsr_10d", [], [OrderDetail("S-LATE", unshipped)], [])
+    alert = replace(odr_warning(), details={"orders": [r.described() for r in refs], "orders_total": len(refs)})
+    text = render(alert).text
+    assert "S-LATE  not yet shipped, past its ship-by, 28 Feb 19:00 UTC" in text
+    assert "C-NEW  A-to-z claim granted, appeal by 29 Mar 00:00 UTC" in text
+    assert "C-OLD  A-to-z claim granted, appeal closed 28 Feb 00:00 UTC" in text
