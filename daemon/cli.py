@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        stream=sys.stderr, level=getattr(args, "log_level", "INFO"),
+        stream=sys.stderr, level=args.log_level or "INFO",
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: instance running" is expected with one worker
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seller-sentinel", description="Early warnings for Amazon account health.")
     parser.add_argument("--version", action="version", version=f"seller-sentinel {release()}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="default: the config's [daemon] log_level, else INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon (no --config: the built-in simulated seller)")
@@ -108,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def _backup(args: argparse.Namespace) -> int:
     from daemon.commands import backup_database, state_config
 
-    config = _config(args.config) if args.config else state_config(None, sys.stderr)
+    config = _config(args) if args.config else state_config(None, sys.stderr)
     return backup_database(config, args.target, sys.stdout)
 
 
@@ -121,16 +122,20 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text}") from exc
 
 
-def _config(path: Path | None):
+def _config(args: argparse.Namespace):
+    """The config of --config (None: the built-in one); its [daemon] log_level applies unless --log-level was given."""
     from daemon.config import load_config
 
-    return load_config(path, os.environ)
+    config = load_config(args.config, os.environ)
+    if args.log_level is None:
+        logging.getLogger().setLevel(config.daemon.log_level)
+    return config
 
 
 def _run(args: argparse.Namespace) -> int:
     from daemon.service import run_daemon
 
-    return run_daemon(_config(args.config))
+    return run_daemon(_config(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -149,7 +154,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _config_or_state(args: argparse.Namespace):
     if args.config is not None:
-        return _config(args.config)
+        return _config(args)
     from daemon.commands import state_config
 
     return state_config(args.state_dir, sys.stderr)
@@ -171,7 +176,7 @@ def _replay(args: argparse.Namespace) -> int:
     from daemon.replay import replay
     from daemon.simulator.server import Faults
 
-    config = _config(args.config) if args.config else None
+    config = _config(args) if args.config else None
     summary = replay(args.scenario, args.out, config, Faults.realistic() if args.realistic else None, args.state_dir)
     print(f"replayed {summary.days} days: {summary.metric_rows} metric rows, {summary.alerts} alerts, "
           f"{summary.api_calls} SP-API calls -> {args.out}")
@@ -181,20 +186,20 @@ def _replay(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     from daemon.config import describe_config
 
-    print(describe_config(_config(args.config)))
+    print(describe_config(_config(args)))
     return 0
 
 
 def _test_alert(args: argparse.Namespace) -> int:
     from daemon.commands import send_test_alert
 
-    return send_test_alert(_config(args.config), args.channel, sys.stdout)
+    return send_test_alert(_config(args), args.channel, sys.stdout)
 
 
 def _silence(args: argparse.Namespace) -> int:
     from daemon.commands import add_silence, list_silences
 
-    config = _config(args.config)
+    config = _config(args)
     if args.list:
         return list_silences(config, sys.stdout)
     missing = [name for name in ("account", "until", "reason") if getattr(args, name) is None]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from alerts.evaluate import Chances
 from daemon.errors import ConfigError
@@ -217,6 +218,7 @@ class SilenceConfig:
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # every address: the names browsers use must be listed in allowed_hosts
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,16 @@ class HttpConfig:
     port: int = 8787
     token: Secret | None = None  # required beyond loopback: bearer token, or the password of HTTP basic auth
     public_url: str = ""  # where the seller opens the page (behind a proxy); links in alerts and digests point there
+    allowed_hosts: tuple[str, ...] = ()  # Host names the page answers besides loopback and its own address
+
+    @property
+    def trusted_hosts(self) -> tuple[str, ...]:
+        """Every Host header the server answers: anything else is a forged name (DNS rebinding) and is refused."""
+        own = () if self.host in WILDCARD_HOSTS else (self.host,)
+        public = (urlsplit(self.public_url).hostname or "",) if self.public_url else ()
+        names = (*LOOPBACK_HOSTS, *own, *public, *self.allowed_hosts)
+        # An IPv6 literal arrives in brackets ("[::1]:8787").
+        return tuple(dict.fromkeys(f"[{h.strip('[]')}]" if ":" in h else h for h in names if h))
 
     @property
     def page_url(self) -> str:
@@ -421,11 +433,20 @@ def _http(t: _Table) -> HttpConfig:
     port = t.get("port", int, 8787)
     if not 0 <= port <= 65535:
         raise t.fail("port", f"is {port}", "use a TCP port between 1 and 65535 (0 picks a free one)")
+    allowed = t.get("allowed_hosts", list, [])
+    for name in allowed:
+        if not isinstance(name, str) or not re.fullmatch(r"(\*\.)?[A-Za-z0-9.\-]+|[0-9a-fA-F:]+", name):
+            raise t.fail("allowed_hosts", f"has {name!r}, which is not a host name",
+                         'list bare names as browsers send them, e.g. ["sentinel.example.com"] (no scheme, no port)')
     out = HttpConfig(enabled=t.get("enabled", bool, True), host=host, port=port,
-                     token=t.secret("token", False, ""), public_url=_url(t, "public_url", ""))
+                     token=t.secret("token", False, ""), public_url=_url(t, "public_url", ""),
+                     allowed_hosts=tuple(name.lower() for name in allowed))
     if out.enabled and host not in LOOPBACK_HOSTS and out.token is None:
         raise t.fail("host", f"is {host!r}, beyond loopback, and no token is set",
                      "set token_env or token_file (the page then asks for it), or keep 127.0.0.1 behind a reverse proxy")
+    if out.enabled and host in WILDCARD_HOSTS and not (out.allowed_hosts or out.public_url):
+        raise t.fail("host", f"is {host!r}, every address, and no name is allowed",
+                     "list the names browsers use in allowed_hosts (or set public_url); other names are refused")
     t.done()
     return out
 

@@ -1,8 +1,10 @@
 """The daemon's one small HTTP server: the status page (/), each account's page and plan of action, /api/status,
 /healthz, /metrics, and silences added and ended from the page. Routes read through the same functions as `status`; nothing here is a second application.
 
-Everything that arrives is hostile: output is escaped by jinja2, forms carry a CSRF token only this process knows,
-and beyond loopback every route but /healthz asks for the configured token (bearer, or HTTP basic's password).
+Everything that arrives is hostile: a Host header naming anything but loopback, the bound address and the configured
+names is refused on every route (DNS rebinding), output is escaped by jinja2, forms carry a CSRF token only this
+process knows, and beyond loopback every route but /healthz asks for the configured token (bearer, or HTTP basic's
+password).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import uvicorn
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -76,9 +79,11 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
         rows = sorted((overview(account) for account in data["accounts"]), key=_worst_first)
         for row in rows:
             row["chance"] = _chance(row["worst"])
+        # "Every feed is current" only once every account has data: before, failures are not yet stale, just all there is.
+        waiting = [a["name"] for a in data["accounts"] if not any(f["last_success_at"] for f in a["feeds"])]
         html = _pages.get_template("status.html.j2").render(
             report=data, overview=rows if len(rows) > 1 else [], inline=inline, problems=problems(), csrf=csrf,
-            error=error)
+            error=error, waiting=waiting)
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
     async def index(request: Request) -> Response:
@@ -160,6 +165,8 @@ def status_app(config: Config, store: Store, clock: Clock, started_at: datetime,
     ])
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
+    # Added last, so it runs first: a request naming another host is refused before any route or token check.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.http.trusted_hosts), www_redirect=False)
     # Right after a start nothing is evaluated yet: with hundreds of accounts the first page load or scrape would
     # run every account's breach model before answering; the daemon runs this once, beside its first polls.
     app.state.warm = warm

@@ -178,3 +178,14 @@ def test_a_bad_account_file_names_itself_the_key_and_the_fix(tmp_path):
         load_config(write(tmp_path, 'accounts_dir = "accounts.d"\n' + MINIMAL), {"ID": "i", "SECRET": "s", "TOKEN_MAIN": "t", "TOKEN_SHOP-A": "t"})
     with pytest.raises(ConfigError, match="accounts_dir.*not a directory.*create it"):
         load_config(write(tmp_path, 'accounts_dir = "missing.d"\n' + MINIMAL), {"ID": "i", "SECRET": "s"})
+
+
+@pytest.mark.parametrize("flags, level", [((), "DEBUG"), (("--log-level", "WARNING"), "WARNING")])
+def test_the_configs_log_level_applies_unless_the_command_line_gives_one(tmp_path, flags, level):
+    path = tmp_path / "config.toml"
+    path.write_text('[daemon]\nstate_dir = "state"\nlog_level = "DEBUG"\n\n[simulator]\nenabled = true\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", "import logging, sys; from daemon.cli import main; main(sys.argv[1:]); "
+                           "print(logging.getLevelName(logging.getLogger().level))", *flags, "check-config",
+                           "--config", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == level

@@ -17,6 +17,7 @@ from io import StringIO
 import pytest
 from sqlalchemy import event, text
 
+from daemon.app import open_store
 from daemon.commands import backup_database
 from daemon.config import default_config
 from daemon.lock import AlreadyRunning, DaemonLock
@@ -212,3 +213,21 @@ def test_a_first_start_that_dies_inside_its_migrations_leaves_nothing_half_made(
     upgrade(engine)  # and the next start migrates from nothing
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'orders'")).scalar() == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can leave files another user cannot open")
+def test_commands_run_by_root_on_a_stopped_services_database_leave_its_files_to_their_owner(tmp_path):
+    """SQLite hands the log and shared-memory files it creates as root to the database file's owner; the commands
+    that open the database (status, todo, silence) create nothing else beside it."""
+    from daemon.cli import main
+
+    state = tmp_path / "state"
+    config = default_config(state)
+    open_store(config.daemon.database_url).engine.dispose()  # the stopped service's database, no side files
+    service_uid, service_gid = 61234, 61234
+    for path in (state, *state.iterdir()):
+        os.chown(path, service_uid, service_gid)
+    assert main(["status", "--state-dir", str(state)]) == 0
+    assert main(["todo", "--state-dir", str(state)]) == 0
+    owners = {path.name: path.stat().st_uid for path in state.iterdir()}
+    assert {"seller-sentinel.db", "seller-sentinel.db-shm"} <= set(owners) and set(owners.values()) == {service_uid}

@@ -110,6 +110,37 @@ def test_forms_refuse_a_missing_token_and_another_origin(served):
     assert httpx.post(url + "silences", data=form | {"csrf": csrf}).status_code == 303
 
 
+def test_a_forged_host_is_refused_on_every_route_before_any_form_or_token_check(served):
+    """DNS rebinding: a page on evil.example points its own name at 127.0.0.1 and talks to the daemon as itself."""
+    url, _, app = served()
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    forged = {"Host": f"evil.example:{port}"}
+    csrf = httpx.get(url).text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    for path in ("", "api/status", "metrics", "healthz", "accounts/sim", "accounts/sim/plan"):
+        assert httpx.get(url + path, headers=forged).status_code == 400, path
+    form = {"account": "sim", "until": "2099-01-01T00:00", "reason": "muted by another site", "csrf": csrf}
+    posted = httpx.post(url + "silences", data=form, headers=forged | {"Origin": f"http://evil.example:{port}"})
+    assert posted.status_code == 400
+    assert "muted by another site" not in httpx.get(url).text  # nothing was stored
+    for name in ("localhost", "127.0.0.1", "[::1]"):
+        assert httpx.get(url + "healthz", headers={"Host": f"{name}:{port}"}).status_code == 200, name
+
+
+def test_a_forged_host_is_refused_even_with_the_token_and_a_listed_name_is_served(served):
+    url, _, _ = served('port = 0\ntoken_env = "TOKEN"\nallowed_hosts = ["sentinel.example.com"]')
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    bearer = {"Authorization": "Bearer s3cret-token"}
+    assert httpx.get(url, headers=bearer | {"Host": f"evil.example:{port}"}).status_code == 400
+    assert httpx.get(url, headers=bearer | {"Host": "sentinel.example.com"}).status_code == 200
+
+
+def test_every_address_without_a_listed_name_is_a_config_error_that_names_the_fix(tmp_path):
+    with pytest.raises(Exception, match="list the names browsers use in allowed_hosts"):
+        config_for(tmp_path, 'host = "0.0.0.0"\ntoken_env = "TOKEN"')
+    with pytest.raises(Exception, match="allowed_hosts has 'https://x.example', which is not a host name"):
+        config_for(tmp_path, 'allowed_hosts = ["https://x.example"]')
+
+
 def test_hostile_text_is_escaped_and_bad_silences_get_the_clis_sentence(served):
     url, _, _ = served()
     csrf = httpx.get(url).text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -190,3 +221,22 @@ def test_status_on_the_command_line_takes_the_running_daemons_report_only_for_it
     out = io.StringIO()
     assert print_status(config_for(tmp_path / "other", f"port = {port}"), out) == 0
     assert "running daemon" not in out.getvalue() and "sim: no data yet" in out.getvalue()
+
+
+def test_the_banner_says_no_poll_has_succeeded_rather_than_every_feed_is_current(tmp_path):
+    from daemon.pipeline import record_feed_failure, record_feed_success
+    from daemon.errors import SourceUnavailable
+
+    config = config_for(tmp_path)
+    clock = ManualClock(SCENARIO.end)
+    app = build(config, clock, api_url="http://127.0.0.1:9")  # nothing answers there
+    record_feed_failure(app.store, "sim", "orders", clock.now(), SourceUnavailable("HTML 504 from the edge"))
+    web = WebServer(status_app(config, app.store, clock, clock.now(), "test", DatabaseOutage(clock)), "127.0.0.1", 0)
+    url = web.start()
+    try:
+        page = httpx.get(url).text
+        assert "No poll has succeeded yet</strong> for sim" in page and "Every feed is current" not in page
+        record_feed_success(app.store, "sim", "orders", clock.now())
+        assert "Every feed is current" in httpx.get(url).text
+    finally:
+        web.stop()
