@@ -15,7 +15,7 @@ demo: $(BIN)/seller-sentinel
 	$(BIN)/seller-sentinel demo
 
 test: $(BIN)/seller-sentinel
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(BIN)/seller-sentinel
 	$(BIN)/python -m bench.run
