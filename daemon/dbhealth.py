@@ -1,14 +1,19 @@
-"""A database that cannot be written (disk full, locked past the busy timeout, read-only, unreachable) is said once
-when it starts, reminded at most every few minutes, and said once when it ends: never a traceback per job, which
+"""Storage that cannot be written (the database full, locked past the busy timeout, read-only, unreachable; a file
+under the state directory on a full or read-only disk) is said once when it starts, reminded at most every few
+minutes, and said once when it ends, which is when a write has gone through again: never a traceback per job, which
 would flood journald on the very disk that is full."""
 from __future__ import annotations
 
+import errno
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+
+from storage.repo import Store
 
 from daemon.clock import Clock
 
@@ -19,8 +24,13 @@ SQLITE_OUTAGES = ("database or disk is full", "database is locked", "readonly da
                   "unable to open database file")
 
 
+FULL_OR_READ_ONLY = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
 def database_problem(exc: BaseException) -> str | None:
-    """One line saying why the database cannot be used, or None when the error is something else (a bug)."""
+    """One line saying why the storage cannot be used, or None when the error is something else (a bug)."""
+    if isinstance(exc, OSError) and exc.errno in FULL_OR_READ_ONLY:
+        return f"{exc.strerror} (writing {exc.filename})" if exc.filename else str(exc.strerror)
     if not isinstance(exc, OperationalError):
         return None
     original = exc.orig
@@ -40,6 +50,19 @@ class DatabaseOutage:
     reason: str = ""
     failed_jobs: int = 0
     reminded_at: datetime | None = None
+    # What has failed since the outage began and has not been written since: the database, files, or both. The outage
+    # ends when each has taken a write again (a job that only read proves nothing).
+    unproven: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def watch(self, store: Store) -> None:
+        """Hear of the store's committed writes."""
+        store.on_committed_write(self.wrote)
+
+    def wrote(self, what: str = "database") -> None:
+        """A write of the database (a committed unit of work) or of files under the state directory went through."""
+        with self._lock:
+            self.unproven.discard(what)
 
     def failed(self, job: str, exc: BaseException) -> bool:
         """Take a job's failure; True when it was the database's (and so is said here, not as a traceback)."""
@@ -48,6 +71,8 @@ class DatabaseOutage:
             return False
         now = self.clock.now()
         self.failed_jobs += 1
+        with self._lock:
+            self.unproven.add("files" if isinstance(exc, OSError) else "database")
         if self.since is None:
             self.since, self.reason, self.reminded_at = now, problem, now
             logger.error("database unavailable: %s (job %s); data waits at Amazon and is read once it returns",
@@ -59,8 +84,8 @@ class DatabaseOutage:
         return True
 
     def succeeded(self) -> None:
-        """A job finished: if the database was out, say that it is back."""
-        if self.since is None:
+        """A job finished: if the storage was out and a write has gone through since, say that it is back."""
+        if self.since is None or self.unproven:
             return
         logger.warning("database available again after %s (%d failed jobs)",
                        str(self.clock.now() - self.since).split(".")[0], self.failed_jobs)

@@ -21,6 +21,7 @@ class Job:
     id: str
     every_seconds: float
     run: Callable[[], object]
+    writes_files: bool = False  # it writes files under the state directory: its success proves they can be written
 
 
 def guarded(job: Job, outage: DatabaseOutage) -> Callable[[], None]:
@@ -37,6 +38,8 @@ def guarded(job: Job, outage: DatabaseOutage) -> Callable[[], None]:
             if not outage.failed(job.id, exc):
                 logger.exception("job failed job=%s", job.id)
         else:
+            if job.writes_files:
+                outage.wrote("files")
             outage.succeeded()
 
     return tick

@@ -133,6 +133,7 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
         # In fast virtual time a wait for a token is short in real time: wait as a replay does.
         wait = BUDGET_WAIT_SECONDS if speed == 1.0 else None
         app = build(config, clock, api_url=server.url if server else "", lock=lock, budget_wait_seconds=wait)
+        outage.watch(app.store)
         daemon = Daemon(config, app, clock.now(), outage)
         daemon.leases.refresh()
         if config.http.enabled:
@@ -173,7 +174,8 @@ def _simulation_jobs(state_dir: Path, scenario, clock: Clock, stop: threading.Ev
             logger.info("the simulated scenario ended at %s: stopping", format_instant(scenario.end))
             stop.set()
 
-    return [Job("simulator-clock", MIN_JOB_SECONDS, keep_time), Job("scenario-end", MIN_JOB_SECONDS, stop_after_end)]
+    return [Job("simulator-clock", MIN_JOB_SECONDS, keep_time, writes_files=True),
+            Job("scenario-end", MIN_JOB_SECONDS, stop_after_end)]
 
 
 def run_demo(state_dir: Path, seconds_per_day: float, days: int) -> int:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerts.metrics.contributions import Contribution, OrderFacts, contributions, counts_against
@@ -38,6 +38,27 @@ class Store:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
         self._writes = make_sessionmaker(engine, writes=True)
+
+    def on_committed_write(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each unit of work that wrote something has committed (a storage outage is over only
+        once a write went through: a read-only job proves nothing)."""
+        def wrote(session: Session, *_: Any) -> None:
+            session.info["wrote"] = True
+
+        def mark_statement(state: Any) -> None:
+            if state.is_insert or state.is_update or state.is_delete:
+                state.session.info["wrote"] = True
+
+        def committed(session: Session) -> None:
+            if session.info.pop("wrote", False):
+                callback()
+
+        def rolled_back(session: Session) -> None:
+            session.info.pop("wrote", None)
+
+        for name, handler in (("after_flush", wrote), ("do_orm_execute", mark_statement), ("after_commit", committed),
+                              ("after_rollback", rolled_back)):
+            event.listen(self._writes, name, handler)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

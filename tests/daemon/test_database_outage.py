@@ -15,14 +15,16 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from daemon.app import build
+from daemon.app import build, open_store
 from daemon.clock import ManualClock
 from daemon.config import default_config
 from daemon.dbhealth import DatabaseOutage, database_problem, probe_writable
 from daemon.healthz import health_problems
 from daemon.scheduler import Job, guarded
 from daemon.service import Daemon
+from daemon.simulator.clockfile import remember
 from daemon.simulator.server import SimulatorServer
+from storage.repo import set_cursor
 from tests.daemon.scenarios import small_account
 
 SCENARIO = small_account(days=40, orders_per_day=40)
@@ -62,6 +64,7 @@ def test_a_full_disk_is_said_once_reminded_every_five_minutes_and_the_daemon_res
         daemon = Daemon(config, app, clock.now())
         account = app.accounts[0]
         outage = DatabaseOutage(clock)
+        outage.watch(app.store)
         tick = guarded(Job("poll:sim", 900, lambda: daemon.poll(account)), outage)
         tick()  # the backfill, on a disk with room
         assert outage.since is None
@@ -96,6 +99,47 @@ def test_a_full_disk_is_said_once_reminded_every_five_minutes_and_the_daemon_res
     assert (clock.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H") in cursor
 
 
+def test_a_full_disk_met_by_a_file_write_is_the_same_outage_and_a_job_that_only_reads_does_not_end_it(
+        small_disk, caplog):
+    """The simulated seller's clock file is written every half second: on a full disk that is the outage said once,
+    not a traceback each time; it ends once both the database and the files have been written again, not when a job
+    that only reads succeeds."""
+    clock = ManualClock(SCENARIO.monitor_from)
+    store = open_store(default_config(small_disk).daemon.database_url)
+    outage = DatabaseOutage(clock)
+    outage.watch(store)
+
+    def read_only() -> None:
+        with store.sessions() as session:
+            session.execute(text("SELECT count(*) FROM orders")).one()
+
+    def write() -> None:
+        with store.transaction() as session:
+            set_cursor(session, "sim", "orders", {"after": clock.now().isoformat()}, clock.now())
+
+    jobs = [guarded(Job("simulator-clock", 0.5, lambda: remember(small_disk, SCENARIO, clock.now()), writes_files=True),
+                    outage),
+            guarded(Job("read", 60, read_only), outage), guarded(Job("poll", 60, write), outage)]
+    filler = fill(small_disk)
+    with caplog.at_level(logging.INFO):
+        for _ in range(120):  # a minute of the jobs
+            clock.advance(seconds=0.5)
+            for job in jobs:
+                job()
+            assert outage.since is not None  # a write the database took in its log's free pages is not the files
+        filler.unlink()
+        jobs[1]()
+        assert outage.since is not None  # a read proves nothing
+        jobs[2]()
+        assert outage.since is not None  # nor does the database alone: the clock file failed too
+        jobs[0]()
+    lines = [r.getMessage() for r in caplog.records if r.name == "daemon.dbhealth"]
+    assert lines[0].startswith("database unavailable: No space left on device")
+    assert lines[-1].startswith("database available again") and len(lines) <= 3
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
+    assert outage.since is None
+
+
 def test_a_bug_is_not_mistaken_for_an_outage():
     engine = create_engine("sqlite://")
     with pytest.raises(OperationalError) as raised, engine.connect() as connection:
@@ -121,6 +165,7 @@ def test_a_database_locked_by_another_process_past_the_busy_timeout_is_an_outage
         app = build(config, clock, api_url=server.url)
         daemon = Daemon(config, app, clock.now())
         outage = DatabaseOutage(clock)
+        outage.watch(app.store)
         tick = guarded(Job("poll:sim", 900, lambda: daemon.poll(app.accounts[0])), outage)
         tick()  # the backfill
         holder = subprocess.Popen(
