@@ -6,6 +6,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from daemon.errors import Stopping
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...  # aware, UTC
@@ -14,14 +16,21 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Real time, for the daemon in production."""
+    """Real time, for the daemon in production. With a `stop` event, every wait ends as soon as it is set (raising
+    Stopping), so a stop is never held up by a backoff or a usage-plan wait."""
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
+        self._stop = stop
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+        if self._stop is None:
+            if seconds > 0:
+                time.sleep(seconds)
+        elif self._stop.wait(max(seconds, 0.0)):
+            raise Stopping(f"stopping during a wait of {seconds:.0f} s")
 
 
 class ManualClock:

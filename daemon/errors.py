@@ -8,6 +8,8 @@
     │   ├── InvalidRequest       Amazon answered 400 (e.g. an expired next token)
     │   ├── UnreadableAnswer     not a well-formed answer: an HTML gateway page, an empty body, a payload without its list
     │   └── MalformedPayload     one record; becomes a reject in the batch
+    ├── BudgetSpent              a wait longer than a poll may hold its worker: the feed resumes at the next turn
+    │   └── Stopping             the daemon is stopping: every wait ends at once
     ├── ScenarioError            a scenario file line that cannot be used
     └── DeliveryError            permanent: bool
 """
@@ -35,6 +37,11 @@ class Throttled(SourceError):
 class BudgetSpent(SentinelError):
     """The account's usage plan has no token for longer than a poll may wait: the feed resumes from its cursor at
     the account's next turn, and the worker goes to another account meanwhile. Not a failure."""
+
+
+class Stopping(BudgetSpent):
+    """The daemon was asked to stop during a wait: the wait ends at once and the feed resumes from its cursor at the
+    next start."""
 
 
 class SourceUnavailable(SourceError):

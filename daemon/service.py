@@ -114,7 +114,7 @@ def run_daemon(config: Config, stop: threading.Event | None = None, max_virtual:
     stop = stop or threading.Event()
     server = None
     speed = 1.0
-    clock: Clock = SystemClock()
+    clock: Clock = SystemClock(stop)  # every wait of every poll ends when the daemon is asked to stop
     simulated: list[Job] = []
     if config.simulator.enabled:
         scenario = load_builtin_or_file(config.simulator.scenario, config.simulator.seed)

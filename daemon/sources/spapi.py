@@ -23,7 +23,7 @@ from sp_api.base import ApiResponse, SellingApiException, SellingApiRequestThrot
 from sp_api.base._transport_httpx import HttpxTransport
 
 from daemon.clock import Clock
-from daemon.errors import BudgetSpent, InvalidRequest, SourceUnavailable, Throttled, UnreadableAnswer
+from daemon.errors import BudgetSpent, InvalidRequest, SourceError, SourceUnavailable, Throttled, UnreadableAnswer
 from daemon.sources.answers import CheckedTransport, check_payload
 from daemon.sources.throttle import RateLimiter
 from daemon.telemetry import SPAPI_CALLS, THROTTLES
@@ -139,6 +139,7 @@ class SpApiCaller:
         delay = self.limiter.interval(operation)
         throttled = failures = 0
         while True:
+            giving_up: SourceError
             self.limiter.acquire(operation)
             self.calls += 1
             SPAPI_CALLS.labels(self.account, operation).inc()
@@ -151,9 +152,10 @@ class SpApiCaller:
                 THROTTLES.labels(self.account, operation).inc()
                 self.limiter.throttled(operation)
                 throttled += 1
+                giving_up = Throttled(f"account {self.account}: {operation} still throttled after {throttled} tries",
+                                      retry_after=delay)
                 if throttled >= self.max_tries:
-                    raise Throttled(f"account {self.account}: {operation} still throttled after {throttled} tries",
-                                    retry_after=delay) from None
+                    raise giving_up from None
                 logger.info("throttled account=%s operation=%s wait_seconds=%.0f", self.account, operation, delay)
             except AuthorizationError as exc:
                 raise SourceUnavailable(
@@ -172,20 +174,26 @@ class SpApiCaller:
                         f"account {self.account}: {operation} rejected: {amzn_code} {getattr(exc, 'message', '')}"
                     ) from None
                 failures += 1
+                giving_up = SourceUnavailable(f"account {self.account}: {operation} failed: {status} {amzn_code}")
                 if status not in RETRYABLE_STATUS or failures >= self.max_failures:
-                    raise SourceUnavailable(f"account {self.account}: {operation} failed: {status} {amzn_code}") from None
+                    raise giving_up from None
                 logger.info("server error account=%s operation=%s status=%s", self.account, operation, status)
             except UnreadableAnswer as exc:
                 failures += 1
+                giving_up = SourceUnavailable(f"account {self.account}: {operation} answered badly: {exc}")
                 if failures >= self.max_failures:
-                    raise SourceUnavailable(f"account {self.account}: {operation} answered badly: {exc}") from None
+                    raise giving_up from None
                 logger.warning("bad answer account=%s operation=%s problem=%s", self.account, operation, exc)
             except httpx.TransportError as exc:
                 failures += 1
+                giving_up = SourceUnavailable(f"account {self.account}: {operation} unreachable: {type(exc).__name__}")
                 if failures >= self.max_failures:
-                    raise SourceUnavailable(
-                        f"account {self.account}: {operation} unreachable: {type(exc).__name__}"
-                    ) from None
+                    raise giving_up from None
                 logger.info("transport error account=%s operation=%s error=%s", self.account, operation, type(exc).__name__)
+            patience = self.limiter.max_wait_seconds
+            if patience is not None and delay > patience:
+                # Waiting would hold the worker past the poll's budget (other accounts are due): this try counts as
+                # the feed's failure, its cursor stays, and the account's next turn tries again.
+                raise giving_up from None
             self.clock.sleep(delay)
             delay = min(delay * 2, self.max_backoff_seconds)

@@ -22,6 +22,7 @@ from daemon.sources.orders import OrdersSource
 from daemon.sources.orders_2026 import SearchOrdersSource
 from daemon.sources.performance import PerformanceSource
 from daemon.sources.records import Batch, Cursor
+from daemon.sources.throttle import RateLimiter
 from daemon.sources.spapi import AccountEndpoint, SpApiCaller, SpApiClients
 
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[3].parent / "shared"))
@@ -70,14 +71,15 @@ class Feeds:
 
 
 def feeds_for(api_url: str, clock: Clock, *, refresh_token: str | None = None, secret: str = "client-secret",
-              token_url: str | None = None, page_size: int = 100, backfill_days: int = 30) -> Feeds:
+              token_url: str | None = None, page_size: int = 100, backfill_days: int = 30,
+              budget_seconds: float | None = None) -> Feeds:
     """The feeds pointed at `api_url`; a fresh refresh token by default, since the library caches access tokens by it."""
     endpoint = AccountEndpoint(
         "main", (MP,), "amzn1.application-oa2-client.test", secret, refresh_token or f"Atzr|{uuid.uuid4().hex}",
         api_url=api_url, token_url=token_url or api_url + "/auth/o2/token", timeout_seconds=5,
     )
     clients = SpApiClients(endpoint)
-    caller = SpApiCaller(endpoint.account, clock)
+    caller = SpApiCaller(endpoint.account, clock, RateLimiter(clock, max_wait_seconds=budget_seconds))
     marketplaces = endpoint.marketplace_ids
     return Feeds(
         caller=caller,

@@ -62,6 +62,17 @@ def test_a_server_that_keeps_failing_makes_the_source_unavailable_after_a_few_tr
     assert [c.status for c in server.calls if c.operation == "getOrders"] == [500] * 4
 
 
+def test_a_backoff_longer_than_the_polls_budget_ends_the_poll_at_once_as_a_failure(simulator):
+    """Where waits are real (the daemon), no backoff outlasts the poll's budget: the try counts as the feed's failure
+    and the account's next turn tries again, instead of a worker sleeping minutes while other accounts wait."""
+    clock = ManualClock(END)
+    server = simulator(SCENARIO, clock, Faults(server_error_every=1))
+    with pytest.raises(SourceUnavailable, match="failed: 500"):
+        drain(feeds_for(server.url, clock, budget_seconds=20).orders_v0, UNTIL)
+    assert [c.status for c in server.calls if c.operation == "getOrders"] == [500]
+    assert clock.now() - END < timedelta(seconds=20)
+
+
 def test_endless_throttling_ends_in_throttled_after_eight_tries(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(throttle_every=1))
