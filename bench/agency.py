@@ -5,7 +5,8 @@ by Amazon's default usage plans and takes 30 s to make a report. The daemon poll
 four poll workers at a pace PACE times faster than the default 15 minutes, so a few real minutes show whether the
 process keeps its schedule: after every account has had its first turn (the backfill), each later gap between two
 polls of one account is measured against the interval. CPU and peak RSS are read from /proc.
-`python -m bench.agency [--cycles N] 10 100 500` (N intervals measured after the first turns, 1 by default).
+`python -m bench.agency [--cycles N] [--outage] 10 100 500` (N intervals measured after the first turns, 1 by
+default; `--outage`: Amazon answers every call with the edge's HTML 504 throughout).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from daemon.clock import SystemClock
 from daemon.simulator.agency import account_environment, agency_scenarios, write_account_files
-from daemon.simulator.server import SimulatorHub
+from daemon.simulator.server import Faults, SimulatorHub
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INTERVAL_MINUTES = 15
@@ -31,10 +32,13 @@ PACE = 3  # polls come every 5 minutes instead of 15: the process does three tim
 POLL_LINE = re.compile(r"^(\S+ \S+) INFO daemon\.service poll account=(\S+)")
 
 
-def serve(count: int) -> None:
-    """The hub's own process: prints its base URL, serves until stdin closes."""
+def serve(count: int, outage: bool = False) -> None:
+    """The hub's own process: prints its base URL, serves until stdin closes. `outage`: every API call of every seller
+    is answered by the edge's HTML 504 (REALITY.md), as during an Amazon-wide outage; tokens are still handed out."""
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    hub = SimulatorHub(agency_scenarios(count, today), SystemClock()).start()
+    scenarios = agency_scenarios(count, today)
+    faults = {name: Faults(edge_every=1, edge_answers=("html_504",)) for name in scenarios} if outage else None
+    hub = SimulatorHub(scenarios, SystemClock(), faults=faults).start()
     print(hub.url_of("").removesuffix("/sellers/"), flush=True)
     sys.stdin.read()
     hub.stop()
@@ -62,12 +66,12 @@ def _polls(log: Path) -> dict[str, list[float]]:
     return times
 
 
-def measure(count: int, pace: float, steady_cycles: int = 1, warmup_limit_s: float = 1200) -> dict:
+def measure(count: int, pace: float, steady_cycles: int = 1, warmup_limit_s: float = 1200, outage: bool = False) -> dict:
     interval_s = DEFAULT_INTERVAL_MINUTES * 60 / pace
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        hub = subprocess.Popen([sys.executable, "-m", "bench.agency", "--serve", str(count)], cwd=ROOT,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        hub = subprocess.Popen([sys.executable, "-m", "bench.agency", "--serve", str(count), *(["--outage"] * outage)],
+                               cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         base = hub.stdout.readline().strip()
         names = [f"shop{n:03d}" for n in range(count)]
         write_account_files(directory / "accounts.d", {name: f"{base}/sellers/{name}" for name in names})
@@ -113,11 +117,12 @@ def measure(count: int, pace: float, steady_cycles: int = 1, warmup_limit_s: flo
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), outage="--outage" in sys.argv[3:])
     else:
         arguments = argparse.ArgumentParser(prog="python -m bench.agency")
         arguments.add_argument("--cycles", type=int, default=1, help="intervals measured after the first turns")
+        arguments.add_argument("--outage", action="store_true", help="every API call answered by the edge's HTML 504")
         arguments.add_argument("counts", type=int, nargs="*", default=[10, 100, 500])
         args = arguments.parse_args()
         for n in args.counts:
-            print(measure(n, pace=PACE, steady_cycles=args.cycles), flush=True)
+            print(measure(n, pace=PACE, steady_cycles=args.cycles, outage=args.outage), flush=True)
