@@ -2,7 +2,7 @@
 judges them)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +10,7 @@ from alerts.actions import (
     DELIVERY_LOOKBACK, DUE_SOON, TRACKING_WINDOW, OrderDetail, OrderRef, TodoItem, order_refs, todo_items,
 )
 from alerts.metrics.definitions import MetricDefinition, definition
+from daemon.pipeline import evaluation_instant
 from storage.orders_repo import counted_order_ids, order_details, undelivered_order_ids, unshipped_order_ids
 
 
@@ -36,9 +37,12 @@ def account_todo(session: Session, account: str, marketplaces: tuple[str, ...], 
     defective: list[OrderDetail] = []
     for marketplace_id in sorted(marketplaces):
         unshipped += _details(session, account, unshipped_order_ids(session, account, marketplace_id, now + DUE_SOON))
-        # Shipped in [now - 30 d, now): at a midnight this is vtr_30d's window exactly.
-        untracked += [d for d in _counted(session, account, marketplace_id, definition("vtr_30d", "MFN"), at)
-                      if d.facts.ship_confirmed_at is not None and d.facts.ship_confirmed_at >= now - TRACKING_WINDOW]
+        # Shipped in [now - 30 d, now): at a midnight this is vtr_30d's window exactly; later in the day it takes in
+        # today's shipments too (read from the bucket of the day after), which are worth fixing before they count.
+        tomorrow = evaluation_instant(now) + timedelta(days=1)
+        untracked += [d for d in _counted(session, account, marketplace_id, definition("vtr_30d", "MFN"), tomorrow)
+                      if d.facts.ship_confirmed_at is not None
+                      and now - TRACKING_WINDOW <= d.facts.ship_confirmed_at < now]
         undelivered += _details(session, account, undelivered_order_ids(
             session, account, marketplace_id, now - DELIVERY_LOOKBACK, now + DUE_SOON, now))
         for fulfillment in ("MFN", "AFN"):

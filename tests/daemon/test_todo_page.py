@@ -115,3 +115,25 @@ def test_a_todo_of_200_orders_reads_on_a_phone_with_buyer_text_escaped(todo_serv
             page.screenshot(path=str(pictures / "todo-desktop.png"), full_page=False)
         finally:
             browser.close()
+
+
+def test_a_shipment_confirmed_today_without_valid_tracking_is_on_the_todo_at_once(tmp_path):
+    from daemon.orders_behind import account_todo
+    from daemon.sources.records import PackageRecord
+
+    engine = make_engine(sqlite_url(tmp_path / "today.db"))
+    upgrade(engine)
+    store = Store(engine)
+    shipped = SYNCED + timedelta(hours=9)  # this morning, after the day's evaluation instant
+    order = OrderRecord(order_id="116-0000001-0000001", marketplace_id=MP, channel="MFN", status="Shipped",
+                        purchase_at=shipped - timedelta(days=1), last_update_at=shipped, latest_ship_at=shipped,
+                        latest_delivery_at=shipped + timedelta(days=4), quantity=1, ship_confirmed_at=shipped)
+    with store.transaction() as session:
+        store_batch(session, "seller000", Batch("orders", (order, PackageRecord(order.order_id, MP, tracking_valid=False,
+                                                                               delivered=False)), (), None), shipped)
+    with store.sessions() as session:
+        later = shipped + timedelta(hours=2)
+        items = account_todo(session, "seller000", (MP,), SYNCED - timedelta(minutes=5), later)
+        assert [(i.order_id, i.action) for i in items] == [(order.order_id, "fix_tracking")]
+        assert account_todo(session, "seller000", (MP,), SYNCED - timedelta(minutes=5), shipped) == []  # not yet
+    engine.dispose()
