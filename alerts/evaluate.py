@@ -74,6 +74,9 @@ class Observation:
     enforced: bool = True
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
     defect_ages: DefectAges = field(default_factory=dict)  # ODR: when the account's defects appeared (alerts/lag.py)
+    # The day from which the daemon's own count covers the whole window; before it (deliveries made before the
+    # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
+    whole_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     den = obs.denominator
     value = num / den if den else None
     today = obs.at.date()
+    if obs.whole_from is not None and today < obs.whole_from:
+        return _on_amazons_report(obs, thresholds, num, den, chances)
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
     certain = (obs.certain[0] + open_claims, obs.certain[1])
@@ -137,6 +142,38 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
         forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days, outlook=ahead,
         headline=_headline(d, value, dtb, probability if dtb else None, days, today, ahead_of_amazon),
         explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
+    )
+
+
+def _on_amazons_report(obs: Observation, thresholds: Thresholds, num: int, den: int, chances: Chances) -> Evaluation:
+    """A window the daemon has not seen whole: Amazon's figure decides the level; the daemon's own count is shown
+    beside it and raises nothing by itself, and no chance is worked out from a partial count."""
+    d = obs.definition
+    name = SHORT_NAMES.get(d.id, d.id)
+    until = obs.whole_from.strftime("%-d %B") if obs.whole_from else ""
+    ours = f"our own count {_pct(num / den)} ({num} of {den})" if den else "no count of our own yet"
+    amazon = obs.amazon_value
+    level = Level.OK
+    if amazon is not None and obs.enforced:
+        if d.limit.direction == "upper":
+            level = (Level.BREACH if amazon >= d.limit.value else
+                     Level.WARNING if thresholds.warning_rate is not None and amazon >= thresholds.warning_rate else Level.OK)
+        else:
+            level = (Level.BREACH if amazon < d.limit.value else
+                     Level.WARNING if thresholds.warning_rate is not None and amazon < thresholds.warning_rate else Level.OK)
+    figure = f"{_pct(amazon)} on Amazon's report" if amazon is not None else "no figure from Amazon yet"
+    explanation = (
+        f"{name} is judged on Amazon's report until {until}, when our own count covers the whole window: deliveries "
+        f"made before the daemon was installed cannot be dated, so {ours} leaves some out.",
+        f"Amazon's own figure: {figure}, against a limit of {_pct(d.limit.value)}.",
+    )
+    if not obs.enforced:
+        explanation += (f"Amazon does not enforce {name} in this marketplace; shown for information.",)
+    headline = f"{name} {figure} (limit {_pct(d.limit.value)}); our own count from {until}"
+    return Evaluation(
+        level=level, value=amazon, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=None,
+        forecast_breach_at=None, breach_probability=None, probability_days=chances.warning_days, outlook=None,
+        headline=headline, explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=False, amazon_value=amazon,
     )
 
 

@@ -55,12 +55,25 @@ def _observe(
     if d.id in LSR_METRICS:
         overdue = _overdue_unshipped(session, account, marketplace_id, at, first)
         certain = (overdue, overdue)
+    whole_from = None
+    if d.id == "otdr_14d":
+        # Deliveries promised in the window must all be after the first day the daemon evaluated (its installation):
+        # one made earlier and seen only once delivered cannot be dated and is left out of the count.
+        reach = d.window.length_days + d.window.offset_days
+        whole_from = (_first_evaluated(session, account, marketplace_id, d) or today) + timedelta(days=reach)
     return Observation(
-        definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
+        definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series, whole_from=whole_from,
         unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
     )
+
+
+def _first_evaluated(session: Session, account: str, marketplace_id: str, d: MetricDefinition) -> date | None:
+    """The first day this metric was evaluated (recorded in the history): when the daemon began to watch."""
+    h = m.MetricHistory
+    return session.scalar(select(func.min(h.day)).where(
+        h.account == account, h.marketplace_id == marketplace_id, h.metric == d.id, h.fulfillment == d.fulfillment))
 
 
 def _series(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str, first, end) -> DaySeries:

@@ -10,7 +10,6 @@ from alerts.actions import (
     DELIVERY_LOOKBACK, DUE_SOON, TRACKING_WINDOW, OrderDetail, OrderRef, TodoItem, order_refs, todo_items,
 )
 from alerts.metrics.definitions import MetricDefinition, definition
-from daemon.pipeline import evaluation_instant
 from storage.orders_repo import counted_order_ids, order_details, undelivered_order_ids, unshipped_order_ids
 
 
@@ -39,8 +38,9 @@ def account_todo(session: Session, account: str, marketplaces: tuple[str, ...], 
         unshipped += _details(session, account, unshipped_order_ids(session, account, marketplace_id, now + DUE_SOON))
         # Shipped in [now - 30 d, now): at a midnight this is vtr_30d's window exactly; later in the day it takes in
         # today's shipments too (read from the bucket of the day after), which are worth fixing before they count.
-        tomorrow = evaluation_instant(now) + timedelta(days=1)
-        untracked += [d for d in _counted(session, account, marketplace_id, definition("vtr_30d", "MFN"), tomorrow)
+        first_day, end_day = (now - TRACKING_WINDOW).date(), now.date() + timedelta(days=1)
+        untracked += [d for d in _details(session, account, counted_order_ids(
+                          session, account, marketplace_id, "vtr_30d", "MFN", first_day, end_day))
                       if d.facts.ship_confirmed_at is not None
                       and now - TRACKING_WINDOW <= d.facts.ship_confirmed_at < now]
         undelivered += _details(session, account, undelivered_order_ids(

@@ -1,4 +1,5 @@
 """Levels, defects to breach and forecasts of one metric evaluation."""
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from alerts.evaluate import Observation, Thresholds, evaluate
@@ -110,3 +111,18 @@ def test_over_the_limit_by_the_daemons_count_alone_is_a_warning_until_amazons_fi
     # Once Amazon's own figure is over, it is the breach it says.
     ev = evaluate(lsr_burst(amazon_value=0.041), margins, 30)
     assert ev.level == Level.BREACH and ev.headline.endswith(": over the limit")
+
+
+def test_a_window_not_yet_seen_whole_is_judged_on_amazons_figure_and_the_partial_count_raises_nothing():
+    """A fresh install: deliveries before it cannot be dated, so the daemon's own on-time count is 0 of 1 units;
+    Amazon's 97% decides, and once Amazon's figure is under the limit that is a breach whatever the count says."""
+    d = definition("otdr_14d", "MFN")
+    at = datetime(2026, 4, 10, tzinfo=timezone.utc)
+    partial = Observation(definition=d, marketplace_id="ATVPDKIKX0DER", at=at, numerator=0, denominator=1,
+                          series=DaySeries({}), amazon_value=0.97, whole_from=date(2026, 4, 27))
+    fine = evaluate(partial, Thresholds(), horizon_days=30)
+    assert (fine.level, fine.value, fine.breach_probability) == (Level.OK, 0.97, None)
+    assert "judged on Amazon's report until 27 April" in fine.explanation[0] and "0.00% (0 of 1)" in fine.explanation[0]
+    assert evaluate(replace(partial, amazon_value=0.85), Thresholds(), horizon_days=30).level == Level.BREACH
+    seen_whole = evaluate(replace(partial, at=datetime(2026, 4, 27, tzinfo=timezone.utc)), Thresholds(), horizon_days=30)
+    assert seen_whole.value == 0.0 and seen_whole.level == Level.WARNING  # from then on its own count is judged

@@ -97,3 +97,17 @@ def test_alert_rows_follow_the_format(example_replays):
                              "orders"]
         assert row["level"] in ("warning", "critical", "breach", "resolved")
     assert [r["at"] for r in alerts] == sorted(r["at"] for r in alerts)
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_in_the_first_21_days_amazon_at_its_worst_raises_no_alert_the_plain_replay_does_not(example_replays,
+                                                                                             realistic_replays, name):
+    """A fresh install cannot date the deliveries made before it: on-time delivery is judged on Amazon's report
+    until the daemon's own count covers its window, so a window seen in part raises no false breach."""
+    installed = parse_instant(rows(EXAMPLES / f"{name}.jsonl")[0]["monitor_from"])
+
+    def early(out: Path) -> set[tuple[str, str, str]]:
+        return {(a["metric"], a["fulfillment"], a["level"]) for a in rows(out / "alerts.jsonl")
+                if parse_instant(a["at"]) < installed + timedelta(days=21) and a["level"] != "resolved"}
+
+    assert early(realistic_replays[name]) <= early(example_replays[name])
