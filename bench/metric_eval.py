@@ -113,14 +113,20 @@ def timed(fn, repeat: int) -> float:
     return best
 
 
+def empty_store(directory: Path) -> Store:
+    """A migrated SQLite database in `directory`."""
+    engine = make_engine(sqlite_url(directory / "bench.db"))
+    upgrade(engine)
+    return Store(engine)
+
+
 def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> list[dict]:
     """For each size: seconds to fill; best of 5 for a poll + evaluation and best of 2 for the naive recompute."""
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(sqlite_url(Path(tmp) / "bench.db"))
-            upgrade(engine)
-            store = Store(engine)
+            store = empty_store(Path(tmp))
+            engine = store.engine
             started = time.perf_counter()
             fill(store, size)
             fill_s = time.perf_counter() - started

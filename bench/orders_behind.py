@@ -16,11 +16,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from alerts.metrics.definitions import definition
-from bench.metric_eval import peak_rss_mb, timed
+from bench.metric_eval import empty_store, peak_rss_mb, timed
 from daemon.orders_behind import account_todo, metric_orders
 from daemon.sources.records import Batch, FeedbackCoverage, FeedbackRecord, OrderRecord, PackageRecord
-from storage.db import make_engine, sqlite_url
-from storage.migrate import upgrade
 from storage.repo import Store, store_batch
 
 MP = "ATVPDKIKX0DER"
@@ -92,9 +90,7 @@ def run(sizes: tuple[int, ...]) -> list[dict]:
     out = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(sqlite_url(Path(tmp) / "bench.db"))
-            upgrade(engine)
-            store = Store(engine)
+            store = empty_store(Path(tmp))
             stored = fill(store, size)
             with store.sessions() as session:
                 listed = {name: len(metric_orders(session, ACCOUNT, MP, definition(name, "MFN"), NOW, NOW))
@@ -110,7 +106,7 @@ def run(sizes: tuple[int, ...]) -> list[dict]:
                     "todo_s": timed(lambda: account_todo(session, ACCOUNT, (MP,), NOW, NOW), 5),
                     "peak_rss_mb": peak_rss_mb(),
                 })
-            engine.dispose()
+            store.engine.dispose()
     return out
 
 

@@ -123,7 +123,7 @@ def test_every_late_shipment_and_auto_cancellation_was_on_the_todo_before_it_hap
     """A late shipment whose ship-by falls after the first evaluation following its purchase was listed `ship` at an
     evaluation before its ship-by; an order Amazon auto-cancelled, at an evaluation while it was past due."""
     events = rows(EXAMPLES / f"{name}.jsonl")
-    header, events = events[0], events[1:]
+    events = events[1:]  # after the header
     orders = {e["order_id"]: e for e in events if e["type"] == "order"}
     days = sorted(parse_instant(r["at"]) for r in rows(example_replays[name] / "metrics.jsonl"))
     listed: dict[str, set] = defaultdict(set)
