@@ -121,6 +121,9 @@ class SpApiCaller:
         self.max_failures = max_failures  # 5xx or transport failures in a row before SourceUnavailable
         self.max_backoff_seconds = max_backoff_seconds
         self.calls = 0
+        # Where waits are real: an earlier call of this account gave up on an unavailable Amazon and none has worked
+        # since, so during an outage each feed tries once per turn and waits for nothing.
+        self._unavailable = False
 
     def pause(self, seconds: float, why: str) -> None:
         """Wait for Amazon (a report being made), or, where waits are real and this one is longer than a poll may
@@ -130,6 +133,10 @@ class SpApiCaller:
             raise BudgetSpent(why)
         self.clock.sleep(seconds)
 
+    def _give_up_unavailable(self) -> None:
+        if self.limiter.max_wait_seconds is not None:
+            self._unavailable = True
+
     def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
         """One logical call; raises Throttled or SourceUnavailable when retrying cannot help now.
 
@@ -138,6 +145,7 @@ class SpApiCaller:
         """
         delay = self.limiter.interval(operation)
         throttled = failures = 0
+        waited = 0.0
         while True:
             giving_up: SourceError
             self.limiter.acquire(operation)
@@ -147,6 +155,7 @@ class SpApiCaller:
                 response = fn(*args, **kwargs)
                 self.limiter.observe(operation, response.rate_limit)
                 check_payload(operation, response.payload)
+                self._unavailable = False
                 return response
             except SellingApiRequestThrottledException:
                 THROTTLES.labels(self.account, operation).inc()
@@ -176,24 +185,30 @@ class SpApiCaller:
                 failures += 1
                 giving_up = SourceUnavailable(f"account {self.account}: {operation} failed: {status} {amzn_code}")
                 if status not in RETRYABLE_STATUS or failures >= self.max_failures:
+                    self._give_up_unavailable()
                     raise giving_up from None
                 logger.info("server error account=%s operation=%s status=%s", self.account, operation, status)
             except UnreadableAnswer as exc:
                 failures += 1
                 giving_up = SourceUnavailable(f"account {self.account}: {operation} answered badly: {exc}")
                 if failures >= self.max_failures:
+                    self._give_up_unavailable()
                     raise giving_up from None
                 logger.warning("bad answer account=%s operation=%s problem=%s", self.account, operation, exc)
             except httpx.TransportError as exc:
                 failures += 1
                 giving_up = SourceUnavailable(f"account {self.account}: {operation} unreachable: {type(exc).__name__}")
                 if failures >= self.max_failures:
+                    self._give_up_unavailable()
                     raise giving_up from None
                 logger.info("transport error account=%s operation=%s error=%s", self.account, operation, type(exc).__name__)
             patience = self.limiter.max_wait_seconds
-            if patience is not None and delay > patience:
-                # Waiting would hold the worker past the poll's budget (other accounts are due): this try counts as
-                # the feed's failure, its cursor stays, and the account's next turn tries again.
+            if patience is not None and (self._unavailable or waited + delay > patience):
+                # Waiting would hold the worker past the poll's budget (other accounts are due), or Amazon is already
+                # known to be down: this try counts as the feed's failure, its cursor stays, and the account's next
+                # turn tries again.
+                self._unavailable = self._unavailable or isinstance(giving_up, SourceUnavailable)
                 raise giving_up from None
             self.clock.sleep(delay)
+            waited += delay
             delay = min(delay * 2, self.max_backoff_seconds)

@@ -73,6 +73,21 @@ def test_a_backoff_longer_than_the_polls_budget_ends_the_poll_at_once_as_a_failu
     assert clock.now() - END < timedelta(seconds=20)
 
 
+def test_during_an_outage_each_feed_tries_once_and_waits_for_nothing_until_a_call_works(simulator):
+    """500 accounts, four workers, Amazon down for an hour: a feed whose backoff fits the budget must not sleep it
+    out once another feed of the account has found Amazon down, or the turns of the other accounts slip."""
+    clock = ManualClock(END)
+    server = simulator(SCENARIO, clock, Faults(server_error_every=1))
+    feeds = feeds_for(server.url, clock, budget_seconds=20)
+    with pytest.raises(SourceUnavailable):
+        drain(feeds.orders_v0, UNTIL)
+    slept_from = clock.now()
+    with pytest.raises(SourceUnavailable):
+        drain(feeds.finances, UNTIL)  # its 2 s backoff fits the budget, but Amazon is known to be down
+    assert clock.now() == slept_from
+    assert len([c for c in server.calls if c.operation == "listFinancialEvents"]) == 1
+
+
 def test_endless_throttling_ends_in_throttled_after_eight_tries(simulator):
     clock = ManualClock(END)
     server = simulator(SCENARIO, clock, Faults(throttle_every=1))
