@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from alerts.marketplaces import marketplace_name
+from daemon.clock import format_instant
 from alerts.metrics.contributions import OrderFacts
 from alerts.metrics.definitions import ODR_OFFSET_DAYS
 
@@ -187,7 +188,7 @@ def todo_items(at: datetime, unshipped: list[OrderDetail], untracked: list[Order
 
 
 def _instant(at: datetime | None) -> str | None:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None
+    return format_instant(at) if at is not None else None
 
 
 # --- why they happen -------------------------------------------------------------------------------------------------

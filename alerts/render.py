@@ -6,8 +6,8 @@ Webhook body, version "1" (documented in alerts/templates/WEBHOOK.md):
    "denominator", "defects_to_breach", "forecast_breach_at", "breach_probability", "breach_probability_days",
    "amazon_value", "headline", "explanation": [...], "advice": [...], "raised_at", "dedup_key",
    "orders": [...] (metric alerts: the orders behind it, at most ORDERS_IN_ALERT), "orders_total", "breakdown",
-   "page_url", "plan_url" (breach notices: the draft plan of action)}; a group of alerts raised together is its worst alert's body with the group's alert_id and every
-  member's body under "group", worst first.
+   "page_url", "plan_url" (breach notices: the draft plan of action)}; a group of alerts raised together is its
+  worst alert's body with the group's alert_id and every member's body under "group", worst first.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from daemon.clock import parse_instant
+from daemon.clock import format_instant, parse_instant
 from tests.e2e.conftest import EXAMPLE_NAMES, EXAMPLES
 from tests.e2e.test_replay_examples import rows, waits
 from tests.support.expected_orders import ScenarioFacts
@@ -20,10 +20,6 @@ from tests.support.expected_orders import ScenarioFacts
 FORMAT_ACTIONS = ("ship", "fix_tracking", "check_delivery")  # the rest are this daemon's own additions
 UNSHIPPED_METRICS = ("lsr_10d", "lsr_30d", "cr_7d")
 SYNC_BLUR = timedelta(hours=1)  # a replay's daily sync runs minutes after its instant, longer when Amazon throttles
-
-
-def _z(at) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _expected_at_risk(facts: ScenarioFacts, alert: dict) -> list[tuple[str, str]]:
@@ -34,7 +30,7 @@ def _expected_at_risk(facts: ScenarioFacts, alert: dict) -> list[tuple[str, str]
         found = facts.undelivered(at, alert["marketplace_id"])
     else:
         found = {}
-    return sorted((_z(due), order_id) for order_id, due in found.items())
+    return sorted((format_instant(due), order_id) for order_id, due in found.items())
 
 
 def _delivered_during_sync(facts: ScenarioFacts, day: str, blur: timedelta) -> set[str]:

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from daemon.clock import format_instant, parse_instant
+
 H48 = timedelta(hours=48)
 DAY = timedelta(days=1)
-
-
-def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -35,9 +33,9 @@ class ScenarioFacts:
         self.orders: dict[str, _Order] = {}
         for event in lines[1:]:
             if event["type"] == "order":
-                self.orders[event["order_id"]] = _Order(event, _t(event["at"]))
+                self.orders[event["order_id"]] = _Order(event, parse_instant(event["at"]))
             else:
-                self.orders[event["order_id"]].events.append((_t(event["at"]), event))
+                self.orders[event["order_id"]].events.append((parse_instant(event["at"]), event))
 
     def _last(self, o: _Order, kind: str, at: datetime) -> tuple[datetime, dict] | None:
         seen = [(t, e) for t, e in o.events if e["type"] == kind and t <= at]
@@ -70,7 +68,7 @@ class ScenarioFacts:
             order = o.order
             if o.at > at or order["marketplace_id"] != marketplace_id:
                 continue
-            purchase = _t(order["purchase_date"])
+            purchase = parse_instant(order["purchase_date"])
             ship = self._first(o, "ship", at)
             cancel = self._first(o, "cancel", at)
             if metric == "odr":
@@ -80,8 +78,8 @@ class ScenarioFacts:
                 continue
             if order["channel"] != "MFN":
                 continue
-            ship_by = _t(order["latest_ship_date"])
-            promise = _t(order["latest_delivery_date"])
+            ship_by = parse_instant(order["latest_ship_date"])
+            promise = parse_instant(order["latest_delivery_date"])
             if metric in ("lsr_10d", "lsr_30d"):
                 days = 10 if metric == "lsr_10d" else 30
                 if ship and not cancel and at - days * DAY <= ship_by < at and ship[0] > ship_by:
@@ -112,8 +110,8 @@ class ScenarioFacts:
             order = o.order
             if (o.at <= at and order["marketplace_id"] == marketplace_id and order["channel"] == "MFN"
                     and not self._first(o, "ship", at) and not self._first(o, "cancel", at)
-                    and _t(order["latest_ship_date"]) < at + H48):
-                out[order_id] = _t(order["latest_ship_date"])
+                    and parse_instant(order["latest_ship_date"]) < at + H48):
+                out[order_id] = parse_instant(order["latest_ship_date"])
         return out
 
     def undelivered(self, at: datetime, marketplace_id: str) -> dict[str, datetime]:
@@ -124,8 +122,8 @@ class ScenarioFacts:
             ship = self._first(o, "ship", at)
             if (order["marketplace_id"] == marketplace_id and order["channel"] == "MFN" and ship
                     and ship[1]["tracking_valid"] and not self._first(o, "deliver", at)
-                    and at - 7 * DAY <= _t(order["latest_delivery_date"]) < at + H48):
-                out[order_id] = _t(order["latest_delivery_date"])
+                    and at - 7 * DAY <= parse_instant(order["latest_delivery_date"]) < at + H48):
+                out[order_id] = parse_instant(order["latest_delivery_date"])
         return out
 
     def untracked(self, at: datetime, marketplace_id: str) -> set[str]:
@@ -136,11 +134,7 @@ class ScenarioFacts:
         """FORMAT.md's ship / fix_tracking / check_delivery rows at `at`: (marketplace, order, action, due_at)."""
         rows = set()
         for mp in self.header["marketplaces"]:
-            rows |= {(mp, order_id, "ship", _z(due)) for order_id, due in self.unshipped(at, mp).items()}
+            rows |= {(mp, order_id, "ship", format_instant(due)) for order_id, due in self.unshipped(at, mp).items()}
             rows |= {(mp, order_id, "fix_tracking", None) for order_id in self.untracked(at, mp)}
-            rows |= {(mp, order_id, "check_delivery", _z(due)) for order_id, due in self.undelivered(at, mp).items()}
+            rows |= {(mp, order_id, "check_delivery", format_instant(due)) for order_id, due in self.undelivered(at, mp).items()}
         return rows
-
-
-def _z(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
