@@ -77,6 +77,7 @@ class Observation:
     # The day from which the daemon's own count covers the whole window; before it (deliveries made before the
     # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
     whole_from: date | None = None
+    reading_history: bool = False  # a first start is still reading the orders of this window: judged on Amazon's report
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     den = obs.denominator
     value = num / den if den else None
     today = obs.at.date()
-    if obs.whole_from is not None and today < obs.whole_from:
+    if obs.reading_history or (obs.whole_from is not None and today < obs.whole_from):
         return _on_amazons_report(obs, thresholds, num, den, chances)
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
@@ -150,8 +151,16 @@ def _on_amazons_report(obs: Observation, thresholds: Thresholds, num: int, den: 
     beside it and raises nothing by itself, and no chance is worked out from a partial count."""
     d = obs.definition
     name = SHORT_NAMES.get(d.id, d.id)
-    until = obs.whole_from.strftime("%-d %B") if obs.whole_from else ""
     ours = f"our own count {_pct(num / den)} ({num} of {den})" if den else "no count of our own yet"
+    if obs.reading_history:
+        ours_from = "once the order history is read"
+        why = (f"{name} is judged on Amazon's report until the order history has been read: a first start reads the "
+               f"recent days' orders first, so {ours} covers only part of the window.")
+    else:
+        until = obs.whole_from.strftime("%-d %B") if obs.whole_from else ""
+        ours_from = f"from {until}"
+        why = (f"{name} is judged on Amazon's report until {until}, when our own count covers the whole window: "
+               f"deliveries made before the daemon was installed cannot be dated, so {ours} leaves some out.")
     amazon = obs.amazon_value
     level = Level.OK
     if amazon is not None and obs.enforced:
@@ -163,13 +172,12 @@ def _on_amazons_report(obs: Observation, thresholds: Thresholds, num: int, den: 
                      Level.WARNING if thresholds.warning_rate is not None and amazon < thresholds.warning_rate else Level.OK)
     figure = f"{_pct(amazon)} on Amazon's report" if amazon is not None else "no figure from Amazon yet"
     explanation = (
-        f"{name} is judged on Amazon's report until {until}, when our own count covers the whole window: deliveries "
-        f"made before the daemon was installed cannot be dated, so {ours} leaves some out.",
+        why,
         f"Amazon's own figure: {figure}, against a limit of {_pct(d.limit.value)}.",
     )
     if not obs.enforced:
         explanation += (f"Amazon does not enforce {name} in this marketplace; shown for information.",)
-    headline = f"{name} {figure} (limit {_pct(d.limit.value)}); our own count from {until}"
+    headline = f"{name} {figure} (limit {_pct(d.limit.value)}); our own count {ours_from}"
     return Evaluation(
         level=level, value=amazon, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=None,
         forecast_breach_at=None, breach_probability=None, probability_days=chances.warning_days, outlook=None,

@@ -62,11 +62,13 @@ def first_start() -> list[str]:
     b = backfill.run()
     lines = [f"first start of a 3,000-orders-a-day seller ({b['orders']:,} orders over 90 days), virtual hours under "
              "Amazon's default usage plans, polls every 15 minutes:", "",
-             "| path | ODR exact | every metric exact | polls |", "|---|---:|---:|---:|"]
+             "| path | every metric shown | late shipments over the margin alerted | ODR exact | every metric exact | polls |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, label in (("reports", "order reports + searchOrders for 45 days"), ("search_orders_only", "searchOrders only")):
         p = b[name]
-        hours = [("not within 8 days" if h is None else f"{h:.1f} h") for h in (p["odr_hours"], p["all_hours"])]
-        lines.append(f"| {label} | {hours[0]} | {hours[1]} | {p['polls']} |")
+        hours = [("not within 8 days" if h is None else f"{h:.1f} h")
+                 for h in (p["shown_hours"], p["lsr_alert_hours"], p["odr_hours"], p["all_hours"])]
+        lines.append(f"| {label} | {' | '.join(hours)} | {p['polls']} |")
     return lines
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, select
@@ -17,17 +18,24 @@ from storage import models as m
 from storage.repo import window_counts
 
 LSR_METRICS = frozenset({"lsr_10d", "lsr_30d"})
+EXACT_FROM_REPORTS = frozenset({"odr"})  # order reports, feedback and financial events are all it needs
 
 
 def observations(
-    session: Session, account: str, marketplaces: tuple[str, ...], at: datetime, otdr_enforced: frozenset[str]
+    session: Session, account: str, marketplaces: tuple[str, ...], at: datetime, otdr_enforced: frozenset[str],
+    sweeping: bool = False,
 ) -> list[Observation]:
-    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight)."""
+    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight). While a first start's
+    searchOrders sweep runs (`sweeping`), the metrics that need ship times, tracking and deliveries are marked as
+    not yet seen whole: the order reports make only the ODR exact that early."""
     out = []
     for marketplace_id in sorted(marketplaces):
         ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
         for definition in METRICS:
-            out.append(_observe(session, account, marketplace_id, definition, at, otdr_enforced, ages))
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages)
+            if sweeping and definition.id not in EXACT_FROM_REPORTS:
+                obs = replace(obs, reading_history=True)
+            out.append(obs)
     return out
 
 

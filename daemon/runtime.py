@@ -23,7 +23,6 @@ from storage.repo import Store
 
 
 SIGNAL_REPEAT = timedelta(days=7)
-EXACT_FROM_REPORTS = frozenset({"odr"})  # order reports, feedback and financial events are all it needs
 # Deliveries after orders: the lookup skips what searchOrders has just shown in transit.
 FEEDS = ("orders", "order_history", "orders_v0", "deliveries", "finances", "quarantine", "feedback", "performance")
 ORDERS_IN_ALERT = 500  # the orders an alert carries (the webhook body's documented cap); `orders_total` says how many
@@ -82,16 +81,15 @@ class App:
         orders: dict[str, list[OrderRef]] = {}
         raised: list[tuple[Alert, list[str]]] = []  # sent as one message per channel
         # On a first start the order reports make the ODR exact long before searchOrders has swept the recent days:
-        # until it has, the metrics that need ship times, tracking and deliveries would be partial, so they wait.
+        # until it has, the metrics that need ship times, tracking and deliveries are judged on Amazon's report.
         sweeping = account.sources.get("order_history") is not None and self.store.orders_backfilling(account.name)
         rows = []  # for the status readers
         with self.store.transaction() as session:
             version = version_of(at, cursors_of(session, [account.name]).get(account.name, {}))
-            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced):
+            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced, sweeping):
                 d = obs.definition
-                if sweeping and d.id not in EXACT_FROM_REPORTS:
-                    continue
-                values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))
+                if not obs.reading_history:  # a partial count stays out of the history and metrics.jsonl
+                    values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))
                 thresholds = account.thresholds(obs.marketplace_id, d.id)
                 ev = evaluate(obs, thresholds, self.horizon_days, self.chances)
                 rows.append(metric_row(obs, ev, thresholds))

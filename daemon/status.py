@@ -23,7 +23,6 @@ from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_o
 from daemon.observe import observations
 from daemon.orders_behind import account_todo
 from daemon.pipeline import evaluation_instant
-from daemon.runtime import EXACT_FROM_REPORTS
 from storage import alerts_repo, models as m
 from storage.repo import orders_sweeping
 
@@ -111,10 +110,12 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
     synced_at = parse_instant(orders["after"])
     at = evaluation_instant(synced_at)
     out["as_of"], out["synced_at"] = format_instant(at), format_instant(synced_at)
-    # As the alerting does: while a first start's searchOrders sweep runs, only what reports make exact is shown.
+    # As the alerting does: while a first start's searchOrders sweep runs, what reports do not make exact is judged on
+    # Amazon's report.
     out["sweeping"] = config.daemon.reads_order_reports and orders_sweeping(orders)
-    rows = cache.get(account.name, version_of(at, cursors), lambda: _evaluated(session, config, account, at))
-    out["metrics"] = [dict(row) for row in rows if not out["sweeping"] or row["metric"] in EXACT_FROM_REPORTS]
+    rows = cache.get(account.name, version_of(at, cursors),
+                     lambda: _evaluated(session, config, account, at, out["sweeping"]))
+    out["metrics"] = [dict(row) for row in rows]
     if todos is not None:
         out["todo"] = todos.get(account.name, version_of(at, cursors), lambda: [
             item.described(synced_at) for item in account_todo(session, account.name, account.marketplaces, at, synced_at)])
@@ -125,9 +126,11 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
     return out
 
 
-def _evaluated(session: Session, config: Config, account: Any, at: datetime) -> list[dict[str, Any]]:
+def _evaluated(session: Session, config: Config, account: Any, at: datetime,
+               sweeping: bool) -> list[dict[str, Any]]:
     rows = []
-    for obs in observations(session, account.name, account.marketplaces, at, frozenset(account.otdr_enforced)):
+    enforced = frozenset(account.otdr_enforced)
+    for obs in observations(session, account.name, account.marketplaces, at, enforced, sweeping):
         thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, obs.definition.id))
         rows.append(metric_row(obs, evaluate(obs, thresholds, config.alerts.forecast_horizon_days,
                                              config.alerts.chances), thresholds))
