@@ -12,6 +12,7 @@ import pickle
 import random
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,7 +23,7 @@ from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Observation, evaluate
 from alerts.series import DaySeries
 from alerts.metrics.definitions import METRICS
-from alerts.model import NotifyReason
+from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import Member, family
 from bench.point_forecast import project
@@ -37,7 +38,23 @@ DAY = timedelta(days=1)
 HORIZON_DAYS = 30
 OTDR_ENFORCED = "ATVPDKIKX0DER"
 CACHE = Path(__file__).parent / ".cache"
-FAMILY_SIZE = 216
+FAMILY_SIZE = 252  # the first 216 as before, then the widened kinds (bench/family.py)
+
+
+VOLUME_CLASSES = ((0, 100, "under 100"), (100, 1000, "100-1,000"), (1000, 10**12, "over 1,000"))  # orders in the window
+
+
+@dataclass(frozen=True)
+class Case:
+    """One evaluation of a metric still inside the limit: what the model said and what the seller was told."""
+
+    key: Key
+    at: datetime
+    p3: float  # P(Amazon's figure over within 3 days)
+    p14: float
+    level: str  # the evaluated level
+    notified: bool  # this evaluation sent a warning, critical or breach notice for the metric
+    orders: int  # orders in the window
 
 
 @dataclass
@@ -50,7 +67,7 @@ class AccountResult:
     breach_days: dict[Key, list[datetime]] = field(default_factory=dict)
     notifications: int = 0  # messages per channel: one per evaluation that notified anything (grouped)
     alerts: int = 0  # alerts in those messages, repeats included
-    cases: list[tuple[Key, datetime, float, float]] = field(default_factory=list)  # P(3 days), P(14 days), inside now
+    cases: list[Case] = field(default_factory=list)
     medians: list[tuple[Key, datetime]] = field(default_factory=list)  # every evaluation's median crossing day
     points: list[tuple[Key, datetime]] = field(default_factory=list)  # the old point forecast's crossing days
 
@@ -91,8 +108,8 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                     continue
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)])
                 ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS, chances)
-                if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
-                    result.cases.append((key, at, ev.outlook.within(3), ev.outlook.within(14)))
+                inside = bool(ev.defects_to_breach)  # still inside the limit: what the model says can be checked
+                if inside:
                     if ev.forecast_breach_at:
                         result.medians.append((key, ev.forecast_breach_at))
                     point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]))
@@ -101,6 +118,10 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                 now = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
                 decision = decide(states.get(key) or initial_state(at), ev.level, at, policy, got_worse(said.get(key), now))
                 states[key] = decision.state
+                if inside:
+                    raised = decision.reason is not None and decision.level.rank >= Level.WARNING.rank
+                    result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
+                                             raised, ev.denominator))
                 if decision.reason is None:
                     continue
                 said[key] = now
@@ -173,10 +194,19 @@ def summarize(results: list[AccountResult]) -> dict:
     warned = [d for d in leads if d is not None]
     table3, brier3 = reliability(results, 3)
     table14, brier14 = reliability(results, 14)
+    selections = {"notified": lambda c: c.notified, "warning or above": lambda c: c.level != "ok"}
+    subsets = {}
+    for name, chosen in selections.items():
+        subsets[(name, "all", "all")] = reliability(results, 14, chosen)
+        for metric in sorted({d.id for d in METRICS}):
+            subsets[(name, metric, "all")] = reliability(results, 14, lambda c, m=metric: chosen(c) and c.key[1] == m)
+        for low, high, label in VOLUME_CLASSES:
+            subsets[(name, "all", label)] = reliability(
+                results, 14, lambda c, lo=low, hi=high: chosen(c) and lo <= c.orders < hi)
     median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
     point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
-        "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
+        "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14, "subsets": subsets,
         "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
         "point_hits": point_hits, "points": sum(len(r.points) for r in results),
         "accounts": len(results), "account_months": months, "crossings": len(leads),
@@ -184,6 +214,9 @@ def summarize(results: list[AccountResult]) -> dict:
         "lead_quantiles": _quantiles(warned),
         "false_critical_per_100_months": 100 * false_episodes / months if months else 0.0,
         "notifications_per_month": sum(r.notifications for r in results) / months if months else 0.0,
+        "quiet_notifications_per_month": _per_month([r for r in results if not r.breach_days]),
+        "quiet_worst_month": max((r.notifications / r.months for r in results if not r.breach_days and r.months),
+                                 default=0.0),
         "alerts_per_month": sum(r.alerts for r in results) / months if months else 0.0,
         "forecast_hits": hits, "forecasts": made,
     }
@@ -192,21 +225,22 @@ def summarize(results: list[AccountResult]) -> dict:
 Decile = tuple[str, int, float, float, int, tuple[float, float]]
 
 
-def reliability(results: list[AccountResult], days: int) -> tuple[list[Decile], float]:
-    """Stated P(Amazon over within `days`) in deciles against how often it was, and the Brier score; evaluations
-    whose horizon runs past the end of the account are left out.
+def reliability(results: list[AccountResult], days: int,
+                chosen: Callable[[Case], bool] = lambda case: True) -> tuple[list[Decile], float]:
+    """Stated P(Amazon over within `days`) in deciles against how often it was, and the Brier score, over the `chosen`
+    evaluations; those whose horizon runs past the end of the account are left out.
 
     A decile's cases are far from independent (one episode gives a metric days of similar chances), so each row also
     says how many accounts its cases come from and a 90% interval of the observed share, resampling accounts."""
     bins: dict[int, dict[str, list[tuple[float, bool]]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         end = r.monitor_from + r.months * 30 * DAY
-        for key, at, p3, p14 in r.cases:
-            if at + days * DAY > end:
+        for case in r.cases:
+            if case.at + days * DAY > end or not chosen(case):
                 continue
-            stated = p3 if days == 3 else p14
-            over = set(r.breach_days.get(key, ()))
-            happened = any(at + k * DAY in over for k in range(1, days + 1))
+            stated = case.p3 if days == 3 else case.p14
+            over = set(r.breach_days.get(case.key, ()))
+            happened = any(case.at + k * DAY in over for k in range(1, days + 1))
             bins[min(int(stated * 10), 9)][r.name].append((stated, happened))
     table, squares, count = [], 0.0, 0
     for decile in range(10):
@@ -232,6 +266,11 @@ def _interval(accounts: list[list[tuple[float, bool]]], draws: int = 2000) -> tu
     return shares[int(0.05 * draws)], shares[int(0.95 * draws) - 1]
 
 
+def _per_month(results: list[AccountResult]) -> float:
+    months = sum(r.months for r in results)
+    return sum(r.notifications for r in results) / months if months else 0.0
+
+
 def _hit(r: AccountResult, key: Key, day: datetime, tolerance: int = 2) -> bool:
     over = r.breach_days.get(key, ())
     return any(abs((d - day) / DAY) <= tolerance for d in over)
@@ -252,7 +291,8 @@ def render(part: str, s: dict) -> str:
         "lead time, days (min, p10, median, p90, max): " + ", ".join(f"{v:.0f}" for v in s["lead_quantiles"]),
         f"critical/breach episodes on metrics that never breached: {s['false_critical_per_100_months']:.1f} per 100 account-months",
         f"notifications (one grouped message per evaluation) per account-month: {s['notifications_per_month']:.2f} "
-        f"({s['alerts_per_month']:.2f} alerts)",
+        f"({s['alerts_per_month']:.2f} alerts); on accounts that never breached: {s['quiet_notifications_per_month']:.2f} "
+        f"(the most on one account: {s['quiet_worst_month']:.2f})",
         f"forecast_breach_at within ±2 days of a day Amazon's figure was over: {s['forecast_hits']}/{s['forecasts']} "
         f"({_share(s['forecast_hits'], s['forecasts'])})",
     ]
@@ -264,6 +304,13 @@ def render(part: str, s: dict) -> str:
         for label, cases, stated, observed, accounts, (low, high) in s[f"reliability_{days}"]:
             lines.append(f"  {label:>8} {cases:>7} {accounts:>9} {stated * 100:>11.1f}% {observed * 100:>8.1f}% "
                          f"{f'{low * 100:.1f}-{high * 100:.1f}%':>34}")
+    lines.append("calibration of P(over within 14 days) where it matters: evaluations that sent a notice, and those at "
+                 "warning or above (stated / observed % (cases, accounts) per decile; Brier):")
+    for (name, metric, volume), (table, brier) in s["subsets"].items():
+        if table:
+            cells = ", ".join(f"{label}: {stated * 100:.1f} / {observed * 100:.1f} ({cases}, {accounts})"
+                              for label, cases, stated, observed, accounts, _ in table)
+            lines.append(f"  {name}, metric {metric}, window orders {volume}: {cells}; Brier {brier:.4f}")
     lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
                  f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
                  f"({_share(s['point_hits'], s['points'])})")

@@ -17,6 +17,11 @@ VOLUMES = (2, 4, 8, 15, 25, 40, 60, 90, 140, 220, 350, 600, 1200, 3000)
 KINDS = ("steady", "drop", "spike", "fba_heavy", "denied_claims", "carrier_delay", "bad_tracking", "near_limit",
          "marketplaces", "odr_creep", "stockout", "late_ship")
 TUNING_EVERY = 3  # the first account of every three is in the tuning part
+# Shapes the first 216 accounts lacked, where a near-limit ODR chance was under-stated: a low-volume seller hovering near
+# the limit, a slow creep, a second marketplace's Amazon-fulfilled figure. Appended after them, so accounts 0-215 stay
+# the sellers they were and figures before and after stay comparable.
+ORIGINAL_SIZE = 216
+WIDENED_KINDS = ("low_volume_near", "slow_creep", "afn_marketplace")
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,8 @@ def _member(index: int) -> Member:
     rng = random.Random(1000 + index)
     # `TUNING_EVERY` accounts in a row share a kind, so both parts hold every kind: with `index % len(KINDS)`, the
     # tuning part held only four of the twelve.
-    kind = KINDS[(index // TUNING_EVERY) % len(KINDS)]
+    kind = (KINDS[(index // TUNING_EVERY) % len(KINDS)] if index < ORIGINAL_SIZE
+            else WIDENED_KINDS[((index - ORIGINAL_SIZE) // TUNING_EVERY) % len(WIDENED_KINDS)])
     # Most sellers are small; a few are large (one in ten draws from the top three volumes).
     volume = rng.choice(VOLUMES[-3:]) if rng.random() < 1 / 10 else rng.choice(VOLUMES[:-3])
     days = HISTORY_DAYS + MONITORED_DAYS
@@ -84,5 +90,20 @@ def _member(index: int) -> Member:
         profile = replace(profile, episodes=(Episode(start, max(5, length // 3), seller_cancel=0.03 * strength),))
     elif kind == "late_ship":
         profile = replace(profile, episodes=(Episode(start, length, late_ship=0.045 * strength),))
+    elif kind == "low_volume_near":
+        # A few orders a day at an ODR of 0.6-1.1%: one order decides, and the margin is crossed back and forth.
+        defect = rng.uniform(0.006, 0.011)
+        profile = replace(profile, orders_per_day=rng.choice(VOLUMES[:5]), rates=replace(
+            base, negative_feedback=defect * 0.7, claim=defect * 0.3, chargeback=0.0))
+    elif kind == "slow_creep":
+        # The defect rate climbs a little every ten days for two months.
+        step = 0.0006 * strength
+        profile = replace(profile, episodes=tuple(
+            Episode(start + 10 * k, 10, negative_feedback=0.003 + step * (k + 1), claim=0.0006 + step / 4 * (k + 1))
+            for k in range(6)))
+    elif kind == "afn_marketplace":
+        # Two marketplaces, much of it fulfilled by Amazon: the second marketplace's AFN window holds few orders.
+        profile = replace(profile, other_marketplaces=("A2EUQ1WTGCTBG2",), afn_share=rng.uniform(0.4, 0.7),
+                          episodes=(Episode(start, length, negative_feedback=0.007 * strength, claim=0.002 * strength),))
     return Member(index, profile, seed=7000 + index)
 

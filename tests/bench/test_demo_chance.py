@@ -21,7 +21,7 @@ def test_the_demo_sellers_chance_of_a_breach_climbs_without_falling_back(seed, t
     monkeypatch.setattr(calibration, "CACHE", tmp_path)  # generated events are cached beside the test, not the bench
     result = calibration.run_account(Member(0, builtin_profile("demo"), seed))
     breach = min(result.breach_days[ODR])
-    chances = [p14 for key, at, _, p14 in result.cases if key == ODR and at < breach]
+    chances = [case.p14 for case in result.cases if case.key == ODR and case.at < breach]
     assert len(chances) >= 8
     drops = [before - after for before, after in zip(chances, chances[1:])]
     assert max(drops) <= LARGEST_DROP, [round(p, 2) for p in chances]
