@@ -96,11 +96,12 @@ CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
 
 
 def chance_text(probability: float) -> str:
-    """A chance as a person says it: never 0% or 100% for what is only likely."""
+    """A chance as a person says it: never 0% or 100% for what is only likely, and no precision the model does not
+    have at the low end, where it has been too sure near the limit."""
     if probability >= 0.995:
         return "over 99%"
-    if probability < 0.01:
-        return "under 1%"
+    if probability < 0.05:
+        return "less than 1 in 20"
     return f"{probability * 100:.0f}%"
 
 
@@ -136,12 +137,14 @@ class Outlook:
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
             certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0,
-            defect_ages: DefectAges | None = None) -> Outlook:
+            defect_ages: DefectAges | None = None, screen: bool = True) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
-    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py)."""
+    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py). With `screen`, a first
+    small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
+    in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
     model = _Model(series, d, today, horizon_days, certain, open_defects, defect_ages or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
-    if not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
+    if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
     return model.run(np.random.default_rng(seed), PATHS)
 

@@ -2,7 +2,8 @@
 
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
 `settle` (Grafana's "keep firing for"), so a metric wobbling around a threshold does not notify on
-every poll. An unchanged raised level is said again only when it got worse (got_worse: the chance of a
+every poll. A raised metric resolves only once it is clear of its margin (alerts/hysteresis.py) and has stayed
+clear for `clear_for`: while it hovers just under the margin, its warning stays open. An unchanged raised level is said again only when it got worse (got_worse: the chance of a
 breach up by a step, defects closer to the limit, a breached rate further over it) or, while it is
 critical or breached, after the long repeat interval (Alertmanager's repeat_interval). A raised level that was never
 announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
@@ -33,6 +34,7 @@ class Policy:
     repeat_interval: timedelta = timedelta(days=7)
     pending_evaluations: int = 1  # evaluations a raise must hold before it is sent
     settle: timedelta = timedelta(hours=24)  # how long a lower level must hold before de-escalating or resolving
+    clear_for: timedelta = timedelta(0)  # how long a metric must stay clear of its margin before its alert resolves
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,14 @@ def initial_state(now: datetime) -> StateView:
     return StateView(Level.OK, now, None, None, 0, None, 0)
 
 
-def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, worse: bool = False) -> Decision:
+def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, worse: bool = False,
+           clear: bool | None = None) -> Decision:
     """Whether this evaluation notifies, and the state to store; `worse` says something new went wrong at the
-    same level (a new policy violation), which is said at once."""
+    same level (a new policy violation), which is said at once; `clear` whether a metric is clear of its margin
+    (None for what has no margin: operational and Amazon's own alerts resolve after `settle` alone)."""
     current = previous.level
+    if observed == Level.OK and current.rank >= Level.WARNING.rank and clear is False:
+        observed = Level.WARNING  # hovering under the margin: the warning stays open, and the wait to resolve restarts
     if observed == current:
         state = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
         if current.rank >= Level.WARNING.rank and worse:
@@ -111,7 +117,8 @@ def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, 
     same = previous.candidate_level == observed
     count = previous.candidate_count + 1 if same else 1
     since = previous.candidate_since if same and previous.candidate_since else now
-    waiting = count < policy.pending_evaluations if observed.rank > current.rank else now - since < policy.settle
+    hold = max(policy.settle, policy.clear_for) if observed == Level.OK and clear is not None else policy.settle
+    waiting = count < policy.pending_evaluations if observed.rank > current.rank else now - since < hold
     if waiting:
         return Decision(None, replace(previous, candidate_level=observed, candidate_count=count, candidate_since=since), current)
 

@@ -112,13 +112,13 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
     certain = (obs.certain[0] + open_claims, obs.certain[1])
+    level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
+    near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
-                    obs.defect_ages) if den else None
+                    obs.defect_ages, screen=not near) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
-    level = Level.OK
-    if den and obs.enforced:
-        level = _level_now(d, thresholds, num, den, dtb)
+    level = level_now if obs.enforced else Level.OK
     # Over the limit by the daemon's own count is a breach once Amazon's figure, the one that suspends, shows it or is
     # likely to within the critical days; until then it is a warning. Amazon counts a late shipment days after it
     # happens, so a short burst over the limit can leave the 10-day window before Amazon's figure ever shows it.
@@ -141,7 +141,8 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     return Evaluation(
         level=level, value=value, limit=d.limit.value, numerator=num, denominator=den, defects_to_breach=dtb,
         forecast_breach_at=_midnight(breach_day), breach_probability=probability, probability_days=days, outlook=ahead,
-        headline=_headline(d, value, dtb, probability if dtb else None, days, today, ahead_of_amazon),
+        headline=_headline(d, value, dtb, probability if dtb and (probability or near) else None, days, today,
+                           ahead_of_amazon),
         explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=low_volume, amazon_value=obs.amazon_value,
     )
 
@@ -243,9 +244,12 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, ahead: Outlo
     out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), obs.certain)))
     if ahead is not None and dtb:
         out.append(_chance_sentence(d.id, ahead, days, obs.at.date()))
-    if low_volume:
+    if low_volume and dtb == 1:
+        word = DEFECT_WORDS.get(d.id, ("defect",))[0]
+        out.append(f"With {den} orders in the window, one order decides: one more {word} breaches the limit.")
+    elif low_volume:
         out.append(f"Under {LOW_VOLUME_ORDERS} orders in the window ({den}): each defect moves the rate by "
-                   f"{_pct(1 / den)}" + (", and one more defect breaches." if dtb == 1 else "."))
+                   f"{_pct(1 / den)}.")
     if obs.amazon_value is not None:
         out.append(f"Amazon's own figure: {_pct(obs.amazon_value)}.")
     if not obs.enforced:
@@ -280,7 +284,7 @@ def _chance_sentence(metric: str, ahead: Outlook, days: int, today: date) -> str
     orders = round(ahead.expected_orders[days - 1])
     singular, plural = DEFECT_WORDS.get(metric, ("defect", "defects"))
     chance = chance_text(ahead.within(days))
-    text = f"{chance[0].upper()}{chance[1:]} chance that Amazon's figure crosses the limit by {when} ({days} days)"
+    text = f"The chance that Amazon's figure crosses the limit by {when} ({days} days) is {chance}"
     crossing = ahead.crossing_day()
     if crossing is not None:
         text += f", most likely around {(today + timedelta(days=crossing)).strftime('%-d %B')}"
@@ -297,7 +301,7 @@ def _headline(d: MetricDefinition, value: float | None, dtb: int | None, probabi
         text += ": over the limit by the daemon's count, not yet in Amazon's figure" if ahead_of_amazon else ": over the limit"
     elif dtb is not None:
         text += f"; {defects(d.id, dtb).replace(' ', ' more ', 1)} in the window and you breach"
-    if probability:
+    if probability is not None:
         text += f"; {chance_text(probability)} chance of a breach by {(today + timedelta(days=days)).strftime('%-d %B')}"
     return text
 

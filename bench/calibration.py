@@ -12,15 +12,17 @@ import pickle
 import random
 import statistics
 from collections import defaultdict
+from itertools import groupby
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from alerts.breach import HISTORY_DAYS
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
-from alerts.evaluate import Chances, Observation, evaluate
+from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
+from alerts.hysteresis import Hysteresis, clear_of_margin
 from alerts.series import DaySeries
 from alerts.metrics.definitions import METRICS
 from alerts.model import Level, NotifyReason
@@ -28,7 +30,7 @@ from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import Member, family
 from bench.point_forecast import project
 from bench.observer import AMAZON_CLAIMS, OVERDUE, account_changes, sweep
-from daemon.app import thresholds_of
+from daemon.app import policy_of, thresholds_of
 from daemon.clock import format_instant
 from daemon.config import default_config
 from daemon.simulator.amazon import Lags
@@ -44,7 +46,7 @@ FAMILY_SIZE = 252  # the first 216 as before, then the widened kinds (bench/fami
 VOLUME_CLASSES = ((0, 100, "under 100"), (100, 1000, "100-1,000"), (1000, 10**12, "over 1,000"))  # orders in the window
 
 
-@dataclass(frozen=True)
+@dataclass
 class Case:
     """One evaluation of a metric still inside the limit: what the model said and what the seller was told."""
 
@@ -53,8 +55,21 @@ class Case:
     p3: float  # P(Amazon's figure over within 3 days)
     p14: float
     level: str  # the evaluated level
-    notified: bool  # this evaluation sent a warning, critical or breach notice for the metric
     orders: int  # orders in the window
+    notified: bool = False  # this evaluation sent a warning, critical or breach notice for the metric (notify_steps)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One evaluation as decide() needs it, kept so notification policies can be compared without re-evaluating."""
+
+    key: Key
+    at: datetime
+    level: Level
+    said: Said
+    evaluation: Evaluation  # without its outlook and words, which are large and not needed to decide
+    thresholds: Thresholds
+    case: int | None  # index into cases, for evaluations inside the limit
 
 
 @dataclass
@@ -68,6 +83,7 @@ class AccountResult:
     notifications: int = 0  # messages per channel: one per evaluation that notified anything (grouped)
     alerts: int = 0  # alerts in those messages, repeats included
     cases: list[Case] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     medians: list[tuple[Key, datetime]] = field(default_factory=list)  # every evaluation's median crossing day
     points: list[tuple[Key, datetime]] = field(default_factory=list)  # the old point forecast's crossing days
 
@@ -82,9 +98,6 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
     result = AccountResult(profile.name, member.tuning, (len(instants) - 1) / 30, monitor_from)
     margins = default_config(Path("unused")).alerts  # the default margins; nothing is written
     chances = chances or margins.chances
-    policy = Policy(timedelta(hours=margins.repeat_interval_hours), margins.pending_evaluations,
-                    timedelta(hours=margins.settle_hours))
-    states, said = {}, {}
     appeared = _defect_appearances(local)
     ages: dict[tuple[str, str], dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
     position = 0
@@ -93,7 +106,6 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
             _, mp_ff, anchor, age = appeared[position]
             ages[mp_ff][(anchor, age)] += 1
             position += 1
-        notified = 0
         for mp in profile.marketplaces:
             for d in METRICS:
                 if d.id == "otdr_14d" and mp != OTDR_ENFORCED:
@@ -107,31 +119,53 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                 if at == monitor_from:
                     continue
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)])
-                ev = evaluate(obs, thresholds_of(margins.margins_for(profile.name, mp, d.id)), HORIZON_DAYS, chances)
-                inside = bool(ev.defects_to_breach)  # still inside the limit: what the model says can be checked
-                if inside:
+                thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
+                ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
+                case = None
+                if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
+                    case = len(result.cases)
+                    result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
+                                             ev.denominator))
                     if ev.forecast_breach_at:
                         result.medians.append((key, ev.forecast_breach_at))
                     point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]))
                     if point is not None:
                         result.points.append((key, datetime.combine(point, datetime.min.time(), tzinfo=at.tzinfo)))
-                now = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
-                decision = decide(states.get(key) or initial_state(at), ev.level, at, policy, got_worse(said.get(key), now))
-                states[key] = decision.state
-                if inside:
-                    raised = decision.reason is not None and decision.level.rank >= Level.WARNING.rank
-                    result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
-                                             raised, ev.denominator))
-                if decision.reason is None:
-                    continue
-                said[key] = now
-                notified += 1
-                if decision.reason != NotifyReason.REPEAT:
-                    result.alert_rows.append({
-                        "at": format_instant(at), "marketplace_id": mp, "metric": d.id, "fulfillment": d.fulfillment,
-                        "level": decision.level.value, "reason": decision.reason.value, "value": ev.value,
-                        "forecast_breach_at": format_instant(ev.forecast_breach_at) if ev.forecast_breach_at else None,
-                    })
+                said = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
+                slim = replace(ev, outlook=None, explanation=(), advice=())
+                result.steps.append(Step(key, at, ev.level, said, slim, thresholds, case))
+    notify_steps(result, policy_of(margins), margins.hysteresis)
+    return result
+
+
+def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis | None) -> AccountResult:
+    """Decide, evaluation by evaluation, what the daemon would have sent under `policy` and `hysteresis` (None: none);
+    the result's alert rows, counts and the cases' `notified` are replaced."""
+    result.alert_rows, result.notifications, result.alerts = [], 0, 0
+    states, said = {}, {}
+    for case in result.cases:
+        case.notified = False
+    for at, steps in groupby(result.steps, key=lambda step: step.at):
+        notified = 0
+        for step in steps:
+            ev, key = step.evaluation, step.key
+            clear = None if hysteresis is None else clear_of_margin(ev, step.thresholds, step.said.direction, hysteresis)
+            decision = decide(states.get(key) or initial_state(at), step.level, at, policy,
+                              got_worse(said.get(key), step.said), clear)
+            states[key] = decision.state
+            if decision.reason is None:
+                continue
+            if step.case is not None and decision.level.rank >= Level.WARNING.rank:
+                result.cases[step.case].notified = True
+            said[key] = step.said
+            notified += 1
+            if decision.reason != NotifyReason.REPEAT:
+                mp, metric, fulfillment = key
+                result.alert_rows.append({
+                    "at": format_instant(at), "marketplace_id": mp, "metric": metric, "fulfillment": fulfillment,
+                    "level": decision.level.value, "reason": decision.reason.value, "value": ev.value,
+                    "forecast_breach_at": format_instant(ev.forecast_breach_at) if ev.forecast_breach_at else None,
+                })
         result.alerts += notified
         result.notifications += bool(notified)
     return result
@@ -328,6 +362,8 @@ def main(argv: list[str] | None = None) -> None:
     # 216 accounts: at 54 the 14-day 40-50% decile rested on 14 accounts, 31 of its 52 cases on 4 of them; at 108 the
     # 60-90% deciles rested on 10 to 20 accounts each and moved by 15 to 30 points from one part to the other.
     parser.add_argument("--size", type=int, default=FAMILY_SIZE)
+    parser.add_argument("--hysteresis-grid", action="store_true",
+                        help="also compare margin hysteresis settings (band, days) on the same evaluations")
     args = parser.parse_args(argv)
     members = [m for m in family(args.size) if args.part == "all" or m.tuning == (args.part == "tuning")]
     members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
@@ -336,6 +372,29 @@ def main(argv: list[str] | None = None) -> None:
     parts = ("tuning", "held_out") if args.part == "all" else (args.part,)
     for part in parts:
         print(render(part, summarize([r for r in results if r.tuning == (part == "tuning")])))
+    if args.hysteresis_grid:
+        for part in parts:
+            print(hysteresis_grid([r for r in results if r.tuning == (part == "tuning")], part))
+
+
+GRID = [None] + [Hysteresis(band, days) for band in (0.25, 0.5, 0.75) for days in (3, 7, 14)]
+
+
+def hysteresis_grid(results: list[AccountResult], part: str) -> str:
+    """The same evaluations notified under each hysteresis setting: quiet accounts' notices against lead times."""
+    policy = policy_of(default_config(Path("unused")).alerts)
+    lines = [f"margin hysteresis on the {part} part: setting | notifications per account-month (never breached; "
+             f"all) | breaches warned >= 2 days ahead | median lead"]
+    for setting in GRID:
+        clear_for = timedelta(days=setting.days) if setting else timedelta(0)
+        for r in results:
+            notify_steps(r, replace(policy, clear_for=clear_for), setting)
+        s = summarize(results)
+        label = f"band {setting.band}, {setting.days} days" if setting else "none"
+        median = s["lead_quantiles"][2] if len(s["lead_quantiles"]) == 5 else float("nan")
+        lines.append(f"  {label}: {s['quiet_notifications_per_month']:.2f}; {s['notifications_per_month']:.2f} | "
+                     f"{s['warned_2d']} of {s['crossings']} | {median:.0f} days")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

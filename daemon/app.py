@@ -20,7 +20,7 @@ from alerts.evaluate import Thresholds
 from alerts.model import Level
 from alerts.render import render
 from daemon.clock import Clock
-from daemon.config import AccountConfig, ChannelConfig, Config, DaemonConfig, Margins, default_config
+from daemon.config import AccountConfig, AlertsConfig, ChannelConfig, Config, DaemonConfig, Margins, default_config
 from daemon.lock import DaemonLock
 from daemon.notify import Route
 from daemon.runtime import AccountRuntime, App
@@ -154,13 +154,18 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
             thresholds=lambda mp, metric, name=account.name: thresholds_of(config.alerts.margins_for(name, mp, metric)),
         ))
     apply_config_silences(store, config, clock.now())
-    policy = Policy(timedelta(hours=config.alerts.repeat_interval_hours), config.alerts.pending_evaluations,
-                    timedelta(hours=config.alerts.settle_hours))
     return App(store=store, clock=clock, accounts=accounts, routes=routes_of(config),
-               channels=build_channels(config, clock, stream), render=render, policy=policy,
+               channels=build_channels(config, clock, stream), render=render, policy=policy_of(config.alerts),
                horizon_days=config.alerts.forecast_horizon_days, chances=config.alerts.chances,
+               hysteresis=config.alerts.hysteresis,
                signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step),
                page_url=config.http.page_url if config.http.enabled else "")
+
+
+def policy_of(alerts: AlertsConfig) -> Policy:
+    """When the configured alerts notify, repeat and resolve."""
+    return Policy(timedelta(hours=alerts.repeat_interval_hours), alerts.pending_evaluations,
+                  timedelta(hours=alerts.settle_hours), timedelta(days=alerts.margin_clear_days))
 
 
 def endpoint_of(account: AccountConfig, config: Config, api_url: str = "") -> AccountEndpoint:

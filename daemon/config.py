@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.evaluate import Chances
+from alerts.hysteresis import Hysteresis
 from daemon.errors import ConfigError
 
 MARKETPLACES = {
@@ -144,6 +145,9 @@ class AlertsConfig:
     forecast_horizon_days: int = 30
     pending_evaluations: int = 1
     settle_hours: float = 24
+    margin_clear_band: float = Hysteresis.band
+    margin_clear_days: int = Hysteresis.days
+    margin_clear_chance: float = Hysteresis.negligible
     poll_failure_minutes: float = 60
     secret_expiry_warning_days: int = 30
     ahr_floor: int = 200  # Account Health Rating under this: critical
@@ -155,6 +159,10 @@ class AlertsConfig:
     feed_stale_hours: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STALE_HOURS))
     margins: Mapping[str, Margins] = field(default_factory=dict)
     overrides: tuple[MarginOverride, ...] = ()
+
+    @property
+    def hysteresis(self) -> Hysteresis:
+        return Hysteresis(self.margin_clear_band, self.margin_clear_days, self.margin_clear_chance)
 
     @property
     def chances(self) -> Chances:
@@ -607,10 +615,26 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
         ahr_floor=t.get("ahr_floor", int, 200), ahr_drop_step=t.get("ahr_drop_step", int, 50),
-        **_chances(t), feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
+        **_chances(t), **_hysteresis(t), feed_stale_hours=stale, margins=margins, overrides=tuple(overrides),
     )
     t.done()
     return out
+
+
+def _hysteresis(t: _Table) -> dict[str, Any]:
+    """How a margin warning resolves: clear of its margin by a band, for a number of days."""
+    default = Hysteresis()
+    band = t.get("margin_clear_band", float, default.band)
+    if not 0 <= band <= 1:
+        raise t.fail("margin_clear_band", f"is {band}",
+                     "give a share of the distance from the margin to the limit between 0 and 1, e.g. 0.5")
+    days = t.get("margin_clear_days", int, default.days)
+    if days < 0:
+        raise t.fail("margin_clear_days", f"is {days}", "give a whole number of days, 0 or more")
+    chance = t.get("margin_clear_chance", float, default.negligible)
+    if not 0 <= chance < 1:
+        raise t.fail("margin_clear_chance", f"is {chance}", "give a chance between 0 and 1, e.g. 0.02 for one in fifty")
+    return {"margin_clear_band": band, "margin_clear_days": days, "margin_clear_chance": chance}
 
 
 def _chances(t: _Table) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from alerts.actions import OrderRef, TodoItem, acting_sentences, breakdown, cause_sentences
 from alerts.decide import Policy
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
+from alerts.hysteresis import Hysteresis, clear_of_margin
 from alerts.model import Alert, AlertKey, Level, RenderedMessage
 from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
@@ -58,6 +59,7 @@ class App:
     policy: Policy = field(default_factory=Policy)
     horizon_days: int = 30
     chances: Chances = field(default_factory=Chances)
+    hysteresis: Hysteresis = field(default_factory=Hysteresis)
     signal_rules: SignalRules = field(default_factory=SignalRules)
     evaluated: EvaluatedMetrics = field(default_factory=EvaluatedMetrics)  # handed to the status readers
     page_url: str = ""  # the status page as the seller opens it; alerts link to the account's to-do there
@@ -96,6 +98,7 @@ class App:
                 finding = Finding(
                     key=AlertKey(account.name, obs.marketplace_id, d.id, d.fulfillment), kind="metric",
                     level=ev.level, headline=ev.headline,
+                    clear=clear_of_margin(ev, thresholds, d.limit.direction, self.hysteresis),
                     fields=dict(
                         explanation=ev.explanation, advice=ev.advice, value=ev.value, limit=ev.limit,
                         direction=d.limit.direction, numerator=ev.numerator, denominator=ev.denominator,

@@ -81,3 +81,41 @@ def test_a_worse_situation_is_said_at_once_at_the_same_level():
     assert quiet.reason is None
     worse = decide(raised, Level.WARNING, T + timedelta(hours=1), POLICY, worse=True)
     assert worse.reason == NotifyReason.WORSE and worse.state.sequence == raised.sequence + 1
+
+
+HOVERING = Policy(repeat_interval=timedelta(days=7), settle=timedelta(hours=24), clear_for=timedelta(days=7))
+
+
+def run_margin(steps, policy=HOVERING, step=timedelta(days=1)):
+    """(level, clear of the margin) per daily evaluation -> the reasons notified."""
+    state, reasons = initial_state(T), []
+    for i, (level, clear) in enumerate(steps):
+        decision = decide(state, level, T + i * step, policy, clear=clear)
+        state = decision.state
+        reasons.append(decision.reason.value if decision.reason else None)
+    return reasons
+
+
+def test_a_warning_stays_open_while_the_rate_hovers_under_its_margin():
+    hovering = [(Level.WARNING, False), (Level.OK, False), (Level.WARNING, False), (Level.OK, False)] * 10
+    assert run_margin(hovering) == ["first"] + [None] * 39
+
+
+def test_a_warning_resolves_once_the_metric_has_stayed_clear_for_the_days():
+    reasons = run_margin([(Level.WARNING, False)] + [(Level.OK, True)] * 8)
+    assert reasons == ["first"] + [None] * 7 + ["resolved"]  # clear from day 1, resolved on day 8 (7 days later)
+
+
+def test_a_day_back_near_the_margin_restarts_the_wait():
+    reasons = run_margin([(Level.WARNING, False)] + [(Level.OK, True)] * 5 + [(Level.OK, False)] + [(Level.OK, True)] * 8)
+    assert reasons.index("resolved") == 14 and reasons.count("resolved") == 1
+
+
+def test_what_has_no_margin_resolves_after_the_settle_period_alone():
+    reasons = run_margin([(Level.WARNING, None), (Level.OK, None), (Level.OK, None)])
+    assert reasons == ["first", None, "resolved"]
+
+
+def test_a_critical_metric_back_under_its_margin_but_not_clear_of_it_steps_down_to_a_warning():
+    reasons = run_margin([(Level.CRITICAL, False), (Level.OK, False), (Level.OK, False)])
+    assert reasons == ["first", None, "de-escalated"]

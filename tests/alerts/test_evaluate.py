@@ -42,8 +42,8 @@ def test_defects_on_recent_orders_that_will_enter_the_window_raise_a_forecast_al
     assert ev.forecast_breach_at == datetime(2026, 5, 7, tzinfo=timezone.utc)
     assert ("39 defective orders on orders from the last 14 days will enter the window by 15 May: "
             "ODR will reach 1.30%.") in ev.explanation
-    assert any(s.startswith("Over 99% chance that Amazon's figure crosses the limit by 15 May (14 days), most likely "
-                            "around 7 May: about ")
+    assert any(s.startswith("The chance that Amazon's figure crosses the limit by 15 May (14 days) is over 99%, "
+                            "most likely around 7 May: about ")
                for s in ev.explanation), ev.explanation
 
 
@@ -62,7 +62,7 @@ def test_one_defect_in_a_small_window_is_a_warning_saying_one_more_breaches():
 def test_low_volume_is_stated_in_the_explanation():
     ev = evaluate(odr_observation(flat(date(2026, 2, 1), 89, 1)), ODR_MARGINS, 30)
     assert ev.low_volume
-    assert any(s.startswith("Under 100 orders in the window (60)") for s in ev.explanation)
+    assert "With 60 orders in the window, one order decides: one more defective order breaches the limit." in ev.explanation
 
 
 def test_open_claims_in_amazons_report_count_toward_the_estimate():
@@ -106,7 +106,7 @@ def test_over_the_limit_by_the_daemons_count_alone_is_a_warning_until_amazons_fi
     assert (ev.numerator, ev.denominator, ev.defects_to_breach) == (41, 1000, 0)
     assert ev.level == Level.WARNING
     assert ev.headline.startswith("LSR 10d 4.10% of 4.00%: over the limit by the daemon's count, not yet in Amazon's")
-    assert any(s.startswith("Over the limit by the daemon's own count.") and s.endswith("by 4 May (3 days) is under 1%.")
+    assert any(s.startswith("Over the limit by the daemon's own count.") and s.endswith("by 4 May (3 days) is less than 1 in 20.")
                for s in ev.explanation), ev.explanation
     # Once Amazon's own figure is over, it is the breach it says.
     ev = evaluate(lsr_burst(amazon_value=0.041), margins, 30)

@@ -5,10 +5,12 @@ import subprocess
 import sys
 import tomllib
 from dataclasses import fields, is_dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from daemon.app import policy_of
 from daemon.config import Config, Secret, default_config, describe_config, load_config
 from daemon.errors import ConfigError
 
@@ -132,6 +134,17 @@ def test_a_chance_outside_zero_to_one_names_the_key_and_the_fix(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(path, {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
     assert "warning_probability" in str(error.value) and "between 0 and 1" in str(error.value)
+
+
+def test_margin_hysteresis_is_read_and_a_band_outside_zero_to_one_names_the_key_and_the_fix(tmp_path):
+    path = write(tmp_path, MINIMAL + "\n[alerts]\nmargin_clear_band = 0.25\nmargin_clear_days = 3\n")
+    config = load_config(path, {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
+    assert (config.alerts.hysteresis.band, config.alerts.hysteresis.days) == (0.25, 3)
+    assert policy_of(config.alerts).clear_for == timedelta(days=3)
+    path = write(tmp_path, MINIMAL + "\n[alerts]\nmargin_clear_band = 25\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {"ID": SECRET_VALUE, "SECRET": SECRET_VALUE})
+    assert "margin_clear_band" in str(error.value) and "between 0 and 1" in str(error.value)
 
 
 def test_a_secret_file_is_read_from_systemds_credentials_directory_when_the_unit_loaded_it(tmp_path):
