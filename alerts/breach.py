@@ -12,9 +12,9 @@ new day without new data moves nothing but the calendar):
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
-   Beta posteriors: either one rate all along (a prior at the account's longer history, `PRIOR_ORDERS`
-   orders strong, itself pulled a little toward half the limit when the account is new, so a window
-   with few orders leans on the history), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
+   Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
+   `PRIOR_LIMIT_ORDERS` pseudo-orders at half the limit, so a window with few orders leans on the history
+   and a small account's history is not taken as surer than it is), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
    each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
    weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
    once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
@@ -70,7 +70,6 @@ EPISODE_END_HAZARD = {"odr": 1 / 30, "cr_7d": 1 / 14, "lsr_10d": 1 / 14, "lsr_30
 # shipped, so one quiet day says little (with one, the stock-out example's 14-day chance two days before its breach
 # was 16% instead of 19%).
 QUIET_DAYS_TO_END = 2
-PRIOR_ORDERS = 400.0
 PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
 WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
@@ -291,7 +290,8 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
                  end_hazard: float) -> RateBelief:
     """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
 
-    Hypothesis 0: one rate all along, with a prior at the account's longer history `PRIOR_ORDERS` orders strong.
+    Hypothesis 0: one rate all along: the account's longer history updating `PRIOR_LIMIT_ORDERS` pseudo-orders at half
+    the limit.
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
     mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
     the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
@@ -311,7 +311,10 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
         if age <= CHANGE_DAYS:
             days.append((age, bad, exposure))
     prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * limit / 2) / (exposure_all + PRIOR_LIMIT_ORDERS)
-    a0, b0 = PRIOR_ORDERS * prior_rate, PRIOR_ORDERS * (1 - prior_rate)
+    # The account's own days are the evidence (rest_bad, rest_exposure below); the prior they update is only the
+    # pseudo-orders at half the limit. Centred on the history and PRIOR_ORDERS strong, it counted a small account's
+    # history twice and four times over: 0 defects in 44 orders read as a rate known to be 0.1%, and a 2% chance.
+    a0, b0 = PRIOR_LIMIT_ORDERS * limit / 2, PRIOR_LIMIT_ORDERS * (1 - limit / 2)
     # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.
     new_a, new_b = prior_rate / limit, (1 - prior_rate) / limit
     days.sort()

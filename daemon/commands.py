@@ -27,8 +27,8 @@ def _chance(row: dict) -> str:
     return f"{chance_text(chance[0])} in {chance[1]}d" if chance else "-"
 
 
-SWEEPING_NOTE = ("first start: the order history is still being read; until it is, every metric but the order defect "
-                 "rate is judged on Amazon's report")
+SWEEPING_NOTE = ("first start: the order history is still being read; until it is, the metrics whose windows it "
+                 "covers are judged on Amazon's report")
 
 
 def print_status(config: Config, out: IO[str]) -> int:

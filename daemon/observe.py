@@ -21,19 +21,26 @@ LSR_METRICS = frozenset({"lsr_10d", "lsr_30d"})
 EXACT_FROM_REPORTS = frozenset({"odr"})  # order reports, feedback and financial events are all it needs
 
 
+def still_reading(sweeping: bool, reads_order_reports: bool) -> frozenset[str]:
+    """The metrics whose windows a first start is still reading while its searchOrders sweep runs: all of them, but
+    the ODR when the order reports have brought its history."""
+    if not sweeping:
+        return frozenset()
+    return frozenset(d.id for d in METRICS) - (EXACT_FROM_REPORTS if reads_order_reports else frozenset())
+
+
 def observations(
     session: Session, account: str, marketplaces: tuple[str, ...], at: datetime, otdr_enforced: frozenset[str],
-    sweeping: bool = False,
+    reading: frozenset[str] = frozenset(),
 ) -> list[Observation]:
-    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight). While a first start's
-    searchOrders sweep runs (`sweeping`), the metrics that need ship times, tracking and deliveries are marked as
-    not yet seen whole: the order reports make only the ODR exact that early."""
+    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight); the metrics in `reading`
+    (still_reading) are marked as not yet seen whole, to be judged on Amazon's report."""
     out = []
     for marketplace_id in sorted(marketplaces):
         ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
         for definition in METRICS:
             obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages)
-            if sweeping and definition.id not in EXACT_FROM_REPORTS:
+            if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
     return out

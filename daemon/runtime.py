@@ -15,7 +15,7 @@ from alerts.outbox import DeliveryReport, deliver_due, enqueue_grouped
 from daemon.clock import Clock
 from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
 from daemon.notify import Finding, Route, notify
-from daemon.observe import observations
+from daemon.observe import observations, still_reading
 from daemon.orders_behind import account_todo, metric_orders
 from daemon.pipeline import MetricValue, PollResult, poll_source, record_history
 from daemon.signals import SignalRules, signal_findings
@@ -84,11 +84,11 @@ class App:
         raised: list[tuple[Alert, list[str]]] = []  # sent as one message per channel
         # On a first start the order reports make the ODR exact long before searchOrders has swept the recent days:
         # until it has, the metrics that need ship times, tracking and deliveries are judged on Amazon's report.
-        sweeping = account.sources.get("order_history") is not None and self.store.orders_backfilling(account.name)
+        reading = still_reading(self.store.orders_backfilling(account.name), "order_history" in account.sources)
         rows = []  # for the status readers
         with self.store.transaction() as session:
             version = version_of(at, cursors_of(session, [account.name]).get(account.name, {}))
-            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced, sweeping):
+            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced, reading):
                 d = obs.definition
                 if not obs.reading_history:  # a partial count stays out of the history and metrics.jsonl
                     values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))

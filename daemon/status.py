@@ -20,7 +20,7 @@ from daemon.app import thresholds_of
 from daemon.clock import format_instant, parse_instant
 from daemon.config import Config
 from daemon.evaluated import EvaluatedMetrics, cursors_of, metric_row, version_of
-from daemon.observe import observations
+from daemon.observe import observations, still_reading
 from daemon.orders_behind import account_todo
 from daemon.pipeline import evaluation_instant
 from storage import alerts_repo, models as m
@@ -112,9 +112,9 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
     out["as_of"], out["synced_at"] = format_instant(at), format_instant(synced_at)
     # As the alerting does: while a first start's searchOrders sweep runs, what reports do not make exact is judged on
     # Amazon's report.
-    out["sweeping"] = config.daemon.reads_order_reports and orders_sweeping(orders)
-    rows = cache.get(account.name, version_of(at, cursors),
-                     lambda: _evaluated(session, config, account, at, out["sweeping"]))
+    out["sweeping"] = orders_sweeping(orders)
+    reading = still_reading(out["sweeping"], config.daemon.reads_order_reports)
+    rows = cache.get(account.name, version_of(at, cursors), lambda: _evaluated(session, config, account, at, reading))
     out["metrics"] = [dict(row) for row in rows]
     if todos is not None:
         out["todo"] = todos.get(account.name, version_of(at, cursors), lambda: [
@@ -127,10 +127,10 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
 
 
 def _evaluated(session: Session, config: Config, account: Any, at: datetime,
-               sweeping: bool) -> list[dict[str, Any]]:
+               reading: frozenset[str]) -> list[dict[str, Any]]:
     rows = []
     enforced = frozenset(account.otdr_enforced)
-    for obs in observations(session, account.name, account.marketplaces, at, enforced, sweeping):
+    for obs in observations(session, account.name, account.marketplaces, at, enforced, reading):
         thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, obs.definition.id))
         rows.append(metric_row(obs, evaluate(obs, thresholds, config.alerts.forecast_horizon_days,
                                              config.alerts.chances), thresholds))

@@ -28,6 +28,7 @@ def config_for(tmp_path, smtp: SmtpServer, slack: HttpReceiver, webhook: HttpRec
     path.write_text(f'''
 [daemon]
 state_dir = "state"
+history_from_reports = false  # no first-start sweep: only the signals are judged (no order is read here)
 
 [simulator]
 enabled = true

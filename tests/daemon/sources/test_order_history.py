@@ -113,3 +113,23 @@ def test_while_searchorders_still_sweeps_every_metric_but_the_odr_is_judged_on_a
         assert not is_sweeping and on_report == {"otdr_14d"} and "our own count from" in headlines["otdr_14d"]
         odr = lambda evaluated: sorted((v.fulfillment, v.numerator, v.denominator) for v in evaluated.values if v.metric == "odr")
         assert odr(sweeping) == odr(swept) and odr(swept)[0][2] > 0  # exact before the sweep ended
+
+
+def test_without_order_reports_every_metric_is_judged_on_amazons_report_until_searchorders_has_swept(tmp_path):
+    clock = ManualClock(END + timedelta(minutes=3))
+    base = default_config(tmp_path)
+    config = replace(base, daemon=replace(base.daemon, history_from_reports=False))
+    with SimulatorServer(SCENARIO, clock) as server:
+        app = build_for_scenario(SCENARIO, server.url, clock, tmp_path / "sentinel.db", config)
+        account = app.accounts[0]
+        for feed in ("finances", "feedback", "performance"):
+            app.sync(account, until=END, feeds=(feed,))
+        first_page = next(account.sources["orders"].pages(None, END))
+        with app.store.transaction() as session:
+            set_cursor(session, "sim", "orders", first_page.next_cursor, END)
+        sweeping = app.evaluate(account, END, END)
+    assert sweeping.values == []  # nothing partial enters the history
+    with app.store.sessions() as session:
+        account_status = status_report(session, config, END)["accounts"][0]
+    assert account_status["sweeping"] and account_status["metrics"]
+    assert all("on Amazon's report" in row["headline"] and row["value"] is not None for row in account_status["metrics"])
