@@ -1,5 +1,6 @@
 """How early, how quiet and how right the alerts are on the generated family, against Amazon's published (lagged)
-figures: `python -m bench.calibration [--part held_out|tuning|all] [--jobs N] [--size N]`.
+figures: `python -m bench.calibration [--part held_out|tuning|all] [--jobs N] [--size N] [--hysteresis-grid]
+[--save FILE | --load FILE]`.
 
 Each account is evaluated once a day for its 180 monitored days with the daemon's own evaluate() and decide()
 and its default margins, over the bench observer's view of what a complete sync shows (bench/observer.py).
@@ -213,8 +214,9 @@ def _changes(member: Member):
     return views
 
 
-def summarize(results: list[AccountResult]) -> dict:
-    """The figures of the issue, over the given accounts."""
+def summarize(results: list[AccountResult], tables: bool = True) -> dict:
+    """The figures of the issue, over the given accounts; without `tables`, only the counts (no reliability tables,
+    whose resampled intervals take most of the time)."""
     leads, hits, made, false_episodes, months = [], 0, 0, 0, 0.0
     for r in results:
         months += r.months
@@ -226,6 +228,20 @@ def summarize(results: list[AccountResult]) -> dict:
             if key not in r.breach_days and row["level"] in ("critical", "breach") and row["reason"] in ("first", "escalated"):
                 false_episodes += 1
     warned = [d for d in leads if d is not None]
+    counts = {
+        "accounts": len(results), "account_months": months, "crossings": len(leads),
+        "warned_2d": sum(1 for d in warned if d >= 2), "unwarned": len(leads) - len(warned),
+        "lead_quantiles": _quantiles(warned),
+        "false_critical_per_100_months": 100 * false_episodes / months if months else 0.0,
+        "notifications_per_month": sum(r.notifications for r in results) / months if months else 0.0,
+        "quiet_notifications_per_month": _per_month([r for r in results if not r.breach_days]),
+        "quiet_worst_month": max((r.notifications / r.months for r in results if not r.breach_days and r.months),
+                                 default=0.0),
+        "alerts_per_month": sum(r.alerts for r in results) / months if months else 0.0,
+        "forecast_hits": hits, "forecasts": made,
+    }
+    if not tables:
+        return counts
     table3, brier3 = reliability(results, 3)
     table14, brier14 = reliability(results, 14)
     selections = {"notified": lambda c: c.notified, "warning or above": lambda c: c.level != "ok"}
@@ -240,19 +256,9 @@ def summarize(results: list[AccountResult]) -> dict:
     median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
     point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
-        "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14, "subsets": subsets,
-        "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
+        **counts, "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
+        "subsets": subsets, "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
         "point_hits": point_hits, "points": sum(len(r.points) for r in results),
-        "accounts": len(results), "account_months": months, "crossings": len(leads),
-        "warned_2d": sum(1 for d in warned if d >= 2), "unwarned": len(leads) - len(warned),
-        "lead_quantiles": _quantiles(warned),
-        "false_critical_per_100_months": 100 * false_episodes / months if months else 0.0,
-        "notifications_per_month": sum(r.notifications for r in results) / months if months else 0.0,
-        "quiet_notifications_per_month": _per_month([r for r in results if not r.breach_days]),
-        "quiet_worst_month": max((r.notifications / r.months for r in results if not r.breach_days and r.months),
-                                 default=0.0),
-        "alerts_per_month": sum(r.alerts for r in results) / months if months else 0.0,
-        "forecast_hits": hits, "forecasts": made,
     }
 
 
@@ -364,11 +370,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=FAMILY_SIZE)
     parser.add_argument("--hysteresis-grid", action="store_true",
                         help="also compare margin hysteresis settings (band, days) on the same evaluations")
+    parser.add_argument("--save", type=Path, help="keep the evaluations in this file, for --load")
+    parser.add_argument("--load", type=Path, help="decide and report on evaluations kept by --save, without the model")
     args = parser.parse_args(argv)
-    members = [m for m in family(args.size) if args.part == "all" or m.tuning == (args.part == "tuning")]
-    members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(run_account, members))
+    if args.load:
+        results = [r for r in pickle.loads(args.load.read_bytes())
+                   if args.part == "all" or r.tuning == (args.part == "tuning")]
+        alerts = default_config(Path("unused")).alerts
+        for r in results:  # decided again under the current defaults
+            notify_steps(r, policy_of(alerts), alerts.hysteresis)
+    else:
+        members = [m for m in family(args.size) if args.part == "all" or m.tuning == (args.part == "tuning")]
+        members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(run_account, members))
+    if args.save:
+        args.save.write_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
     parts = ("tuning", "held_out") if args.part == "all" else (args.part,)
     for part in parts:
         print(render(part, summarize([r for r in results if r.tuning == (part == "tuning")])))
@@ -389,7 +406,7 @@ def hysteresis_grid(results: list[AccountResult], part: str) -> str:
         clear_for = timedelta(days=setting.days) if setting else timedelta(0)
         for r in results:
             notify_steps(r, replace(policy, clear_for=clear_for), setting)
-        s = summarize(results)
+        s = summarize(results, tables=False)
         label = f"band {setting.band}, {setting.days} days" if setting else "none"
         median = s["lead_quantiles"][2] if len(s["lead_quantiles"]) == 5 else float("nan")
         lines.append(f"  {label}: {s['quiet_notifications_per_month']:.2f}; {s['notifications_per_month']:.2f} | "
