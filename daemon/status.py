@@ -107,12 +107,12 @@ def _account(session: Session, config: Config, account: Any, gathered: _Gathered
     if "orders" not in cursors:
         return out
     orders = json.loads(cursors["orders"])
-    synced_at = parse_instant(orders["after"])
+    # As the alerting does: while a first start's searchOrders sweep runs, what reports do not make exact is judged on
+    # Amazon's report, as of the bound the sweep reads toward (its lower bound is weeks back).
+    out["sweeping"] = orders_sweeping(orders)
+    synced_at = parse_instant(orders["before"] if out["sweeping"] else orders["after"])
     at = evaluation_instant(synced_at)
     out["as_of"], out["synced_at"] = format_instant(at), format_instant(synced_at)
-    # As the alerting does: while a first start's searchOrders sweep runs, what reports do not make exact is judged on
-    # Amazon's report.
-    out["sweeping"] = orders_sweeping(orders)
     reading = still_reading(out["sweeping"], config.daemon.reads_order_reports)
     rows = cache.get(account.name, version_of(at, cursors), lambda: _evaluated(session, config, account, at, reading))
     out["metrics"] = [dict(row) for row in rows]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from daemon.app import build_for_scenario
-from daemon.clock import ManualClock
+from daemon.clock import ManualClock, format_instant
 from daemon.config import default_config
 from daemon.pipeline import local_metrics
 from daemon.simulator.payloads import ALL_ORDERS_COLUMNS
@@ -132,4 +132,5 @@ def test_without_order_reports_every_metric_is_judged_on_amazons_report_until_se
     with app.store.sessions() as session:
         account_status = status_report(session, config, END)["accounts"][0]
     assert account_status["sweeping"] and account_status["metrics"]
+    assert account_status["as_of"] == format_instant(END)  # the bound the sweep reads toward, not its start weeks back
     assert all("on Amazon's report" in row["headline"] and row["value"] is not None for row in account_status["metrics"])
