@@ -28,7 +28,7 @@ from alerts.series import DaySeries
 from alerts.metrics.definitions import METRICS
 from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
-from bench.family import Member, family
+from bench.family import ORIGINAL_SIZE, Member, family
 from bench.point_forecast import project
 from bench.observer import AMAZON_CLAIMS, OVERDUE, account_changes, sweep
 from daemon.app import policy_of, thresholds_of
@@ -42,6 +42,7 @@ HORIZON_DAYS = 30
 OTDR_ENFORCED = "ATVPDKIKX0DER"
 CACHE = Path(__file__).parent / ".cache"
 FAMILY_SIZE = 252  # the first 216 as before, then the widened kinds (bench/family.py)
+ROUND = 36  # twelve kinds, three accounts each: every kind in both parts
 
 
 VOLUME_CLASSES = ((0, 100, "under 100"), (100, 1000, "100-1,000"), (1000, 10**12, "over 1,000"))  # orders in the window
@@ -370,6 +371,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=FAMILY_SIZE)
     parser.add_argument("--hysteresis-grid", action="store_true",
                         help="also compare margin hysteresis settings (band, days) on the same evaluations")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="of the first 216 accounts, only every Nth round of 36 (each round holds every kind in "
+                             "both parts); the widened kinds are always kept")
     parser.add_argument("--save", type=Path, help="keep the evaluations in this file, for --load")
     parser.add_argument("--load", type=Path, help="decide and report on evaluations kept by --save, without the model")
     args = parser.parse_args(argv)
@@ -380,7 +384,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in results:  # decided again under the current defaults
             notify_steps(r, policy_of(alerts), alerts.hysteresis)
     else:
-        members = [m for m in family(args.size) if args.part == "all" or m.tuning == (args.part == "tuning")]
+        members = [m for m in family(args.size) if (args.part == "all" or m.tuning == (args.part == "tuning"))
+                   and (m.index >= ORIGINAL_SIZE or (m.index // ROUND) % args.rounds == 0)]
         members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             results = list(pool.map(run_account, members))
