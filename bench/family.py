@@ -82,10 +82,7 @@ def _member(index: int) -> Member:
         profile = replace(profile, other_marketplaces=("A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8")[: 1 + index % 2],
                         episodes=(Episode(start, length, negative_feedback=0.008 * strength, late_ship=0.03 * strength),))
     elif kind == "odr_creep":
-        step = 0.002 * strength
-        profile = replace(profile, episodes=tuple(
-            Episode(start + 10 * k, 10, negative_feedback=0.002 + step * (k + 1), claim=0.0005 + step / 3 * (k + 1))
-            for k in range(4)))
+        profile = replace(profile, episodes=_creep(start, 4, 0.002 * strength, 0.002, 0.0005, 3))
     elif kind == "stockout":
         profile = replace(profile, episodes=(Episode(start, max(5, length // 3), seller_cancel=0.03 * strength),))
     elif kind == "late_ship":
@@ -97,13 +94,15 @@ def _member(index: int) -> Member:
             base, negative_feedback=defect * 0.7, claim=defect * 0.3, chargeback=0.0))
     elif kind == "slow_creep":
         # The defect rate climbs a little every ten days for two months.
-        step = 0.0006 * strength
-        profile = replace(profile, episodes=tuple(
-            Episode(start + 10 * k, 10, negative_feedback=0.003 + step * (k + 1), claim=0.0006 + step / 4 * (k + 1))
-            for k in range(6)))
+        profile = replace(profile, episodes=_creep(start, 6, 0.0006 * strength, 0.003, 0.0006, 4))
     elif kind == "afn_marketplace":
         # Two marketplaces, much of it fulfilled by Amazon: the second marketplace's AFN window holds few orders.
         profile = replace(profile, other_marketplaces=("A2EUQ1WTGCTBG2",), afn_share=rng.uniform(0.4, 0.7),
                           episodes=(Episode(start, length, negative_feedback=0.007 * strength, claim=0.002 * strength),))
     return Member(index, profile, seed=7000 + index)
 
+
+def _creep(start: int, steps: int, step: float, feedback: float, claim: float, claim_divisor: int) -> tuple[Episode, ...]:
+    """A defect rate that climbs every ten days: negative feedback by `step`, claims by `step / claim_divisor`."""
+    return tuple(Episode(start + 10 * k, 10, negative_feedback=feedback + step * (k + 1),
+                         claim=claim + step / claim_divisor * (k + 1)) for k in range(steps))
