@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from alerts.model import Level
 from daemon.app import build
-from daemon.clock import ManualClock
+from daemon.clock import ManualClock, format_instant
 from daemon.config import load_config
 from daemon.signals import section_name
 from daemon.simulator.amazon import AccountSignals
 from daemon.simulator.server import SimulatorServer
+from storage.repo import set_cursor
 from tests.daemon.scenarios import small_account
 from tests.support.receivers import HttpReceiver, Reply, SmtpServer
 
@@ -28,7 +29,6 @@ def config_for(tmp_path, smtp: SmtpServer, slack: HttpReceiver, webhook: HttpRec
     path.write_text(f'''
 [daemon]
 state_dir = "state"
-history_from_reports = false  # no first-start sweep: only the signals are judged (no order is read here)
 
 [simulator]
 enabled = true
@@ -69,6 +69,10 @@ def test_a_new_ip_complaint_and_an_ahr_drop_each_reach_every_channel_in_the_next
         with SimulatorServer(SCENARIO, clock, signals=SIGNALS) as server:
             app = build(config_for(tmp_path, smtp, slack, webhook), clock, api_url=server.url)
             account = app.accounts[0]
+            # No order is read here: with the order feed taken as read, no metric has data and only the signals speak
+            # (a first start's sweep would judge the metrics on Amazon's report, which shows this seller over limits).
+            with app.store.transaction() as session:
+                set_cursor(session, "sim", "orders", {"after": format_instant(T0)}, T0)
             heard = []
             for day in range(5):
                 clock.set(T0 + day * DAY + timedelta(minutes=3))
