@@ -3,8 +3,9 @@
 Escalation speaks at once; de-escalation and resolution wait until the lower level has held for
 `settle` (Grafana's "keep firing for"), so a metric wobbling around a threshold does not notify on
 every poll. A raised metric resolves only once it is clear of its margin (alerts/hysteresis.py) and has stayed
-clear for `clear_for`: while it hovers just under the margin, its warning stays open. An unchanged raised level is said again only when it got worse (got_worse: the chance of a
-breach up by a step, defects closer to the limit, a breached rate further over it) or, while it is
+clear for `clear_for`: while it hovers just under the margin, its warning stays open. An unchanged raised level is
+said again only when it got worse (got_worse: the chance of a breach up by a step, defects closer to the limit, a
+breached rate further over it) or, while it is
 critical or breached, after the long repeat interval (Alertmanager's repeat_interval). A raised level that was never
 announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
 evaluation after the silence ends.
