@@ -14,8 +14,8 @@ new day without new data moves nothing but the calendar):
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
    Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
    `PRIOR_LIMIT_ORDERS` pseudo-orders at half the limit, so a window with few orders leans on the history
-   and a small account's history is not taken as surer than it is), or a rate that changed k days ago (k up to `CHANGE_DAYS`,
-   each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
+   and a small account's history is not taken as surer than it is), or a rate that changed k days ago
+   (k up to `CHANGE_DAYS`, each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
    weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
    once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
    a stock-out ends when stock arrives and a shipping backlog within weeks, a product problem later),

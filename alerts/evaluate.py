@@ -163,14 +163,7 @@ def _on_amazons_report(obs: Observation, thresholds: Thresholds, num: int, den: 
         why = (f"{name} is judged on Amazon's report until {until}, when our own count covers the whole window: "
                f"deliveries made before the daemon was installed cannot be dated, so {ours} leaves some out.")
     amazon = obs.amazon_value
-    level = Level.OK
-    if amazon is not None and obs.enforced:
-        if d.limit.direction == "upper":
-            level = (Level.BREACH if amazon >= d.limit.value else
-                     Level.WARNING if thresholds.warning_rate is not None and amazon >= thresholds.warning_rate else Level.OK)
-        else:
-            level = (Level.BREACH if amazon < d.limit.value else
-                     Level.WARNING if thresholds.warning_rate is not None and amazon < thresholds.warning_rate else Level.OK)
+    level = _level_of_rate(d, thresholds, amazon) if amazon is not None and obs.enforced else Level.OK
     figure = f"{_pct(amazon)} on Amazon's report" if amazon is not None else "no figure from Amazon yet"
     explanation = (
         why,
@@ -184,6 +177,18 @@ def _on_amazons_report(obs: Observation, thresholds: Thresholds, num: int, den: 
         forecast_breach_at=None, breach_probability=None, probability_days=chances.warning_days, outlook=None,
         headline=headline, explanation=explanation, advice=ADVICE.get(d.id, ()), low_volume=False, amazon_value=amazon,
     )
+
+
+def _level_of_rate(d: MetricDefinition, thresholds: Thresholds, rate: float) -> Level:
+    """The level a published rate alone sets: breach at the limit, warning past the warning margin."""
+    def past(threshold: float) -> bool:
+        return rate >= threshold if d.limit.direction == "upper" else rate < threshold
+
+    if past(d.limit.value):
+        return Level.BREACH
+    if thresholds.warning_rate is not None and past(thresholds.warning_rate):
+        return Level.WARNING
+    return Level.OK
 
 
 def _amazon_shows(obs: Observation, ahead: Outlook | None, chances: Chances) -> bool:

@@ -13,11 +13,11 @@ import pickle
 import random
 import statistics
 from collections import defaultdict
-from itertools import groupby
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 
 from alerts.breach import HISTORY_DAYS
@@ -140,7 +140,7 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
     return result
 
 
-def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis | None) -> AccountResult:
+def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis | None) -> None:
     """Decide, evaluation by evaluation, what the daemon would have sent under `policy` and `hysteresis` (None: none);
     the result's alert rows, counts and the cases' `notified` are replaced."""
     result.alert_rows, result.notifications, result.alerts = [], 0, 0
@@ -151,7 +151,8 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
         notified = 0
         for step in steps:
             ev, key = step.evaluation, step.key
-            clear = None if hysteresis is None else clear_of_margin(ev, step.thresholds, step.said.direction, hysteresis)
+            clear = (None if hysteresis is None
+                     else clear_of_margin(ev, step.thresholds, step.said.direction, hysteresis))
             decision = decide(states.get(key) or initial_state(at), step.level, at, policy,
                               got_worse(said.get(key), step.said), clear)
             states[key] = decision.state
@@ -170,7 +171,6 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
                 })
         result.alerts += notified
         result.notifications += bool(notified)
-    return result
 
 
 def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages) -> Observation:
@@ -332,7 +332,8 @@ def render(part: str, s: dict) -> str:
         "lead time, days (min, p10, median, p90, max): " + ", ".join(f"{v:.0f}" for v in s["lead_quantiles"]),
         f"critical/breach episodes on metrics that never breached: {s['false_critical_per_100_months']:.1f} per 100 account-months",
         f"notifications (one grouped message per evaluation) per account-month: {s['notifications_per_month']:.2f} "
-        f"({s['alerts_per_month']:.2f} alerts); on accounts that never breached: {s['quiet_notifications_per_month']:.2f} "
+        f"({s['alerts_per_month']:.2f} alerts); on accounts that never breached: "
+        f"{s['quiet_notifications_per_month']:.2f} "
         f"(the most on one account: {s['quiet_worst_month']:.2f})",
         f"forecast_breach_at within ±2 days of a day Amazon's figure was over: {s['forecast_hits']}/{s['forecasts']} "
         f"({_share(s['forecast_hits'], s['forecasts'])})",

@@ -102,7 +102,8 @@ def _member(index: int) -> Member:
     return Member(index, profile, seed=7000 + index)
 
 
-def _creep(start: int, steps: int, step: float, feedback: float, claim: float, claim_divisor: int) -> tuple[Episode, ...]:
+def _creep(start: int, steps: int, step: float, feedback: float, claim: float,
+           claim_divisor: int) -> tuple[Episode, ...]:
     """A defect rate that climbs every ten days: negative feedback by `step`, claims by `step / claim_divisor`."""
     return tuple(Episode(start + 10 * k, 10, negative_feedback=feedback + step * (k + 1),
                          claim=claim + step / claim_divisor * (k + 1)) for k in range(steps))

@@ -77,7 +77,8 @@ def _observe(
         reach = d.window.length_days + d.window.offset_days
         whole_from = (_first_evaluated(session, account, marketplace_id, d) or today) + timedelta(days=reach)
     return Observation(
-        definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series, whole_from=whole_from,
+        definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
+        whole_from=whole_from,
         unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
