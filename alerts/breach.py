@@ -48,10 +48,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from alerts.lag import DefectAges, learned_profile, profile_cdf
 from alerts.series import DaySeries
 from alerts.metrics.definitions import MetricDefinition
+
+# The model's products are a few hundred paths by a few dozen days: more BLAS threads than one only spin and take a
+# small VPS's other core from the poller (and from the other replays of the test suite).
+threadpool_limits(limits=1, user_api="blas")
 
 HISTORY_DAYS = 120  # the days of series an evaluation is given: the prior's longer history
 PATHS = 400

@@ -13,6 +13,7 @@ from daemon.clock import ManualClock
 from storage.db import make_engine, sqlite_url
 from storage.migrate import upgrade
 from storage.repo import Store
+from tests.support import replays
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Where the PostgreSQL tests find a server (trust auth, user postgres); CI sets SELLER_SENTINEL_REQUIRE_POSTGRES=1.
@@ -22,6 +23,34 @@ POSTGRES_ADMIN_URL = f"postgresql://postgres@{POSTGRES_ADDRESS}/postgres"
 _postgres_problem: list[str | None] = []
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def replay_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the e2e replays, one for the whole run: under pytest-xdist the run's shared temporary folder."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "replays"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read the e2e replays run last, when the replays begun with the session are most likely done."""
+    items.sort(key=lambda item: "_replays" in item.fixturenames)  # stable: the order is otherwise kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _replays_begun_with_the_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Start the e2e replays as soon as a worker begins, when the run holds a test that reads them, so they use the
+    CPU the rest of the suite leaves (tests/support/replays.py)."""
+    if not any("_replays" in item.fixturenames for item in request.session.items):
+        yield
+        return
+    process = replays.start(replay_root(tmp_path_factory), SHARED_DIR / "scenarios" / "examples")
+    yield
+    if process is not None:
+        try:
+            process.wait()  # the other worker may still be waiting for them: not stopped half-way
+        except KeyboardInterrupt:
+            process.terminate()
+            raise
 
 
 @pytest.fixture

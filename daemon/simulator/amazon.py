@@ -49,7 +49,7 @@ def _recompute(scenario: Scenario, at: datetime, marketplace_id: str, lags: Lags
     shipping_cut = at - lags.shipping
     odr = {"MFN": _OdrCounts(), "AFN": _OdrCounts()}
     lsr10, lsr30, cr, vtr, otd = Counts(), Counts(), Counts(), Counts(), Counts()
-    for timeline in scenario.orders.values():
+    for timeline in _within_reach(scenario, at):
         order = timeline.order.data
         if order["marketplace_id"] != marketplace_id or timeline.order.at > at:
             continue
@@ -84,6 +84,28 @@ def _recompute(scenario: Scenario, at: datetime, marketplace_id: str, lags: Lags
                 if delivered is not None and delivered.at <= deliver_by:
                     otd.num += units
     return {"odr": odr, "lsr_10d": lsr10, "lsr_30d": lsr30, "cr_7d": cr, "vtr_30d": vtr, "otdr_14d": otd}
+
+
+def _within_reach(scenario: Scenario, at: datetime) -> list[OrderTimeline]:
+    """The orders that can count in a figure published at `at`: purchased within the ODR's 74 days, or late enough
+    that a ship-by date, shipment or promised delivery of theirs can fall in the 30-day windows. The rest of the
+    history is skipped, which keeps a long replay's daily recompute from growing with every day of it."""
+    first = at - max(74 * DAY, 30 * DAY + _longest_reach(scenario))
+    return [scenario.orders[order_id] for order_id in scenario.orders_created(first, at)]
+
+
+def _longest_reach(scenario: Scenario) -> timedelta:
+    """How long after its purchase any order of the scenario has a ship-by date, a shipment or a promised delivery."""
+    key = ("amazon.longest_reach",)
+    if key not in scenario.memo:
+        reach = timedelta(0)
+        for timeline in scenario.orders.values():
+            order = timeline.order.data
+            later = [order.get("latest_ship_date"), order.get("latest_delivery_date")]
+            later += [event.at for event in timeline.events if event.type == "ship"]
+            reach = max([reach] + [moment - order["purchase_date"] for moment in later if moment is not None])
+        scenario.memo[key] = reach
+    return scenario.memo[key]
 
 
 class _OdrCounts:

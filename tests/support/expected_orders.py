@@ -23,6 +23,16 @@ class _Order:
     at: datetime
     events: list[tuple[datetime, dict]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Parsed once: every question about an instant reads them for every order.
+        self.purchase = parse_instant(self.order["purchase_date"])
+        self.ship_by = _instant_or_none(self.order.get("latest_ship_date"))
+        self.promise = _instant_or_none(self.order.get("latest_delivery_date"))
+
+
+def _instant_or_none(text: str | None) -> datetime | None:
+    return parse_instant(text) if text else None
+
 
 class ScenarioFacts:
     """Every order of a scenario with its events, asked about as of an instant."""
@@ -68,9 +78,7 @@ class ScenarioFacts:
             order = o.order
             if o.at > at or order["marketplace_id"] != marketplace_id:
                 continue
-            purchase = parse_instant(order["purchase_date"])
-            ship = self._first(o, "ship", at)
-            cancel = self._first(o, "cancel", at)
+            purchase = o.purchase
             if metric == "odr":
                 if (order["channel"] == fulfillment and at - 74 * DAY <= purchase < at - 14 * DAY
                         and self._defect_kinds(o, at)):
@@ -78,8 +86,9 @@ class ScenarioFacts:
                 continue
             if order["channel"] != "MFN":
                 continue
-            ship_by = parse_instant(order["latest_ship_date"])
-            promise = parse_instant(order["latest_delivery_date"])
+            ship = self._first(o, "ship", at)
+            cancel = self._first(o, "cancel", at)
+            ship_by, promise = o.ship_by, o.promise
             if metric in ("lsr_10d", "lsr_30d"):
                 days = 10 if metric == "lsr_10d" else 30
                 if ship and not cancel and at - days * DAY <= ship_by < at and ship[0] > ship_by:
@@ -109,9 +118,9 @@ class ScenarioFacts:
         for order_id, o in self.orders.items():
             order = o.order
             if (o.at <= at and order["marketplace_id"] == marketplace_id and order["channel"] == "MFN"
-                    and not self._first(o, "ship", at) and not self._first(o, "cancel", at)
-                    and parse_instant(order["latest_ship_date"]) < at + H48):
-                out[order_id] = parse_instant(order["latest_ship_date"])
+                    and o.ship_by < at + H48
+                    and not self._first(o, "ship", at) and not self._first(o, "cancel", at)):
+                out[order_id] = o.ship_by
         return out
 
     def undelivered(self, at: datetime, marketplace_id: str) -> dict[str, datetime]:
@@ -119,11 +128,12 @@ class ScenarioFacts:
         out = {}
         for order_id, o in self.orders.items():
             order = o.order
+            if (order["marketplace_id"] != marketplace_id or order["channel"] != "MFN"
+                    or not at - 7 * DAY <= o.promise < at + H48):
+                continue
             ship = self._first(o, "ship", at)
-            if (order["marketplace_id"] == marketplace_id and order["channel"] == "MFN" and ship
-                    and ship[1]["tracking_valid"] and not self._first(o, "deliver", at)
-                    and at - 7 * DAY <= parse_instant(order["latest_delivery_date"]) < at + H48):
-                out[order_id] = parse_instant(order["latest_delivery_date"])
+            if ship and ship[1]["tracking_valid"] and not self._first(o, "deliver", at):
+                out[order_id] = o.promise
         return out
 
     def untracked(self, at: datetime, marketplace_id: str) -> set[str]:
