@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,16 +73,22 @@ def enqueue(session: Session, alert: Alert, channel_names: Sequence[str], now: d
     return ids
 
 
-def enqueue_grouped(session: Session, raised: Sequence[tuple[Alert, Sequence[str]]], now: datetime) -> None:
+def enqueue_grouped(session: Session, raised: Sequence[tuple[Alert, Sequence[str]]], now: datetime,
+                    one_by_one: Collection[str] = ()) -> None:
     """Alerts of one account raised in one evaluation: each is stored; each channel gets one message, the alert
-    itself when it is alone there, else one group of all of them, worst first (Alertmanager's group_by)."""
+    itself when it is alone there, else one group of all of them, worst first (Alertmanager's group_by). The
+    channels in `one_by_one` (tickets: one per incident) get each alert on its own."""
     by_channel: dict[str, list[Alert]] = {}
     for alert, channels in raised:
         record(session, alert)
         for name in channels:
             by_channel.setdefault(name, []).append(alert)
     for name, alerts in by_channel.items():
-        enqueue(session, alerts[0] if len(alerts) == 1 else group(alerts, name), [name], now)
+        if name in one_by_one:
+            for alert in alerts:
+                enqueue(session, alert, [name], now)
+        else:
+            enqueue(session, alerts[0] if len(alerts) == 1 else group(alerts, name), [name], now)
 
 
 def deliver_due(store, channels: Mapping[str, object], render: Callable[[Alert], RenderedMessage], clock: Clock,

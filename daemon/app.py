@@ -13,6 +13,8 @@ from alerts.channels.console import ConsoleChannel
 from alerts.channels.email import EmailChannel
 from alerts.channels.file import FileChannel
 from alerts.channels.slack import SlackChannel
+from alerts.channels.ticket import TicketChannel
+from alerts.channels.trackers.github import GitHubIssues
 from alerts.channels.webhook import WebhookChannel
 from alerts.actions import DUE_SOON
 from alerts.decide import Policy
@@ -41,6 +43,7 @@ from storage import alerts_repo
 from storage.db import make_engine, sqlite_url
 from storage.migrate import upgrade
 from storage.repo import Store
+from storage.tickets_repo import TicketLedger
 
 USER_AGENT = "seller-sentinel/0.1"
 QUARANTINE_RETRY = timedelta(days=7)  # a record still malformed after a week is left for a person to look at
@@ -103,17 +106,17 @@ def thresholds_of(margins: Margins) -> Thresholds:
     return Thresholds(margins.warning, margins.critical, margins.warning_defects_left, margins.critical_defects_left)
 
 
-def build_channels(config: Config, clock: Clock, stream: IO[str] = sys.stderr) -> dict[str, Any]:
+def build_channels(config: Config, clock: Clock, store: Store, stream: IO[str] = sys.stderr) -> dict[str, Any]:
     """One channel object per enabled channel of the config."""
     channels: dict[str, Any] = {}
     for c in config.channels:
         if c.enabled:
-            channels[c.name] = build_channel(c, clock, stream)
+            channels[c.name] = build_channel(c, clock, store, stream)
     return channels
 
 
-def build_channel(c: ChannelConfig, clock: Clock, stream: IO[str] = sys.stderr) -> Any:
-    """The channel object for one channel config."""
+def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] = sys.stderr) -> Any:
+    """The channel object for one channel config; `store` keeps a ticket channel's tickets."""
     if c.kind == "console":
         return ConsoleChannel(c.name, sys.stdout if c.stream == "stdout" else stream)
     if c.kind == "file":
@@ -125,6 +128,9 @@ def build_channel(c: ChannelConfig, clock: Clock, stream: IO[str] = sys.stderr) 
     http = httpx.Client(timeout=c.timeout_seconds, headers={"User-Agent": USER_AGENT}, trust_env=False)
     if c.kind == "slack":
         return SlackChannel(c.name, c.webhook_url.reveal(), http)
+    if c.kind == "ticket":
+        tracker = GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees)
+        return TicketChannel(c.name, tracker, TicketLedger(store), clock, c.reopen_days, c.close_on_resolve)
     return WebhookChannel(c.name, c.url, c.signing_secret.reveal(), http, clock, c.mode,
                           c.routing_key.reveal() if c.routing_key else None)
 
@@ -155,7 +161,7 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
         ))
     apply_config_silences(store, config, clock.now())
     return App(store=store, clock=clock, accounts=accounts, routes=routes_of(config),
-               channels=build_channels(config, clock, stream), render=render, policy=policy_of(config.alerts),
+               channels=build_channels(config, clock, store, stream), render=render, policy=policy_of(config.alerts),
                horizon_days=config.alerts.forecast_horizon_days, chances=config.alerts.chances,
                hysteresis=config.alerts.hysteresis,
                signal_rules=SignalRules(config.alerts.ahr_floor, config.alerts.ahr_drop_step),

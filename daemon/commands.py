@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +21,8 @@ from daemon.silences import create_silence, silence_problem
 from daemon.status import chance_of_crossing, status_report
 from daemon.status_client import daemon_url, report_from_daemon
 from storage import alerts_repo
+from storage.db import sqlite_url
+from storage.tickets_repo import TicketLedger
 
 
 def _chance(row: dict) -> str:
@@ -144,22 +148,38 @@ def sample_alert(config: Config, now: datetime) -> Alert:
 
 
 def send_test_alert(config: Config, channel_name: str, out: IO[str]) -> int:
-    """`seller-sentinel test-alert`: one sample alert through one channel, once, and what happened."""
+    """`seller-sentinel test-alert`: one sample alert through one channel, once, and what happened. A ticket channel
+    opens a test ticket and closes it again, keeping nothing in the daemon's database."""
     channel_config = next((c for c in config.channels if c.name == channel_name), None)
     if channel_config is None:
         out.write(f"no channel named {channel_name!r}; configured: {', '.join(c.name for c in config.channels) or 'none'}\n")
         return 2
     clock = SystemClock()
-    channel = build_channel(channel_config, clock, out)
-    alert = sample_alert(config, clock.now())
-    try:
-        channel.send(render(alert), f"{alert.alert_id}:{channel_name}")
-    except DeliveryError as exc:
-        kind = "permanent: fix the channel's config" if exc.permanent else "transient: the daemon would retry"
-        out.write(f"{channel_name} ({channel_config.kind}): FAILED, {exc.reason} ({kind})\n")
-        return 1
-    out.write(f"{channel_name} ({channel_config.kind}): sent\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        store = open_store(sqlite_url(Path(scratch) / DATABASE_FILE))
+        channel = build_channel(channel_config, clock, store, out)
+        alert = sample_alert(config, clock.now())
+        sent = [alert] if channel_config.kind != "ticket" else [alert, resolved_sample(alert)]
+        try:
+            for each in sent:
+                channel.send(render(each), f"{each.alert_id}:{channel_name}")
+        except DeliveryError as exc:
+            kind = "permanent: fix the channel's config" if exc.permanent else "transient: the daemon would retry"
+            out.write(f"{channel_name} ({channel_config.kind}): FAILED, {exc.reason} ({kind})\n")
+            return 1
+        if channel_config.kind == "ticket":
+            ticket = TicketLedger(store).latest(channel_name, alert.key.dedup_key)
+            out.write(f"{channel_name} ({channel_config.kind}): opened and closed a test ticket, {ticket.url}\n")
+        else:
+            out.write(f"{channel_name} ({channel_config.kind}): sent\n")
+        store.engine.dispose()
     return 0
+
+
+def resolved_sample(alert: Alert) -> Alert:
+    """The sample alert's resolution: what closes a test ticket."""
+    return replace(alert, alert_id=f"{alert.alert_id}/resolved", level=Level.RESOLVED, reason=NotifyReason.RESOLVED,
+                   headline="Test alert resolved: nothing changed, the channel works.")
 
 
 def add_silence(config: Config, account: str, marketplace: str | None, metric: str | None, until: datetime,

@@ -38,7 +38,8 @@ FEEDS = ("orders", "deliveries", "feedback", "finances", "performance")
 DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless database_url says otherwise
 RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
-CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook")
+CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook", "ticket")
+TRACKERS = ("github",)
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
@@ -205,6 +206,13 @@ class ChannelConfig:
     mode: str = "standard"
     routing_key: Secret | None = None
     timeout_seconds: float = 15
+    tracker: str = ""
+    repository: str = ""
+    token: Secret | None = None
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    reopen_days: int = 7
+    close_on_resolve: bool = True
 
 
 @dataclass(frozen=True)
@@ -694,6 +702,8 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
     elif kind == "slack":
         out = ChannelConfig(**common, webhook_url=t.secret("webhook_url", True, "use the Slack Incoming Webhook URL"),
                             timeout_seconds=_positive(t, "timeout_seconds", 15))
+    elif kind == "ticket":
+        out = _ticket_channel(t, common)
     else:
         mode = t.get("mode", str, "standard")
         if mode not in ("standard", "pagerduty"):
@@ -704,6 +714,26 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
                             timeout_seconds=_positive(t, "timeout_seconds", 15))
     t.done()
     return out
+
+
+def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
+    tracker = t.get("tracker", str, fix="set it to github")
+    if tracker not in TRACKERS:
+        raise t.fail("tracker", f"is {tracker!r}", f"use {', '.join(TRACKERS)} (Jira, Zendesk and Freshdesk are not "
+                     "supported yet: use a webhook channel and the recipe in the README)")
+    if common["digests"]:
+        raise t.fail("digests", "is true", "remove it: digests are no incidents, send them by e-mail or Slack")
+    repository = t.get("repository", str, fix="set it to the repository's owner/name, e.g. acme/seller-ops")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository):
+        raise t.fail("repository", f"is {repository!r}", "write it as owner/name, e.g. acme/seller-ops")
+    reopen_days = t.get("reopen_days", int, 7)
+    if reopen_days < 0:
+        raise t.fail("reopen_days", f"is {reopen_days}", "use 0 (never reopen) or more days")
+    return ChannelConfig(
+        **common, tracker=tracker, url=_url(t, "url", "https://api.github.com"), repository=repository,
+        token=t.secret("token", True, "create a fine-grained token with Issues: read and write on the repository"),
+        labels=t.get("labels", "strings", ()), assignees=t.get("assignees", "strings", ()), reopen_days=reopen_days,
+        close_on_resolve=t.get("close_on_resolve", bool, True), timeout_seconds=_positive(t, "timeout_seconds", 15))
 
 
 def _required_url(t: _Table) -> str:

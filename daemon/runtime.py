@@ -67,6 +67,11 @@ class App:
     def account(self, name: str) -> AccountRuntime:
         return next(a for a in self.accounts if a.name == name)
 
+    @property
+    def one_by_one(self) -> frozenset[str]:
+        """The channels that take each alert on its own, never grouped: tickets, one per incident."""
+        return frozenset(name for name, channel in self.channels.items() if getattr(channel, "kind", "") == "ticket")
+
     def sync(self, account: AccountRuntime, until: datetime, feeds: tuple[str, ...] = FEEDS) -> list[PollResult]:
         """Poll the given feeds of one account up to `until`; a failing feed never stops the others."""
         results = []
@@ -126,7 +131,7 @@ class App:
                 alert = notify(session, finding, now, signal_policy, self.routes, raised)
                 if alert is not None:
                     alerts.append(alert)
-            enqueue_grouped(session, raised, now)
+            enqueue_grouped(session, raised, now, self.one_by_one)
             record_history(session, values)
         self.evaluated.put(account.name, version, rows)
         return Evaluated(values, alerts, orders)

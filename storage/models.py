@@ -256,6 +256,24 @@ class Delivery(Base):
     __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
 
 
+class Ticket(Base):
+    """One incident's ticket on a tracker: an alert key's episode from its first notice to its resolution."""
+
+    __tablename__ = "tickets"
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident: Mapped[str] = mapped_column(String(200), primary_key=True)  # dedup key @ the first notice's instant
+    dedup_key: Mapped[str] = mapped_column(String(160))
+    ticket_id: Mapped[str] = mapped_column(String(64))  # the tracker's own id (GitHub: the issue number)
+    url: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))  # the level the ticket says now
+    state: Mapped[str] = mapped_column(String(16))  # open | closed
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    follows: Mapped[str | None] = mapped_column(Text)  # the url of the ticket of the key's earlier incident
+
+    __table_args__ = (Index("ix_tickets_key", "channel", "dedup_key", "opened_at"),)
+
+
 class Silence(Base):
     __tablename__ = "silences"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -71,7 +71,7 @@ class Desk:
         self.config, self.clock = config, clock
         self.store = open_store(sqlite_url(config.daemon.state_dir / "sentinel.db"))
         self.routes = routes_of(config)
-        self.channels = build_channels(config, clock)
+        self.channels = build_channels(config, clock, self.store)
         apply_config_silences(self.store, config, clock.now())
 
     def say(self, level: Level, account: str = "main", marketplace: str = US, metric: str = "odr") -> None:

@@ -1,0 +1,66 @@
+"""What a ticket channel needs of a tracker (Jira, Zendesk, Freshdesk, GitHub Issues): find, open, comment, close."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    ticket_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the tracker shows it now."""
+
+    ref: TicketRef
+    closed: bool
+    declined: bool  # closed by a person as won't-fix / not planned: not to be reopened
+
+
+@dataclass(frozen=True)
+class Note:
+    """What a ticket says, in the channel's words; each tracker writes it in its own format, escaped."""
+
+    title: str  # the ticket's summary (opening notes only)
+    paragraphs: tuple[str, ...]
+    bullets: tuple[tuple[str, tuple[str, ...]], ...]  # (heading, lines)
+    links: tuple[tuple[str, str], ...]  # (words, url)
+
+
+class Tracker(Protocol):
+    kind: str
+
+    def find(self, marker: str) -> TicketView | None:
+        """The ticket carrying an incident's marker, whatever its state; None if there is none (or it was deleted)."""
+
+    def get(self, ref: TicketRef) -> TicketView | None:
+        """The ticket now; None once deleted on the tracker's side."""
+
+    def open(self, marker: str, note: Note, level: str, follows: str | None) -> TicketRef: ...
+
+    def comment(self, ref: TicketRef, note: Note, once_key: str) -> None:
+        """Add a comment unless one carrying `once_key` is already there (a retry after a lost answer)."""
+
+    def set_level(self, ref: TicketRef, level: str) -> None: ...
+
+    def close(self, ref: TicketRef) -> None: ...
+
+    def reopen(self, ref: TicketRef) -> None: ...
+
+
+def marker_of(incident: str) -> str:
+    """The label, tag or external id that finds an incident's ticket again: short, and free of the account's name."""
+    return "sentinel-" + hashlib.sha256(incident.encode("utf-8")).hexdigest()[:16]
+
+
+def error_message(body: Any) -> str:
+    """The tracker's own words from an error body, shortened: what a dead delivery shows the seller."""
+    if isinstance(body, dict):
+        for key in ("message", "errorMessages", "error", "description", "errors"):
+            if body.get(key):
+                return str(body[key])[:300]
+    return ""
