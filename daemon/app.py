@@ -130,7 +130,7 @@ def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] 
         return SlackChannel(c.name, c.webhook_url.reveal(), http)
     if c.kind == "ticket":
         tracker = GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees)
-        return TicketChannel(c.name, tracker, TicketLedger(store), clock, c.reopen_days, c.close_on_resolve)
+        return TicketChannel(c.name, tracker, TicketLedger(store), c.reopen_days, c.close_on_resolve)
     return WebhookChannel(c.name, c.url, c.signing_secret.reveal(), http, clock, c.mode,
                           c.routing_key.reveal() if c.routing_key else None)
 

@@ -270,6 +270,8 @@ class Ticket(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     follows: Mapped[str | None] = mapped_column(Text)  # the url of the ticket of the key's earlier incident
+    # The delivery whose comment was sent without an answer yet: its retry looks for that comment before adding it.
+    commenting: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_tickets_key", "channel", "dedup_key", "opened_at"),)
 

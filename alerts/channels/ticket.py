@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.channels.trackers.base import Note, TicketRef, Tracker, marker_of
+from alerts.channels.trackers.base import Note, TicketRef, TicketView, Tracker, marker_of
 from alerts.marketplaces import marketplace_name
 from alerts.model import Level, RenderedMessage
 from alerts.render import ORDERS_IN_EMAIL, SHORT, order_view, pct
 from alerts.breach import chance_text
-from daemon.clock import Clock, parse_instant
+from daemon.clock import parse_instant
 from storage.tickets_repo import TicketLedger, TicketRow
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,9 @@ logger = logging.getLogger(__name__)
 class TicketChannel:
     kind = "ticket"
 
-    def __init__(self, name: str, tracker: Tracker, ledger: TicketLedger, clock: Clock, reopen_days: int = 7,
+    def __init__(self, name: str, tracker: Tracker, ledger: TicketLedger, reopen_days: int = 7,
                  close_on_resolve: bool = True) -> None:
-        self.name, self.tracker, self._ledger, self._clock = name, tracker, ledger, clock
+        self.name, self.tracker, self._ledger = name, tracker, ledger
         self._reopen = timedelta(days=reopen_days)
         self._close_on_resolve = close_on_resolve
 
@@ -46,7 +46,7 @@ class TicketChannel:
             self._resolve(latest, data, delivery_id)
         elif latest is not None and latest.state == "open":
             self._update(latest, data, delivery_id)
-        elif latest is not None and self._clock.now() - latest.closed_at <= self._reopen:
+        elif latest is not None and _instant(data) - latest.closed_at <= self._reopen:
             self._raise_again(latest, data, delivery_id)
         else:
             self._open(data, follows=latest)
@@ -58,54 +58,67 @@ class TicketChannel:
         ref = found.ref if found else self.tracker.open(marker, opening_note(data), data["status"],
                                                          follows.url if follows else None)
         self._ledger.save(TicketRow(self.name, incident, data["dedup_key"], ref.ticket_id, ref.url, data["status"],
-                                    "open", self._clock.now(), follows=follows.url if follows else None))
+                                    "open", _instant(data), follows=follows.url if follows else None))
         logger.info("ticket opened channel=%s ticket=%s", self.name, ref.ticket_id)
 
     def _update(self, latest: TicketRow, data: dict[str, Any], delivery_id: str) -> None:
-        ref = _ref(latest)
-        view = self.tracker.get(ref)
+        view = self.tracker.get(_ref(latest))
         if view is None:
-            logger.warning("ticket deleted on the tracker, opening a new one channel=%s ticket=%s", self.name, ref.ticket_id)
+            logger.warning("ticket deleted on the tracker, opening a new one channel=%s ticket=%s", self.name,
+                           latest.ticket_id)
             self._open(data, follows=None)
             return
         if view.declined:
-            self._ledger.save(replace(latest, state="closed", closed_at=self._clock.now()))
-            logger.info("ticket closed as not planned by a person, left closed channel=%s ticket=%s", self.name, ref.ticket_id)
+            self._ledger.save(replace(latest, state="closed", closed_at=_instant(data)))
+            logger.info("ticket closed as not planned by a person, left closed channel=%s ticket=%s", self.name,
+                        latest.ticket_id)
             return
         if view.closed:
-            self.tracker.reopen(ref)  # closed by hand while the alert still stands
-        self._follow_up(latest, ref, data, delivery_id)
+            self.tracker.reopen(view.ref)  # closed by hand while the alert still stands
+        self._follow_up(latest, view, data, delivery_id)
 
     def _raise_again(self, latest: TicketRow, data: dict[str, Any], delivery_id: str) -> None:
-        ref = _ref(latest)
-        view = self.tracker.get(ref)
+        view = self.tracker.get(_ref(latest))
         if view is None:
             self._open(data, follows=None)
             return
         if view.declined:
-            logger.info("ticket closed as not planned by a person, not reopened channel=%s ticket=%s", self.name, ref.ticket_id)
+            logger.info("ticket closed as not planned by a person, not reopened channel=%s ticket=%s", self.name,
+                        latest.ticket_id)
             return
-        self.tracker.reopen(ref)
-        self._follow_up(replace(latest, state="open", closed_at=None), ref, data, delivery_id, reopened=True)
+        self.tracker.reopen(view.ref)
+        self._follow_up(replace(latest, state="open", closed_at=None), view, data, delivery_id, reopened=True)
 
-    def _follow_up(self, latest: TicketRow, ref: TicketRef, data: dict[str, Any], delivery_id: str,
+    def _follow_up(self, latest: TicketRow, view: TicketView, data: dict[str, Any], delivery_id: str,
                    reopened: bool = False) -> None:
-        self.tracker.comment(ref, follow_up_note(data, latest.level, reopened), delivery_id)
+        self._comment(latest, view.ref, follow_up_note(data, latest.level, reopened), delivery_id)
         if data["status"] != latest.level:
-            self.tracker.set_level(ref, data["status"])
-        self._ledger.save(replace(latest, level=data["status"]))
+            self.tracker.set_level(view, data["status"])
+        self._ledger.save(replace(latest, level=data["status"], commenting=None))
 
     def _resolve(self, latest: TicketRow | None, data: dict[str, Any], delivery_id: str) -> None:
         if latest is None or latest.state != "open":
             return  # raised before this channel existed, or already closed
-        ref = _ref(latest)
-        view = self.tracker.get(ref)
+        view = self.tracker.get(_ref(latest))
         if view is not None and not view.declined:
-            self.tracker.comment(ref, resolved_note(data), delivery_id)
+            self._comment(latest, view.ref, resolved_note(data), delivery_id)
             if self._close_on_resolve and not view.closed:
-                self.tracker.close(ref)
-        self._ledger.save(replace(latest, state="closed", closed_at=self._clock.now(), level=data["status"]))
-        logger.info("ticket closed channel=%s ticket=%s", self.name, ref.ticket_id)
+                self.tracker.close(view.ref)
+        self._ledger.save(replace(latest, state="closed", closed_at=_instant(data), level=data["status"],
+                                  commenting=None))
+        logger.info("ticket closed channel=%s ticket=%s", self.name, latest.ticket_id)
+
+    def _comment(self, latest: TicketRow, ref: TicketRef, note: Note, delivery_id: str) -> None:
+        """Comment once: the delivery is written down before the comment goes out, so that its retry (the answer was
+        lost, or the process died) looks for the comment first instead of adding it again."""
+        if latest.commenting != delivery_id:
+            self._ledger.save(replace(latest, commenting=delivery_id))
+        self.tracker.comment(ref, note, delivery_id, look_first=latest.commenting == delivery_id)
+
+
+def _instant(data: dict[str, Any]) -> datetime:
+    """When the alert was raised: the reopen window runs between alerts, however late the outbox delivered them."""
+    return parse_instant(data["raised_at"])
 
 
 def _ref(row: TicketRow) -> TicketRef:

@@ -39,7 +39,7 @@ def github(openapi):
 def channel(github, store, clock):
     http = httpx.Client(timeout=5, trust_env=False)
     yield TicketChannel("tickets", GitHubIssues(github.url, REPO, TOKEN, http, clock, labels=("amazon",)),
-                        TicketLedger(store), clock)
+                        TicketLedger(store))
     http.close()
 
 
@@ -147,7 +147,7 @@ def test_the_ticket_is_found_by_its_marker_when_the_ledger_never_heard_of_it(git
     alert = replace(raised(), raised_at=clock.now())
     data = render(alert).data
     tracker.open(marker_of(f"{data['dedup_key']}@{data['raised_at']}"), opening_note(data), "warning", None)
-    TicketChannel("tickets", tracker, TicketLedger(store), clock).send(render(alert), "x:tickets")
+    TicketChannel("tickets", tracker, TicketLedger(store)).send(render(alert), "x:tickets")
     assert len(github.issues) == 1
     http.close()
 
@@ -158,14 +158,14 @@ def test_rate_limits_are_transient_with_githubs_wait_and_a_bad_token_is_dead_wit
     waits = set()
     for _ in range(6):
         with pytest.raises(DeliveryError) as refused:
-            say(TicketChannel("tickets", GitHubIssues(github.url, REPO, TOKEN, http, clock), TicketLedger(store), clock),
+            say(TicketChannel("tickets", GitHubIssues(github.url, REPO, TOKEN, http, clock), TicketLedger(store)),
                 clock, raised(), 1)
         assert not refused.value.permanent
         waits.add(refused.value.retry_after)
     assert 1.0 in waits  # 429 with retry-after: 1
     github.faults = Faults()
     with pytest.raises(DeliveryError) as dead:
-        say(TicketChannel("tickets", GitHubIssues(github.url, REPO, "wrong", http, clock), TicketLedger(store), clock),
+        say(TicketChannel("tickets", GitHubIssues(github.url, REPO, "wrong", http, clock), TicketLedger(store)),
             clock, raised(), 1)
     assert dead.value.permanent and "HTTP 401: Bad credentials" in dead.value.reason
     assert "wrong" not in dead.value.reason

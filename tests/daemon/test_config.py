@@ -19,7 +19,8 @@ EXAMPLE = ROOT / "config.example.toml"
 SECRET_VALUE = "s3cr3t-value-that-must-never-show"
 ENVIRON = {name: SECRET_VALUE for name in (
     "SELLER_SENTINEL_LWA_CLIENT_ID", "SELLER_SENTINEL_LWA_CLIENT_SECRET", "SELLER_SENTINEL_REFRESH_TOKEN",
-    "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET")}
+    "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET",
+    "SELLER_SENTINEL_GITHUB_TOKEN")}
 MINIMAL = '''
 [[accounts]]
 name = "main"
@@ -28,6 +29,15 @@ marketplaces = ["ATVPDKIKX0DER"]
 lwa_client_id_env = "ID"
 lwa_client_secret_env = "SECRET"
 refresh_token_file = "token.txt"
+'''
+
+TICKET = '''
+[[channels]]
+name = "github"
+kind = "ticket"
+tracker = "github"
+repository = "acme/seller-ops"
+token_env = "SECRET"
 '''
 
 
@@ -41,7 +51,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_example_config_loads_as_it_is():
     config = load_config(EXAMPLE, ENVIRON)
     assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE
-    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook"]
+    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket"]
     assert config.alerts.margins_for("main", "ATVPDKIKX0DER", "odr").warning == 0.007
     assert config.alerts.margins_for("main", "A1PA6795UKMFR9", "odr").warning == 0.0075
 
@@ -85,6 +95,13 @@ def test_every_config_field_appears_in_the_example():
     assert missing == set()
 
 
+def test_a_ticket_channel_is_read_with_its_defaults(tmp_path):
+    [channel] = load_config(write(tmp_path, MINIMAL + TICKET), {"ID": "x", "SECRET": SECRET_VALUE}).channels
+    assert (channel.tracker, channel.repository, channel.url, channel.reopen_days) == (
+        "github", "acme/seller-ops", "https://api.github.com", 7)
+    assert channel.token.reveal() == SECRET_VALUE and channel.close_on_resolve
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (MINIMAL.replace('seller_id = "A2X"\n', ""), "accounts[0] seller_id is missing"),
     (MINIMAL + "\n[daemon]\npoll_intervl_minutes = 5\n", "[daemon] poll_intervl_minutes is not a known key; did you mean poll_interval_minutes"),
@@ -95,6 +112,10 @@ def test_every_config_field_appears_in_the_example():
     (MINIMAL.replace('"ATVPDKIKX0DER"', '"XX"'), "unknown marketplace id 'XX'"),
     (MINIMAL + "\n[[channels]]\nname = \"slack\"\nkind = \"slack\"\n", "channels[0] webhook_url is missing"),
     ("[daemon\n", "not valid TOML"),
+    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "jira"'), "channels[0] tracker is 'jira'; use github"),
+    (MINIMAL + TICKET.replace('"acme/seller-ops"', '"acme"'), "channels[0] repository is 'acme'; write it as owner/name"),
+    (MINIMAL + TICKET + "digests = true\n", "channels[0] digests is true; remove it"),
+    (MINIMAL + TICKET.replace('token_env = "SECRET"\n', ""), "channels[0] token is missing"),
 ])
 def test_a_bad_config_names_file_key_and_fix(tmp_path, text, expected):
     path = write(tmp_path, text)

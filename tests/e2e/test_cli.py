@@ -12,7 +12,9 @@ import sys
 import threading
 from pathlib import Path
 
+from tests.support.github_fake import FakeGitHub
 from tests.support.receivers import HttpReceiver, Reply, wait_until
+from tests.support.vendor_api import github_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,6 +129,30 @@ webhook_url_env = "SLACK_URL"
         assert "SECRETPATH" not in failed.stdout + failed.stderr
     finally:
         receiver.close()
+
+
+def test_test_alert_opens_and_closes_a_test_issue_and_names_githubs_refusal(tmp_path):
+    github = FakeGitHub(github_openapi(), "acme/seller-ops", "github_pat_TEST")
+    try:
+        config = simulated_config(tmp_path, f'''
+[[channels]]
+name = "github"
+kind = "ticket"
+tracker = "github"
+repository = "acme/seller-ops"
+url = "{github.url}"
+token_env = "GITHUB_TOKEN"
+''')
+        ok = cli("test-alert", "--config", str(config), "--channel", "github", env={"GITHUB_TOKEN": "github_pat_TEST"})
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "github (ticket): opened and closed a test ticket, https://github.com/acme/seller-ops/issues/1" in ok.stdout
+        assert github.issues[1]["state"] == "closed" and len(github.comments[1]) == 1
+        refused = cli("test-alert", "--config", str(config), "--channel", "github", env={"GITHUB_TOKEN": "wrong"})
+        assert refused.returncode == 1 and "HTTP 401: Bad credentials (permanent" in refused.stdout
+        assert "wrong" not in refused.stdout + refused.stderr
+        assert github.violations == []
+    finally:
+        github.close()
 
 
 def test_a_silence_is_stored_and_listed(tmp_path):

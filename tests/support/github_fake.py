@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,11 +32,12 @@ USER.update({"login": "sentinel-bot", "id": 1, "node_id": "U_1", "gravatar_id": 
 @dataclass
 class Faults:
     """A share of calls answered 429 or 503 before anything happens, and a share of changes made then left without
-    an answer (the connection closes), chosen by a seeded generator."""
+    an answer (the connection closes), chosen by a seeded generator; `latency` seconds before each answer."""
 
     refused: float = 0.0
     lost: float = 0.0
     seed: int = 1
+    latency: float = 0.0
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -54,6 +56,7 @@ class FakeGitHub:
         self.deleted: set[int] = set()
         self.violations: list[str] = []
         self.calls: list[tuple[str, str]] = []
+        self.refused = self.lost = 0  # the faults given
         self._lock = threading.Lock()
         self._next_comment = 1
         fake = self
@@ -63,6 +66,8 @@ class FakeGitHub:
 
             def _serve(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if fake.faults.latency:
+                    threading.Event().wait(fake.faults.latency)
                 answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 if answer is None:  # the change is made, the answer lost
                     self.close_connection = True
@@ -81,7 +86,7 @@ class FakeGitHub:
             def log_message(self, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -113,6 +118,7 @@ class FakeGitHub:
                 return self._answer(request, 401, {"message": "Bad credentials",
                                                    "documentation_url": "https://docs.github.com/rest"})
             draw = self.faults.draw()
+            self.refused += draw < self.faults.refused
             if draw < self.faults.refused / 2:
                 return 429, {"retry-after": "1", "content-type": "application/json"}, json.dumps(
                     {"message": "You have exceeded a secondary rate limit."}).encode()
@@ -126,6 +132,7 @@ class FakeGitHub:
                                                    "documentation_url": "https://docs.github.com/rest"})
             status, payload = self._route(method, parts.path, query, json.loads(body) if body else None)
             if method != "GET" and status < 300 and self.faults.draw() < self.faults.lost:
+                self.lost += 1
                 return None
             return self._answer(request, status, payload)
 
@@ -210,6 +217,13 @@ class FakeGitHub:
         self.comments[number].append(comment)
         self.issues[number]["comments"] += 1
         return 201, comment
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request resets its connection: expected here, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def _label(name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ class TicketView:
     ref: TicketRef
     closed: bool
     declined: bool  # closed by a person as won't-fix / not planned: not to be reopened
+    labels: tuple[str, ...] = ()  # or tags: what a level change keeps
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ class Tracker(Protocol):
 
     def open(self, marker: str, note: Note, level: str, follows: str | None) -> TicketRef: ...
 
-    def comment(self, ref: TicketRef, note: Note, once_key: str) -> None:
-        """Add a comment unless one carrying `once_key` is already there (a retry after a lost answer)."""
+    def comment(self, ref: TicketRef, note: Note, once_key: str, look_first: bool) -> None:
+        """Add a comment carrying `once_key`; with `look_first`, unless one carrying it is already there (the retry of
+        a comment whose answer was lost)."""
 
-    def set_level(self, ref: TicketRef, level: str) -> None: ...
+    def set_level(self, view: TicketView, level: str) -> None: ...
 
     def close(self, ref: TicketRef) -> None: ...
 

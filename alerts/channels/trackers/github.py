@@ -79,17 +79,17 @@ class GitHubIssues:
             "labels": [marker, LEVEL_LABEL + level, *self._labels], "assignees": list(self._assignees)})
         return TicketRef(str(issue["number"]), issue["html_url"])
 
-    def comment(self, ref: TicketRef, note: Note, once_key: str) -> None:
-        hidden = f"seller-sentinel:{once_marker(once_key)}"
-        comments = self._call("GET", f"/issues/{ref.ticket_id}/comments", params={"per_page": 100})
-        if any(hidden in (c.get("body") or "") for c in comments):
-            return
+    def comment(self, ref: TicketRef, note: Note, once_key: str, look_first: bool) -> None:
+        if look_first:
+            hidden = f"seller-sentinel:{once_marker(once_key)}"
+            comments = self._call("GET", f"/issues/{ref.ticket_id}/comments", params={"per_page": 100})
+            if any(hidden in (c.get("body") or "") for c in comments):
+                return
         self._call("POST", f"/issues/{ref.ticket_id}/comments", json={"body": markdown(note, once_key)})
 
-    def set_level(self, ref: TicketRef, level: str) -> None:
-        issue = self._call("GET", f"/issues/{ref.ticket_id}")
-        kept = [label["name"] for label in issue.get("labels", []) if not label["name"].startswith(LEVEL_LABEL)]
-        self._call("PATCH", f"/issues/{ref.ticket_id}", json={"labels": kept + [LEVEL_LABEL + level]})
+    def set_level(self, view: TicketView, level: str) -> None:
+        kept = [label for label in view.labels if not label.startswith(LEVEL_LABEL)]
+        self._call("PATCH", f"/issues/{view.ref.ticket_id}", json={"labels": kept + [LEVEL_LABEL + level]})
 
     def close(self, ref: TicketRef) -> None:
         self._call("PATCH", f"/issues/{ref.ticket_id}", json={"state": "closed", "state_reason": "completed"})
@@ -101,7 +101,8 @@ class GitHubIssues:
     def _view(issue: dict[str, Any]) -> TicketView:
         closed = issue.get("state") == "closed"
         return TicketView(TicketRef(str(issue["number"]), issue["html_url"]), closed,
-                          closed and issue.get("state_reason") in ("not_planned", "duplicate"))
+                          closed and issue.get("state_reason") in ("not_planned", "duplicate"),
+                          tuple(label["name"] for label in issue.get("labels", [])))
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
               missing_ok: bool = False) -> Any:

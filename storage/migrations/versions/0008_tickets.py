@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column('opened_at', UtcDateTime(), nullable=False),
         sa.Column('closed_at', UtcDateTime(), nullable=True),
         sa.Column('follows', sa.Text(), nullable=True),
+        sa.Column('commenting', sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint('channel', 'incident'),
     )
     op.create_index('ix_tickets_key', 'tickets', ['channel', 'dedup_key', 'opened_at'])

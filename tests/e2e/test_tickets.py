@@ -1,0 +1,87 @@
+"""Each shared example's alert history through a ticket channel to a loopback GitHub checked against GitHub's
+published description: one issue per incident, a comment per later notice, closed exactly when the incident
+resolved; and the same final state when GitHub refuses a third of the calls, loses one answer in ten after making
+the change, and the delivering process is SIGKILLed 20 times."""
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import EXAMPLE_NAMES
+from tests.support import ticket_replay
+from tests.support.github_fake import Faults, FakeGitHub
+from tests.support.vendor_api import github_openapi
+
+KILLS = 20
+
+
+def final_state(fake: FakeGitHub, database) -> dict[str, list[tuple[int, str]]]:
+    """dedup key -> [(comments, state)] per issue, in the order opened, as GitHub holds them."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT dedup_key, ticket_id FROM tickets ORDER BY opened_at, incident").fetchall()
+    state: dict[str, list[tuple[int, str]]] = {}
+    for key, number in rows:
+        issue = fake.issues[int(number)]
+        state.setdefault(key, []).append((len(fake.comments[int(number)]), issue["state"]))
+    return state
+
+
+def run(database, fake: FakeGitHub, files) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.support.ticket_replay", str(database), fake.url,
+                             *map(str, files)],
+                            cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True, env={"PATH": os.environ["PATH"]})
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    return github_openapi()
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_one_issue_per_incident_with_a_comment_per_later_notice_closed_when_it_resolved(example_replays, name,
+                                                                                          openapi, tmp_path):
+    files = [example_replays[name] / "alerts.jsonl"]
+    fake = FakeGitHub(openapi, ticket_replay.REPOSITORY, ticket_replay.TOKEN)
+    try:
+        ticket_replay.deliver(tmp_path / "tickets.db", fake.url, files)
+        expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
+        assert final_state(fake, tmp_path / "tickets.db") == expected
+        assert len(fake.issues) == sum(len(tickets) for tickets in expected.values())
+        assert fake.violations == []
+    finally:
+        fake.close()
+
+
+def test_refusals_lost_answers_and_kills_change_nothing_in_the_end(example_replays, openapi, tmp_path):
+    """The three examples as three accounts of one seller; GitHub answers after 50 ms, as a tracker far away does,
+    so that the kills land while issues are being opened, commented and closed."""
+    files = [example_replays[name] / "alerts.jsonl" for name in EXAMPLE_NAMES]
+    expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
+    fake = FakeGitHub(openapi, ticket_replay.REPOSITORY, ticket_replay.TOKEN,
+                      Faults(refused=1 / 3, lost=0.1, seed=5, latency=0.05))
+    database = tmp_path / "tickets.db"
+    rng = random.Random(11)
+    try:
+        for kill in range(KILLS):
+            process = run(database, fake, files)
+            time.sleep(rng.uniform(0.5, 2.0))  # a random moment: starting, opening, commenting, closing
+            process.kill()
+            errors = process.communicate()[1]
+            assert process.returncode == -9, f"kill {kill}: the run ended by itself: {errors[-2000:]}"
+        last = run(database, fake, files)
+        errors = last.communicate(timeout=300)[1]
+        assert last.returncode == 0, errors[-2000:]
+        assert final_state(fake, database) == expected
+        assert len(fake.issues) == sum(len(tickets) for tickets in expected.values())
+        assert fake.refused > len(fake.calls) / 4 and fake.lost > 0 and fake.violations == []
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("SELECT count(*) FROM deliveries WHERE status != 'sent'").fetchone() == (0,)
+    finally:
+        fake.close()

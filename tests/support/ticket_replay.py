@@ -1,0 +1,116 @@
+"""A replay's alert history delivered to a ticket channel through the real outbox, in a process that may be killed.
+
+`python -m tests.support.ticket_replay DATABASE TRACKER_URL ALERTS_JSONL...` enqueues each alert of the histories at
+its instant on a virtual clock (each file one account, named after its folder) and delivers what is due (retries in
+virtual time) before the next; started again after a kill it goes on from what the database holds.
+`expected_tickets` says, from the same histories alone, what the tracker must hold at the end.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from alerts.channels.ticket import TicketChannel
+from alerts.channels.trackers.github import GitHubIssues
+from alerts.model import Alert, AlertKey, Level, NotifyReason
+from alerts.outbox import deliver_due, enqueue
+from alerts.render import render
+from daemon.app import open_store
+from daemon.clock import ManualClock, parse_instant
+from storage import models as m
+from storage.db import sqlite_url
+from storage.tickets_repo import TicketLedger
+
+REPOSITORY = "acme/seller-ops"
+TOKEN = "github_pat_TEST"
+CHANNEL = "tickets"
+REOPEN_DAYS = 7
+
+
+def histories(files: list[Path]) -> list[dict[str, Any]]:
+    """The rows of every file, each with its account, in the order they were raised."""
+    rows = [{**json.loads(line), "account": path.parent.name}
+            for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    return sorted(rows, key=lambda row: row["at"])  # stable: one account's rows keep their order
+
+
+def key_of(row: dict[str, Any]) -> AlertKey:
+    return AlertKey(row["account"], row["marketplace_id"], row["metric"], row["fulfillment"])
+
+
+def alerts_of(rows: list[dict[str, Any]]) -> list[Alert]:
+    """Each alerts.jsonl row as the alert the daemon raised, its reason from the key's level before it."""
+    before: dict[AlertKey, Level] = {}
+    alerts = []
+    for sequence, row in enumerate(rows, start=1):
+        key, level = key_of(row), Level(row["level"])
+        was = before.get(key, Level.OK)
+        if level == Level.RESOLVED:
+            reason = NotifyReason.RESOLVED
+        elif was.rank == 0:
+            reason = NotifyReason.FIRST
+        else:
+            reason = {1: NotifyReason.ESCALATED, -1: NotifyReason.DE_ESCALATED}.get(
+                (level.rank > was.rank) - (level.rank < was.rank), NotifyReason.WORSE)
+        before[key] = level
+        alerts.append(Alert(
+            alert_id=f"{key.dedup_key}#{sequence}", key=key, kind="metric", level=level, reason=reason,
+            raised_at=parse_instant(row["at"]), headline=f"{row['metric']} ({row['fulfillment']}) is {level.value}",
+            value=row["value"], limit=row["limit"], defects_to_breach=row["defects_to_breach"],
+            breach_probability=row["breach_probability"], breach_probability_days=row["breach_probability_days"],
+            details={"orders": row["orders"], "orders_total": len(row["orders"])},
+        ))
+    return alerts
+
+
+def expected_tickets(rows: list[dict[str, Any]]) -> dict[str, list[tuple[int, str]]]:
+    """dedup key -> [(comments, state)] per ticket in the order they were opened, from the history alone."""
+    tickets: dict[str, list[list[Any]]] = {}
+    for row in rows:
+        key, at = key_of(row).dedup_key, parse_instant(row["at"])
+        mine = tickets.setdefault(key, [])
+        current = mine[-1] if mine else None  # [comments, state, closed_at]
+        if row["level"] == Level.RESOLVED.value:
+            if current and current[1] == "open":
+                current[0], current[1], current[2] = current[0] + 1, "closed", at
+        elif current and current[1] == "open":
+            current[0] += 1
+        elif current and at - current[2] <= timedelta(days=REOPEN_DAYS):
+            current[0], current[1], current[2] = current[0] + 1, "open", None
+        else:
+            mine.append([0, "open", None])
+    return {key: [(comments, state) for comments, state, _ in mine] for key, mine in tickets.items()}
+
+
+def deliver(database: Path, tracker_url: str, files: list[Path]) -> None:
+    rows = histories(files)
+    store = open_store(sqlite_url(database))
+    with store.transaction() as session:  # a restart goes on from the latest instant the database saw
+        seen = session.scalar(select(func.max(func.coalesce(m.Delivery.claimed_at, m.Delivery.next_attempt_at))))
+    clock = ManualClock(max(filter(None, (seen, parse_instant(rows[0]["at"])))))
+    with httpx.Client(timeout=5, trust_env=False) as http:
+        channel = TicketChannel(CHANNEL, GitHubIssues(tracker_url, REPOSITORY, TOKEN, http, clock),
+                                TicketLedger(store), REOPEN_DAYS)
+        for alert in alerts_of(rows):
+            clock.set(max(clock.now(), alert.raised_at))
+            with store.transaction() as session:
+                enqueue(session, alert, [CHANNEL], clock.now())  # idempotent: a restart enqueues nothing twice
+            while _undelivered(store):
+                deliver_due(store, {CHANNEL: channel}, render, clock)
+                clock.advance(minutes=5)  # retries back off in virtual time; a killed run's claim expires
+    store.engine.dispose()
+
+
+def _undelivered(store) -> bool:
+    with store.transaction() as session:
+        return session.scalar(select(func.count()).where(m.Delivery.status.in_(("pending", "sending")))) > 0
+
+
+if __name__ == "__main__":
+    deliver(Path(sys.argv[1]), sys.argv[2], [Path(arg) for arg in sys.argv[3:]])
