@@ -67,3 +67,15 @@ def test_an_alert_alone_on_a_channel_is_sent_as_itself(store, clock, receiver):
     [request] = receiver.requests
     body = json.loads(request.body)
     assert body["alert_id"] == critical.alert_id and "group" not in body
+
+
+def test_a_ticket_channel_gets_each_alert_on_its_own_while_others_get_the_group(store, clock):
+    """One ticket per incident: grouping three alerts into one message would make one ticket of three incidents."""
+    warning, critical, breach = three_alerts()
+    with store.transaction() as session:
+        enqueue_grouped(session, [(warning, ["github", "slack"]), (critical, ["github", "slack"]),
+                                  (breach, ["github", "slack"])], clock.now(), one_by_one={"github"})
+    with store.sessions() as session:
+        ids = sorted(delivery_statuses(session))
+    assert [i for i in ids if i.endswith(":github")] == sorted(f"{a.alert_id}:github" for a in (warning, critical, breach))
+    assert len([i for i in ids if i.endswith(":slack")]) == 1

@@ -19,12 +19,13 @@ TITLE_CHARS = 256
 # HTML, entities, emphasis, code, tables or strikethrough anywhere in a line; @ and # too, so no one is mentioned and
 # nothing is cross-linked. A line's start can also make a list, a quote or a heading.
 _INLINE = re.compile(r"([\\`*_\[\]()<>#!|~@&])")
-_LIST_START = re.compile(r"^(\d*)([-+.)])")
+_LIST_START = re.compile(r"^([-+]|\d+[.)])")
 
 
 def markdown_text(text: str) -> str:
     """Plain text as Markdown that shows exactly that text on one line."""
-    return _LIST_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", " ".join(text.split())))
+    escaped = _INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _LIST_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], escaped)
 
 
 def markdown(note: Note, once_key: str | None = None) -> str:
