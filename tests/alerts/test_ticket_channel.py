@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import threading
+
 import httpx
 import pytest
 
@@ -11,9 +13,12 @@ from alerts.channels.ticket import TicketChannel, opening_note
 from alerts.channels.trackers.base import marker_of
 from alerts.channels.trackers.github import GitHubIssues, markdown_text
 from alerts.model import Level, NotifyReason
+from alerts.outbox import deliver_due, enqueue
 from alerts.render import render
 from daemon.errors import DeliveryError
+from storage.alerts_repo import delivery_statuses
 from storage.tickets_repo import TicketLedger
+from tests.support import ticket_replay
 from tests.alerts.samples import HOSTILE, odr_warning
 from tests.support.github_fake import Faults, FakeGitHub
 from tests.support.vendor_api import github_openapi
@@ -194,4 +199,47 @@ def test_the_fake_refuses_what_githubs_description_does_not_allow(openapi):
             assert http.get(f"{fake.url}/repos/{REPO}/issues", params={"state": "weird"}, headers=headers).status_code == 422
         assert len(fake.violations) == 2 and "'title' is a required property" in fake.violations[0]
     finally:
+        fake.close()
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_postgresql_never_open_two_issues_for_one_incident(pg_store, openapi, clock):
+    """Two delivery loops on one PostgreSQL database, each with its own channel, against a GitHub that refuses a
+    third of the calls and loses one answer in ten: the issues are the incidents, no more."""
+    rows = [{"at": f"2026-03-{day:02d}T00:00:00Z", "account": "main", "marketplace_id": "ATVPDKIKX0DER",
+             "metric": metric, "fulfillment": "MFN", "level": level, "value": 0.009, "limit": 0.01,
+             "defects_to_breach": 1, "breach_probability": 0.4, "breach_probability_days": 14, "orders": []}
+            for metric in ("odr", "lsr_10d", "cr_7d")
+            for day, level in ((1, "warning"), (2, "critical"), (4, "resolved"), (6, "warning"), (20, "resolved"),
+                               (29, "breach"))]
+    rows.sort(key=lambda row: row["at"])
+    fake = FakeGitHub(openapi, REPO, TOKEN, Faults(refused=1 / 3, lost=0.1, seed=9))
+    clients = [httpx.Client(timeout=5, trust_env=False) for _ in range(2)]
+    channels = [{"tickets": TicketChannel("tickets", GitHubIssues(fake.url, REPO, TOKEN, http, clock),
+                                          TicketLedger(pg_store))} for http in clients]
+    try:
+        for alert in ticket_replay.alerts_of(rows):
+            clock.set(max(clock.now(), alert.raised_at))
+            with pg_store.transaction() as session:
+                enqueue(session, alert, ["tickets"], clock.now())
+            for _ in range(200):
+                daemons = [threading.Thread(target=deliver_due, args=(pg_store, c, render, clock)) for c in channels]
+                for daemon in daemons:
+                    daemon.start()
+                for daemon in daemons:
+                    daemon.join()
+                with pg_store.sessions() as session:
+                    if set(delivery_statuses(session).values()) <= {"sent"}:
+                        break
+                clock.advance(minutes=5)
+        expected = ticket_replay.expected_tickets(rows)
+        assert len(fake.issues) == sum(len(tickets) for tickets in expected.values()) == 6
+        assert sorted(len(c) for c in fake.comments.values()) == sorted(
+            comments for tickets in expected.values() for comments, _ in tickets)
+        with pg_store.sessions() as session:
+            assert set(delivery_statuses(session).values()) == {"sent"}
+        assert fake.refused > 0 and fake.lost > 0 and fake.violations == []
+    finally:
+        for http in clients:
+            http.close()
         fake.close()
