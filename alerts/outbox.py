@@ -113,7 +113,11 @@ def deliver_due(store, channels: Mapping[str, object], render: Callable[[Alert],
         try:
             channel.send(render(alert_from_json(alert_json)), delivery_id)
         except DeliveryError as exc:
-            outcome = _failed(store, delivery_id, exc.reason, exc.permanent, exc.retry_after, attempts + 1, created_at, clock, policy)
+            # A receiver that says when to come back (Retry-After) is busy, not failing: the wait is its own and the
+            # attempt does not count toward giving up (max_age still bounds it).
+            counted = attempts if exc.retry_after is not None else attempts + 1
+            outcome = _failed(store, delivery_id, exc.reason, exc.permanent, exc.retry_after, counted, created_at, clock,
+                              policy)
         except Exception as exc:  # a channel bug must not stop the daemon: treat as transient
             outcome = _failed(store, delivery_id, type(exc).__name__, False, None, attempts + 1, created_at, clock, policy)
         else:

@@ -14,7 +14,7 @@ from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.render import render
 from daemon.app import build_channel, open_store
 from daemon.clock import SystemClock, format_instant, parse_instant
-from daemon.config import DATABASE_FILE, RUN_STATE_DIR, Config, default_config
+from daemon.config import DATABASE_FILE, RUN_STATE_DIR, ChannelConfig, Config, default_config
 from daemon.dbhealth import probe_writable
 from daemon.errors import ConfigError, DeliveryError
 from daemon.silences import create_silence, silence_problem
@@ -22,6 +22,7 @@ from daemon.status import chance_of_crossing, status_report
 from daemon.status_client import daemon_url, report_from_daemon
 from storage import alerts_repo
 from storage.db import sqlite_url
+from storage.repo import Store
 from storage.tickets_repo import TicketLedger
 
 
@@ -157,22 +158,31 @@ def send_test_alert(config: Config, channel_name: str, out: IO[str]) -> int:
     clock = SystemClock()
     with tempfile.TemporaryDirectory() as scratch:
         store = open_store(sqlite_url(Path(scratch) / DATABASE_FILE))
-        channel = build_channel(channel_config, clock, store, out)
-        alert = sample_alert(config, clock.now())
-        sent = [alert] if channel_config.kind != "ticket" else [alert, resolved_sample(alert)]
         try:
-            for each in sent:
-                channel.send(render(each), f"{each.alert_id}:{channel_name}")
-        except DeliveryError as exc:
-            kind = "permanent: fix the channel's config" if exc.permanent else "transient: the daemon would retry"
-            out.write(f"{channel_name} ({channel_config.kind}): FAILED, {exc.reason} ({kind})\n")
-            return 1
-        if channel_config.kind == "ticket":
-            ticket = TicketLedger(store).latest(channel_name, alert.key.dedup_key)
-            out.write(f"{channel_name} ({channel_config.kind}): opened and closed a test ticket, {ticket.url}\n")
-        else:
-            out.write(f"{channel_name} ({channel_config.kind}): sent\n")
-        store.engine.dispose()
+            return _send_samples(config, channel_config, build_channel(channel_config, clock, store, out), store, clock,
+                                 out)
+        finally:
+            store.engine.dispose()
+
+
+def _send_samples(config: Config, channel_config: ChannelConfig, channel: Any, store: Store, clock: SystemClock,
+                  out: IO[str]) -> int:
+    """The sample alert (and, for a ticket channel, its resolution), and what happened."""
+    alert = sample_alert(config, clock.now())
+    name = channel_config.name
+    sent = [alert] if channel_config.kind != "ticket" else [alert, resolved_sample(alert)]
+    try:
+        for each in sent:
+            channel.send(render(each), f"{each.alert_id}:{name}")
+    except DeliveryError as exc:
+        kind = "permanent: fix the channel's config" if exc.permanent else "transient: the daemon would retry"
+        out.write(f"{name} ({channel_config.kind}): FAILED, {exc.reason} ({kind})\n")
+        return 1
+    if channel_config.kind == "ticket":
+        ticket = TicketLedger(store).latest(name, alert.key.dedup_key)
+        out.write(f"{name} ({channel_config.kind}): opened and closed a test ticket, {ticket.url}\n")
+    else:
+        out.write(f"{name} ({channel_config.kind}): sent\n")
     return 0
 
 

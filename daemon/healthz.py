@@ -59,7 +59,7 @@ def _failing_channels(session: Session, now: datetime) -> list[str]:
     everything waiting there (later ones queue behind the first, in order)."""
     d = m.Delivery
     failing = dict(session.execute(select(d.channel, func.max(d.last_error)).where(
-        d.status == "pending", d.attempts > 0, d.created_at <= now - CHANNEL_FAILING_AFTER).group_by(d.channel)).all())
+        d.status == "pending", d.last_error.is_not(None), d.created_at <= now - CHANNEL_FAILING_AFTER).group_by(d.channel)).all())
     if not failing:
         return []
     rows = session.execute(select(d.channel, func.count(), func.min(d.created_at)).where(

@@ -72,6 +72,18 @@ def test_retry_after_is_honoured(store, clock, receiver, http):
     assert len(receiver.requests) == 2
 
 
+def test_a_receiver_saying_when_to_come_back_does_not_use_up_the_attempts(store, clock, receiver, http):
+    """Twenty-five 429s with Retry-After in a row (the policy gives up after 20 failed attempts): still sent."""
+    receiver.respond(*[Reply(429, "slow down", {"Retry-After": "60"})] * 25)
+    channels = {"slack": SlackChannel("slack", receiver.url, http)}
+    queue_alert(store, clock, ("slack",))
+    for _ in range(26):
+        deliver_due(store, channels, render, clock)
+        clock.advance(seconds=61)
+    assert statuses(store) == {"main/ATVPDKIKX0DER/MFN/odr#1:slack": "sent"}
+    assert len(receiver.requests) == 26
+
+
 @pytest.mark.parametrize("status", [404, 410])
 def test_a_gone_endpoint_marks_the_delivery_dead_without_retrying(store, clock, receiver, http, status):
     receiver.respond(Reply(status, "gone"))

@@ -145,7 +145,7 @@ def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
                                                                 "t": T.isoformat()})
     upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
         orders = connection.execute(text("SELECT order_id, status, left_pending FROM orders ORDER BY order_id")).all()
         assert [tuple(o) for o in orders] == [("A", "Canceled", 1), ("B", "Pending", 0)]
         shipment = connection.execute(text("SELECT delivered_at, delivered_after FROM shipments")).one()
