@@ -206,13 +206,7 @@ def test_the_fake_refuses_what_githubs_description_does_not_allow(openapi):
 def test_two_daemons_on_postgresql_never_open_two_issues_for_one_incident(pg_store, openapi, clock):
     """Two delivery loops on one PostgreSQL database, each with its own channel, against a GitHub that refuses a
     third of the calls and loses one answer in ten: the issues are the incidents, no more."""
-    rows = [{"at": f"2026-03-{day:02d}T00:00:00Z", "account": "main", "marketplace_id": "ATVPDKIKX0DER",
-             "metric": metric, "fulfillment": "MFN", "level": level, "value": 0.009, "limit": 0.01,
-             "defects_to_breach": 1, "breach_probability": 0.4, "breach_probability_days": 14, "orders": []}
-            for metric in ("odr", "lsr_10d", "cr_7d")
-            for day, level in ((1, "warning"), (2, "critical"), (4, "resolved"), (6, "warning"), (20, "resolved"),
-                               (29, "breach"))]
-    rows.sort(key=lambda row: row["at"])
+    rows = ticket_replay.episodes()
     fake = FakeGitHub(openapi, REPO, TOKEN, Faults(refused=1 / 3, lost=0.1, seed=9))
     clients = [httpx.Client(timeout=5, trust_env=False) for _ in range(2)]
     channels = [{"tickets": TicketChannel("tickets", GitHubIssues(fake.url, REPO, TOKEN, http, clock),

@@ -1,9 +1,11 @@
 """Each shared example's alert history through a ticket channel to a loopback GitHub checked against GitHub's
 published description: one issue per incident, a comment per later notice, closed exactly when the incident
 resolved; and the same final state when GitHub refuses a third of the calls, loses one answer in ten after making
-the change, and the delivering process is SIGKILLed 20 times."""
+the change, and the delivering process is SIGKILLed 20 times (the daemon's own `run` is killed with a ticket channel
+in tests/e2e/test_kill_loop.py)."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -20,17 +22,6 @@ from tests.support.github_fake import Faults, FakeGitHub
 from tests.support.vendor_api import github_openapi
 
 KILLS = 20
-
-
-def final_state(fake: FakeGitHub, database) -> dict[str, list[tuple[int, str]]]:
-    """dedup key -> [(comments, state)] per issue, in the order opened, as GitHub holds them."""
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT dedup_key, ticket_id FROM tickets ORDER BY opened_at, incident").fetchall()
-    state: dict[str, list[tuple[int, str]]] = {}
-    for key, number in rows:
-        issue = fake.issues[int(number)]
-        state.setdefault(key, []).append((len(fake.comments[int(number)]), issue["state"]))
-    return state
 
 
 def run(database, fake: FakeGitHub, files) -> subprocess.Popen:
@@ -52,17 +43,22 @@ def test_one_issue_per_incident_with_a_comment_per_later_notice_closed_when_it_r
     try:
         ticket_replay.deliver(tmp_path / "tickets.db", fake.url, files)
         expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
-        assert final_state(fake, tmp_path / "tickets.db") == expected
+        assert ticket_replay.final_state(fake, tmp_path / "tickets.db") == expected
         assert len(fake.issues) == sum(len(tickets) for tickets in expected.values())
         assert fake.violations == []
     finally:
         fake.close()
 
 
-def test_refusals_lost_answers_and_kills_change_nothing_in_the_end(example_replays, openapi, tmp_path):
-    """GitHub answers after 50 ms, as a tracker far away does, so that the kills land while issues are being opened,
-    commented on and closed."""
-    files = [example_replays["odr_creep"] / "alerts.jsonl"]
+def test_refusals_lost_answers_and_kills_change_nothing_in_the_end(openapi, tmp_path):
+    """Every turn an incident takes (tests/support/ticket_replay.py: episodes), for three accounts. GitHub answers
+    after 50 ms, as a tracker far away does, so that the kills land while issues are opened, commented on and closed.
+    (Not read from the example replays, so that it runs while they are being made.)"""
+    files = []
+    for account in ("north", "south", "west"):
+        (tmp_path / account).mkdir()
+        files.append(tmp_path / account / "alerts.jsonl")
+        files[-1].write_text("".join(json.dumps(row) + "\n" for row in ticket_replay.episodes(account)))
     expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
     fake = FakeGitHub(openapi, ticket_replay.REPOSITORY, ticket_replay.TOKEN,
                       Faults(refused=1 / 3, lost=0.1, seed=5, latency=0.05))
@@ -78,7 +74,7 @@ def test_refusals_lost_answers_and_kills_change_nothing_in_the_end(example_repla
         last = run(database, fake, files)
         errors = last.communicate(timeout=300)[1]
         assert last.returncode == 0, errors[-2000:]
-        assert final_state(fake, database) == expected
+        assert ticket_replay.final_state(fake, database) == expected
         assert len(fake.issues) == sum(len(tickets) for tickets in expected.values())
         assert fake.refused > len(fake.calls) / 4 and fake.lost > 0 and fake.violations == []
         with sqlite3.connect(database) as connection:

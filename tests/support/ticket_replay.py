@@ -8,10 +8,11 @@ virtual time) before the next; started again after a kill it goes on from what t
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import func, select
@@ -27,10 +28,25 @@ from storage import models as m
 from storage.db import sqlite_url
 from storage.tickets_repo import TicketLedger
 
+if TYPE_CHECKING:  # the delivering process has no use for openapi-core
+    from tests.support.github_fake import FakeGitHub
+
 REPOSITORY = "acme/seller-ops"
 TOKEN = "github_pat_TEST"
 CHANNEL = "tickets"
 REOPEN_DAYS = 7
+
+
+def episodes(account: str = "main") -> list[dict[str, Any]]:
+    """A history in alerts.jsonl's shape with every turn an incident takes: three metrics, each warned, escalated,
+    resolved, raised again two days later (the same ticket reopens), resolved, and breached nine days on (a new one)."""
+    rows = [{"at": f"2026-03-{day:02d}T00:00:00Z", "account": account, "marketplace_id": "ATVPDKIKX0DER",
+             "metric": metric, "fulfillment": "MFN", "level": level, "value": 0.009, "limit": 0.01,
+             "defects_to_breach": 1, "breach_probability": 0.4, "breach_probability_days": 14, "orders": []}
+            for metric in ("odr", "lsr_10d", "cr_7d")
+            for day, level in ((1, "warning"), (2, "critical"), (4, "resolved"), (6, "warning"), (20, "resolved"),
+                               (29, "breach"))]
+    return sorted(rows, key=lambda row: row["at"])
 
 
 def histories(files: list[Path]) -> list[dict[str, Any]]:
@@ -86,6 +102,17 @@ def expected_tickets(rows: list[dict[str, Any]]) -> dict[str, list[tuple[int, st
         else:
             mine.append([0, "open", None])
     return {key: [(comments, state) for comments, state, _ in mine] for key, mine in tickets.items()}
+
+
+def final_state(fake: FakeGitHub, database: Path) -> dict[str, list[tuple[int, str]]]:
+    """dedup key -> [(comments, state)] per issue, in the order opened, as the fake GitHub holds them."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT dedup_key, ticket_id FROM tickets ORDER BY opened_at, incident").fetchall()
+    state: dict[str, list[tuple[int, str]]] = {}
+    for key, number in rows:
+        issue = fake.issues[int(number)]
+        state.setdefault(key, []).append((len(fake.comments[int(number)]), issue["state"]))
+    return state
 
 
 def deliver(database: Path, tracker_url: str, files: list[Path]) -> None:
