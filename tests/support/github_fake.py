@@ -65,7 +65,11 @@ class FakeGitHub:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the client died mid-request: nothing arrived that GitHub would act on
+                    self.close_connection = True
+                    return
                 if fake.faults.latency:
                     threading.Event().wait(fake.faults.latency)
                 answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)

@@ -22,10 +22,11 @@ from alerts.channels.trackers.github import GitHubIssues
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.outbox import deliver_due, enqueue
 from alerts.render import render
-from daemon.app import open_store
 from daemon.clock import ManualClock, parse_instant
 from storage import models as m
-from storage.db import sqlite_url
+from storage.db import make_engine, sqlite_url
+from storage.migrate import upgrade
+from storage.repo import Store
 from storage.tickets_repo import TicketLedger
 
 if TYPE_CHECKING:  # the delivering process has no use for openapi-core
@@ -117,7 +118,9 @@ def final_state(fake: FakeGitHub, database: Path) -> dict[str, list[tuple[int, s
 
 def deliver(database: Path, tracker_url: str, files: list[Path]) -> None:
     rows = histories(files)
-    store = open_store(sqlite_url(database))
+    engine = make_engine(sqlite_url(database))  # not daemon.app: each of the test's many starts stays light
+    upgrade(engine)
+    store = Store(engine)
     with store.transaction() as session:  # a restart goes on from the latest instant the database saw
         seen = session.scalar(select(func.max(func.coalesce(m.Delivery.claimed_at, m.Delivery.next_attempt_at))))
     clock = ManualClock(max(filter(None, (seen, parse_instant(rows[0]["at"])))))
