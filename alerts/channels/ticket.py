@@ -7,8 +7,9 @@ new ticket follows the old one.
 
 Exactly once: each delivery may be sent again (a crash before the outbox recorded it, a lost answer, a retry), so
 every step is one the tracker can be asked twice. A ticket carries its incident's marker and is looked for by it
-before one is opened; a comment carries its delivery's key and is not added twice; closing, reopening and levels
-are states. The ledger (storage/tickets_repo.py) is written after the tracker answered and only saves lookups.
+before one is opened; a comment carries its delivery's key, and the ledger (storage/tickets_repo.py) notes a comment
+before it goes out, so only its retry looks for it; closing, reopening and levels are states. The ledger's ticket is
+written after the tracker answered: a crash in between is mended by the marker.
 """
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.breach import chance_text
 from alerts.channels.trackers.base import Note, TicketRef, TicketView, Tracker, marker_of
 from alerts.marketplaces import marketplace_name
 from alerts.model import Level, RenderedMessage
-from alerts.render import ORDERS_IN_EMAIL, SHORT, order_view, pct
-from alerts.breach import chance_text
+from alerts.render import ORDERS_IN_EMAIL, SHORT, count, order_view, pct
 from daemon.clock import parse_instant
 from storage.tickets_repo import TicketLedger, TicketRow
 
@@ -137,8 +138,10 @@ def _figures(data: dict[str, Any]) -> list[str]:
     lines = [f"{name} ({data['fulfillment']}) is {pct(data['value'])} against a limit of {pct(data['limit'])}"
              + (f"; Amazon's own figure is {pct(data['amazon_value'])}" if data.get("amazon_value") is not None else "")
              + "."]
-    if data.get("defects_to_breach"):
-        lines.append(f"{data['defects_to_breach']} more defective orders in the window breach the limit.")
+    left = data.get("defects_to_breach")
+    if left:
+        lines.append(f"{count(left, 'more defective order')} in the window {'breaches' if left == 1 else 'breach'} "
+                     "the limit.")
     if data.get("breach_probability") is not None and data.get("defects_to_breach"):
         chance = f"The chance of a breach within {data['breach_probability_days']} days is " \
                  f"{chance_text(data['breach_probability'])}"

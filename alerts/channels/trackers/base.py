@@ -1,4 +1,4 @@
-"""What a ticket channel needs of a tracker (Jira, Zendesk, Freshdesk, GitHub Issues): find, open, comment, close."""
+"""What a ticket channel needs of a tracker (GitHub Issues today): find, open, comment, close."""
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +62,7 @@ def marker_of(incident: str) -> str:
 def error_message(body: Any) -> str:
     """The tracker's own words from an error body, shortened: what a dead delivery shows the seller."""
     if isinstance(body, dict):
-        for key in ("message", "errorMessages", "error", "description", "errors"):
+        for key in ("message", "errors"):
             if body.get(key):
                 return str(body[key])[:300]
     return ""
