@@ -41,8 +41,9 @@ def start(root: Path, examples: Path) -> subprocess.Popen | None:
     with FileLock(str(root / "start.lock")):
         if (root / "started").exists():
             return None
-        process = subprocess.Popen([sys.executable, "-m", "tests.support.replays", str(root), str(examples)],
-                                   cwd=Path(__file__).resolve().parents[2])
+        with (root / "maker.log").open("w") as log:  # the realistic replays log every bad answer Amazon gives
+            process = subprocess.Popen([sys.executable, "-m", "tests.support.replays", str(root), str(examples)],
+                                       cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT)
         (root / "started").write_text(str(process.pid))
         return process
 
