@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from alerts.actions import OrderRef, TodoItem, acting_sentences, breakdown, cause_sentences
+from alerts.channels.base import Channel
 from alerts.decide import Policy
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
@@ -54,7 +55,7 @@ class App:
     clock: Clock
     accounts: list[AccountRuntime]
     routes: tuple[Route, ...]
-    channels: Mapping[str, object]
+    channels: Mapping[str, Channel]
     render: Callable[[Alert], RenderedMessage]
     policy: Policy = field(default_factory=Policy)
     horizon_days: int = 30
@@ -70,7 +71,7 @@ class App:
     @property
     def one_by_one(self) -> frozenset[str]:
         """The channels that take each alert on its own, never grouped: tickets, one per incident."""
-        return frozenset(name for name, channel in self.channels.items() if getattr(channel, "kind", "") == "ticket")
+        return frozenset(name for name, channel in self.channels.items() if channel.kind == "ticket")
 
     def sync(self, account: AccountRuntime, until: datetime, feeds: tuple[str, ...] = FEEDS) -> list[PollResult]:
         """Poll the given feeds of one account up to `until`; a failing feed never stops the others."""

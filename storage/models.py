@@ -269,7 +269,6 @@ class Ticket(Base):
     state: Mapped[str] = mapped_column(String(16))  # open | closed
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    follows: Mapped[str | None] = mapped_column(Text)  # the url of the ticket of the key's earlier incident
     # The delivery whose comment was sent without an answer yet: its retry looks for that comment before adding it.
     commenting: Mapped[str | None] = mapped_column(String(200))
 

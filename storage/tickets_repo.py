@@ -21,7 +21,6 @@ class TicketRow:
     state: str  # open | closed
     opened_at: datetime
     closed_at: datetime | None = None
-    follows: str | None = None
     commenting: str | None = None  # a delivery whose comment may have been added, its answer lost
 
 
@@ -38,10 +37,10 @@ class TicketLedger:
                                   .order_by(t.opened_at.desc(), t.incident.desc()).limit(1)).first()
             return None if row is None else TicketRow(
                 row.channel, row.incident, row.dedup_key, row.ticket_id, row.url, row.level, row.state, row.opened_at,
-                row.closed_at, row.follows, row.commenting)
+                row.closed_at, row.commenting)
 
     def save(self, row: TicketRow) -> None:
         with self._store.transaction() as session:
             upsert(session, m.Ticket.__table__, [row.__dict__], ("channel", "incident"),
-                   lambda ex: {k: getattr(ex, k) for k in ("ticket_id", "url", "level", "state", "closed_at", "follows",
+                   lambda ex: {k: getattr(ex, k) for k in ("ticket_id", "url", "level", "state", "closed_at",
                                                              "commenting")})

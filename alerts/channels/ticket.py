@@ -59,7 +59,7 @@ class TicketChannel:
         ref = found.ref if found else self.tracker.open(marker, opening_note(data), data["status"],
                                                          follows.url if follows else None)
         self._ledger.save(TicketRow(self.name, incident, data["dedup_key"], ref.ticket_id, ref.url, data["status"],
-                                    "open", _instant(data), follows=follows.url if follows else None))
+                                    "open", _instant(data)))
         logger.info("ticket opened channel=%s ticket=%s", self.name, ref.ticket_id)
 
     def _update(self, latest: TicketRow, data: dict[str, Any], delivery_id: str) -> None:

@@ -74,7 +74,7 @@ class GitHubIssues:
     def open(self, marker: str, note: Note, level: str, follows: str | None) -> TicketRef:
         body = markdown(note)
         if follows and _safe_url(follows):
-            body += f"\n\nThis follows [the earlier incident]({follows})\\."
+            body += f"\n\nThis follows [the earlier incident]({follows})."
         issue = self._call("POST", "/issues", json={
             "title": " ".join(note.title.split())[:TITLE_CHARS], "body": body,
             "labels": [marker, LEVEL_LABEL + level, *self._labels], "assignees": list(self._assignees)})

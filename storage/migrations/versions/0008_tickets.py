@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column('state', sa.String(length=16), nullable=False),
         sa.Column('opened_at', UtcDateTime(), nullable=False),
         sa.Column('closed_at', UtcDateTime(), nullable=True),
-        sa.Column('follows', sa.Text(), nullable=True),
         sa.Column('commenting', sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint('channel', 'incident'),
     )
