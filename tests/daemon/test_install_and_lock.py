@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from datetime import datetime, timezone
 from io import StringIO
 
@@ -22,7 +23,7 @@ from daemon.commands import backup_database
 from daemon.config import default_config
 from daemon.lock import AlreadyRunning, DaemonLock
 from storage.db import make_engine, sqlite_url
-from storage.migrate import upgrade
+from storage.migrate import MIGRATIONS, newest_revision, upgrade
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_cli import cli, simulated_config
 
@@ -157,6 +158,25 @@ def test_a_database_of_the_first_schema_migrates_with_its_data_intact(tmp_path):
             "orderId is missing", None, None)
         assert json.loads(connection.execute(text("SELECT value FROM cursors")).scalar()) == {
             "after": "2026-03-01T00:00:00Z"}
+
+
+def test_each_revision_is_named_after_its_file_so_an_up_to_date_start_skips_alembic(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert {Path(script.path).name.split("_", 1)[0] for script in scripts.walk_revisions()} == {
+        script.revision for script in scripts.walk_revisions()}
+    assert scripts.get_current_head() == newest_revision()
+
+    database = tmp_path / "sentinel.db"
+    upgrade(make_engine(sqlite_url(database)))
+    start = ("import sys; from storage.db import make_engine, sqlite_url; from storage.migrate import upgrade; "
+             f"upgrade(make_engine(sqlite_url({str(database)!r}))); print('alembic' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", start], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
 
 
 def test_the_lock_file_names_the_holder_and_a_fresh_lock_takes_over_after_release(tmp_path):
