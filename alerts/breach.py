@@ -6,7 +6,9 @@ new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
-   and open claims Amazon counts are added to every future window (`certain`; see 5 for when). An open
+   and open claims Amazon counts are added to every future window (`certain`; see 5 for when). Past-due orders
+   are also the late shipments of their ship-by days in the rate's evidence (3): a late shipment reaches the
+   daemon only once shipped, so without them the last days of a backlog look quiet and the episode over. An open
    claim is also the first of the defects still to arrive (4): its grant, when the daemon sees it, is
    no new defect in Amazon's figure, so the first `open_defects` arrivals on each path add nothing.
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -141,12 +144,14 @@ class Outlook:
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
             certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0,
-            defect_ages: DefectAges | None = None, screen: bool = True) -> Outlook:
+            defect_ages: DefectAges | None = None, screen: bool = True,
+            past_due: Mapping[date, int] | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
-    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py). With `screen`, a first
+    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
+    unshipped orders past their ship-by date, by that date (late-shipment rates). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
-    model = _Model(series, d, today, horizon_days, certain, open_defects, defect_ages or {})
+    model = _Model(series, d, today, horizon_days, certain, open_defects, defect_ages or {}, past_due or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -155,7 +160,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_defects: int, defect_ages: DefectAges):
+                 open_defects: int, defect_ages: DefectAges, past_due: Mapping[date, int]):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -172,6 +177,9 @@ class _Model:
         self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
         self.certain_orders = counted * certain[1]
         history = {a: c for a, c in series.counts.items() if a < today}
+        for a, late in past_due.items():  # late shipments the daemon will see once they ship
+            num, den = history.get(a, (0, 0))
+            history[a] = (num + late, den + late)
         self.lag_cdf = _lag_cdf(d, defect_ages, today)
         self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
         self.volume = _volumes(history, today, self.days)

@@ -1,6 +1,7 @@
 """Value against Amazon's limit, the seller's margins and the chance of a breach: level, defects to breach, and why. Pure."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -69,7 +70,9 @@ class Observation:
     denominator: int
     series: DaySeries
     unattributed: int = 0  # in Amazon's report but not attributable through the API (open claims, chargebacks)
-    certain: tuple[int, int] = (0, 0)  # certain to enter: (numerator, denominator), e.g. past-due unshipped orders
+    # Late-shipment rates: unshipped seller-fulfilled orders in the window past their ship-by date, by that date. They
+    # can only end as late shipments, which the daemon sees only once they ship.
+    past_due: Mapping[date, int] = field(default_factory=dict)
     amazon_value: float | None = None
     enforced: bool = True
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
@@ -78,6 +81,11 @@ class Observation:
     # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
     whole_from: date | None = None
     reading_history: bool = False  # a first start is still reading the orders of this window: judged on Amazon's report
+
+    @property
+    def overdue(self) -> int:
+        """The past-due orders: certain to enter the late-shipment rate's numerator and denominator."""
+        return sum(self.past_due.values())
 
 
 @dataclass(frozen=True)
@@ -111,11 +119,11 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
         return _on_amazons_report(obs, thresholds, num, den, chances)
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
-    certain = (obs.certain[0] + open_claims, obs.certain[1])
+    certain = (obs.overdue + open_claims, obs.overdue)
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
-                    obs.defect_ages, screen=not near) if den else None
+                    obs.defect_ages, screen=not near, past_due=obs.past_due) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK
@@ -246,7 +254,7 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, ahead: Outlo
         out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
     if obs.claims_unknown and upper:
         out.append("Amazon's latest report left out its claim and chargeback counts, so open claims are not included.")
-    out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), obs.certain)))
+    out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), (obs.overdue, obs.overdue))))
     if ahead is not None and dtb:
         out.append(_chance_sentence(d.id, ahead, days, obs.at.date()))
     if low_volume and dtb == 1:
@@ -271,8 +279,8 @@ def _pending_sentences(obs: Observation, name: str, num: int, den: int, ahead: P
     if d.window.offset_days and entering > 0 and ahead.denominator:
         out.append(f"{defects(d.id, entering)} on orders from the last {d.window.offset_days} days will enter the window by "
                    f"{when}: {name} will reach {_pct(ahead.numerator / ahead.denominator)}.")
-    elif obs.certain[0] and ahead.denominator:
-        out.append(f"{obs.certain[0]} unshipped orders are past their ship-by date and can only end as late shipments: "
+    elif obs.overdue and ahead.denominator:
+        out.append(f"{obs.overdue} unshipped orders are past their ship-by date and can only end as late shipments: "
                    f"{name} would reach {_pct(ahead.numerator / ahead.denominator)}.")
     if (d.window.offset_days and d.limit.direction == "upper" and ahead.denominator and ahead.denominator < den * 0.9
             and entering <= 0):

@@ -130,7 +130,7 @@ def run_account(member: Member, chances: Chances | None = None) -> AccountResult
                                              ev.denominator))
                     if ev.forecast_breach_at:
                         result.medians.append((key, ev.forecast_breach_at))
-                    point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.certain[0] + obs.unattributed, obs.certain[1]))
+                    point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.overdue + obs.unattributed, obs.overdue))
                     if point is not None:
                         result.points.append((key, datetime.combine(point, datetime.min.time(), tzinfo=at.tzinfo)))
                 said = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
@@ -184,12 +184,12 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages) -> Obs
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
         granted = mine.window(("odr_granted_claims", d.fulfillment, mp), first, end)[0]
         unattributed = max(0, reported - granted)
-    certain = (0, 0)
+    past_due = {}
     if d.id in ("lsr_10d", "lsr_30d"):
-        certain = mine.window((OVERDUE, "MFN", mp), first, today)
+        past_due = {day: n for day, (n, _) in mine.series((OVERDUE, "MFN", mp), first, today).items() if n}
     defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from} if d.id == "odr" else {}
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
-                       unattributed=unattributed, certain=certain, amazon_value=a_num / a_den if a_den else None,
+                       unattributed=unattributed, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
                        defect_ages=defect_ages)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -66,10 +66,7 @@ def _observe(
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
-    certain = (0, 0)
-    if d.id in LSR_METRICS:
-        overdue = _overdue_unshipped(session, account, marketplace_id, at, first)
-        certain = (overdue, overdue)
+    past_due = _past_due(session, account, marketplace_id, at, first) if d.id in LSR_METRICS else {}
     whole_from = None
     if d.id == "otdr_14d":
         # Deliveries promised in the window must all be after the first day the daemon evaluated (its installation):
@@ -79,7 +76,7 @@ def _observe(
     return Observation(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
-        unattributed=unattributed, certain=certain, amazon_value=amazon.value if amazon else None,
+        unattributed=unattributed, past_due=past_due, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
     )
@@ -142,14 +139,16 @@ def latest_amazon(session: Session, account: str, marketplace_id: str, metric: s
     ).first()
 
 
-def _overdue_unshipped(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> int:
-    """Unshipped seller-fulfilled orders past their ship-by date: they can only end late or cancelled (METRICS.md §2)."""
+def _past_due(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> dict[date, int]:
+    """Unshipped seller-fulfilled orders past their ship-by date, by that date: they can only end late or cancelled
+    (METRICS.md §2)."""
     o = m.Order
     first_instant = datetime.combine(window_first, datetime.min.time(), tzinfo=at.tzinfo)
-    return int(session.scalar(
-        select(func.count()).select_from(o).where(
+    ship_by = session.scalars(
+        select(o.latest_ship_at).where(
             o.account == account, o.channel == "MFN", o.status.in_(("Unshipped", "Pending", "PartiallyShipped")),
             o.marketplace_id == marketplace_id, o.latest_ship_at < at, o.latest_ship_at >= first_instant,
             o.cancelled_at.is_(None), o.ship_confirmed_at.is_(None),
         )
-    ) or 0)
+    )
+    return dict(Counter(instant.date() for instant in ship_by))  # dated as the contributions date a shipment

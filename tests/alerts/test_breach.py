@@ -40,6 +40,19 @@ def test_past_due_unshipped_orders_reach_amazons_figure_from_the_fourth_day():
     assert ahead.crossing_day() == 4
 
 
+def test_a_backlog_whose_latest_late_orders_have_not_shipped_yet_is_still_a_backlog():
+    # 30-day late-shipment rate at 2.4%: 1% for months, 7% for the last week. The late orders of the last two ship-by
+    # days are still unshipped (past due): the daemon sees a late shipment only once it ships.
+    counts = {TODAY - timedelta(days=k): (3, 300) for k in range(9, 121)}
+    counts |= {TODAY - timedelta(days=k): (21, 300) for k in range(3, 9)}
+    counts |= {TODAY - timedelta(days=2): (10, 289), TODAY - timedelta(days=1): (0, 279)}
+    past_due = {TODAY - timedelta(days=2): 11, TODAY - timedelta(days=1): 21}
+    series, lsr_30d = DaySeries(counts), definition("lsr_30d", "MFN")
+    backlog = outlook(series, lsr_30d, TODAY, 30, certain=(32, 32), key="mp", past_due=past_due)
+    quiet_looking = outlook(series, lsr_30d, TODAY, 30, certain=(32, 32), key="mp")  # two days without a late one
+    assert backlog.within(14) > 0.5 and quiet_looking.within(14) < 0.05
+
+
 def test_a_wide_spread_of_crossing_days_gives_a_chance_but_no_date():
     # Near the limit with a steady pace: crossing is likely within the month, but no day is likelier than its neighbours.
     ahead = outlook(steady(25, 2), CR, TODAY, 30, key="mp")

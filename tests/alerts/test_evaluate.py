@@ -74,7 +74,7 @@ def test_unshipped_orders_past_their_ship_by_date_are_certain_late_shipments():
     series = flat(date(2026, 4, 17), 14, 10)
     first, end = LSR.window.days(T.date())
     num, den = series.window(first, end)
-    obs = Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, certain=(6, 6))
+    obs = Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, past_due={T.date() - timedelta(days=1): 6})
     ev = evaluate(obs, Thresholds(warning_rate=0.03, critical_rate=0.036), 30)
     # Amazon's report shows them once shipped and 72 hours on: from the fourth day.
     assert ev.value == 0 and ev.forecast_breach_at == T + timedelta(days=4)

@@ -159,6 +159,17 @@ def odr_ages_after_a_backfill(store) -> dict:
     return odr.defect_ages
 
 
+def test_unshipped_orders_past_their_ship_by_date_are_observed_by_that_date(store):
+    # Ship-by dates 3, 4 and 4 March; one shipped, one cancelled, one not yet due on the evaluation instant.
+    save(store, order(1), order(2, day=1), order(3, day=1), order(4, "Shipped", T0 + timedelta(days=2), day=1),
+         order(5, "Canceled", T0 + timedelta(days=1), day=1), order(6, day=4))
+    at = datetime(2026, 3, 5, 12, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        lsr = [o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id.startswith("lsr")]
+    assert [o.past_due for o in lsr] == [{date(2026, 3, 3): 1, date(2026, 3, 4): 2}] * 2
+    assert [o.overdue for o in lsr] == [3, 3]
+
+
 @pytest.mark.postgres
 def test_the_same_storage_code_runs_on_postgresql(pg_store):
     page = [order(1), order(2, "Shipped", T0 + timedelta(days=3)), order(3, "Canceled", T0 + timedelta(hours=5))]
