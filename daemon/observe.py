@@ -151,4 +151,4 @@ def _past_due(session: Session, account: str, marketplace_id: str, at: datetime,
             o.cancelled_at.is_(None), o.ship_confirmed_at.is_(None),
         )
     )
-    return dict(Counter(instant.date() for instant in ship_by))  # dated as the contributions date a shipment
+    return dict(Counter(instant.date() for instant in ship_by))  # the ship-by day, as a late shipment is dated
