@@ -269,7 +269,7 @@ class Ticket(Base):
     state: Mapped[str] = mapped_column(String(16))  # open | closed
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # The delivery whose comment was sent without an answer yet: its retry looks for that comment before adding it.
+    # The latest delivery that commented (or is commenting): its retry looks for that comment before adding it.
     commenting: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_tickets_key", "channel", "dedup_key", "opened_at"),)

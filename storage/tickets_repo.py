@@ -21,7 +21,7 @@ class TicketRow:
     state: str  # open | closed
     opened_at: datetime
     closed_at: datetime | None = None
-    commenting: str | None = None  # a delivery whose comment may have been added, its answer lost
+    commenting: str | None = None  # the latest delivery that commented: its retry looks for the comment first
 
 
 class TicketLedger:

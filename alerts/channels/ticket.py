@@ -45,6 +45,8 @@ class TicketChannel:
         latest = self._ledger.latest(self.name, data["dedup_key"])
         if data["status"] == Level.RESOLVED.value:
             self._resolve(latest, data, delivery_id)
+        elif latest is not None and latest.incident == _incident(data):
+            return  # the notice that opened this ticket, sent again: the process died before the outbox recorded it
         elif latest is not None and latest.state == "open":
             self._update(latest, data, delivery_id)
         elif latest is not None and _instant(data) - latest.closed_at <= self._reopen:
@@ -53,7 +55,7 @@ class TicketChannel:
             self._open(data, follows=latest)
 
     def _open(self, data: dict[str, Any], follows: TicketRow | None) -> None:
-        incident = f"{data['dedup_key']}@{data['raised_at']}"
+        incident = _incident(data)
         marker = marker_of(incident)
         found = self.tracker.find(marker)  # opened before a crash or a lost answer: adopted, not opened twice
         ref = found.ref if found else self.tracker.open(marker, opening_note(data), data["status"],
@@ -95,7 +97,7 @@ class TicketChannel:
         self._comment(latest, view.ref, follow_up_note(data, latest.level, reopened), delivery_id)
         if data["status"] != latest.level:
             self.tracker.set_level(view, data["status"])
-        self._ledger.save(replace(latest, level=data["status"], commenting=None))
+        self._ledger.save(replace(latest, level=data["status"], commenting=delivery_id))
 
     def _resolve(self, latest: TicketRow | None, data: dict[str, Any], delivery_id: str) -> None:
         if latest is None or latest.state != "open":
@@ -110,11 +112,17 @@ class TicketChannel:
         logger.info("ticket closed channel=%s ticket=%s", self.name, latest.ticket_id)
 
     def _comment(self, latest: TicketRow, ref: TicketRef, note: Note, delivery_id: str) -> None:
-        """Comment once: the delivery is written down before the comment goes out, so that its retry (the answer was
-        lost, or the process died) looks for the comment first instead of adding it again."""
+        """Comment once: the delivery is written down before the comment goes out and stays written down after, so
+        that its retry (the answer was lost, or the process died before the outbox recorded the delivery) looks for
+        the comment first instead of adding it again."""
         if latest.commenting != delivery_id:
             self._ledger.save(replace(latest, commenting=delivery_id))
         self.tracker.comment(ref, note, delivery_id, look_first=latest.commenting == delivery_id)
+
+
+def _incident(data: dict[str, Any]) -> str:
+    """An incident is known by its alert key and the instant of the notice that opened its ticket."""
+    return f"{data['dedup_key']}@{data['raised_at']}"
 
 
 def _instant(data: dict[str, Any]) -> datetime:

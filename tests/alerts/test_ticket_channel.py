@@ -145,6 +145,19 @@ def test_an_answer_lost_after_the_change_never_makes_a_second_issue_or_comment(c
     assert len(github.issues) == 1 and len(github.comments[1]) == 1
 
 
+def test_a_notice_sent_again_after_it_took_effect_changes_nothing(channel, github, clock):
+    """The process died after the tracker and the ledger had the change but before the outbox recorded the delivery:
+    the outbox sends the same delivery again."""
+    for sequence, alert in enumerate((raised(), raised(Level.CRITICAL, NotifyReason.ESCALATED), resolved()), start=1):
+        say(channel, clock, alert, sequence)
+        say(channel, clock, alert, sequence)
+        clock.advance(days=1)
+    [issue] = github.issues.values()
+    assert [c["body"].split(".")[0] for c in github.comments[issue["number"]]] == ["Now critical \\(was warning\\)",
+                                                                               "Resolved"]
+    assert issue["state"] == "closed"
+
+
 def test_the_ticket_is_found_by_its_marker_when_the_ledger_never_heard_of_it(github, store, clock, openapi):
     """A crash between GitHub's answer and the ledger's commit: the next try finds the issue by its label."""
     http = httpx.Client(timeout=5, trust_env=False)
