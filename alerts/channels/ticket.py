@@ -7,8 +7,9 @@ new ticket follows the old one.
 
 Exactly once: each delivery may be sent again (a crash before the outbox recorded it, a lost answer, a retry), so
 every step is one the tracker can be asked twice. A ticket carries its incident's marker and is looked for by it
-before one is opened; a comment carries its delivery's key, and the ledger (storage/tickets_repo.py) notes a comment
-before it goes out, so only its retry looks for it; closing, reopening and levels are states. The ledger's ticket is
+before one is opened, and the notice that opened it changes nothing when sent again; a comment carries its delivery's
+key, and the ledger (storage/tickets_repo.py) notes that delivery before the comment goes out and keeps it after, so
+only a retry of it looks for the comment; closing, reopening and levels are states. The ledger's ticket is
 written after the tracker answered: a crash in between is mended by the marker.
 """
 from __future__ import annotations
