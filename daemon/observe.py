@@ -38,8 +38,11 @@ def observations(
     out = []
     for marketplace_id in sorted(marketplaces):
         ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
+        # Read once for the longest late-shipment window; each window takes its own days.
+        past_due = _past_due(session, account, marketplace_id, at, min(
+            d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS))
         for definition in METRICS:
-            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages)
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, past_due)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -48,7 +51,7 @@ def observations(
 
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
-    defect_ages: dict[str, dict[tuple[date, int], int]],
+    defect_ages: dict[str, dict[tuple[date, int], int]], past_due_lsr: dict[date, int],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -66,7 +69,7 @@ def _observe(
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
-    past_due = _past_due(session, account, marketplace_id, at, first) if d.id in LSR_METRICS else {}
+    past_due = {day: n for day, n in past_due_lsr.items() if day >= first} if d.id in LSR_METRICS else {}
     whole_from = None
     if d.id == "otdr_14d":
         # Deliveries promised in the window must all be after the first day the daemon evaluated (its installation):
