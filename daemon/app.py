@@ -15,6 +15,7 @@ from alerts.channels.file import FileChannel
 from alerts.channels.slack import SlackChannel
 from alerts.channels.ticket import TicketChannel
 from alerts.channels.trackers.github import GitHubIssues
+from alerts.channels.trackers.jira import JiraIssues
 from alerts.channels.webhook import WebhookChannel
 from alerts.actions import DUE_SOON
 from alerts.decide import Policy
@@ -129,7 +130,11 @@ def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] 
     if c.kind == "slack":
         return SlackChannel(c.name, c.webhook_url.reveal(), http)
     if c.kind == "ticket":
-        tracker = GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees)
+        tracker = (JiraIssues(c.url, c.project, c.email, c.token.reveal(), http, clock, issue_type=c.issue_type,
+                              labels=c.labels, assignee=c.assignees[0] if c.assignees else "",
+                              priorities=dict(c.priorities), close_transition=c.close_transition,
+                              reopen_transition=c.reopen_transition) if c.tracker == "jira"
+                   else GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees))
         return TicketChannel(c.name, tracker, TicketLedger(store), c.reopen_days, c.close_on_resolve)
     return WebhookChannel(c.name, c.url, c.signing_secret.reveal(), http, clock, c.mode,
                           c.routing_key.reveal() if c.routing_key else None)

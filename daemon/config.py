@@ -39,7 +39,8 @@ DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless databa
 RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook", "ticket")
-TRACKERS = ("github",)
+TRACKERS = ("github", "jira")
+TICKET_LEVELS = ("warning", "critical", "breach")
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
@@ -211,6 +212,12 @@ class ChannelConfig:
     token: Secret | None = None
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
+    project: str = ""  # Jira: the project's key
+    email: str = ""  # Jira Cloud: the account the API token belongs to
+    issue_type: str = "Task"
+    priorities: tuple[tuple[str, str], ...] = ()  # Jira: (level, priority name)
+    close_transition: str = "Done"
+    reopen_transition: str = "To Do"
     reopen_days: int = 7
     close_on_resolve: bool = True
 
@@ -717,23 +724,56 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
 
 
 def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
-    tracker = t.get("tracker", str, fix="set it to github")
+    tracker = t.get("tracker", str, fix="set it to github or jira")
     if tracker not in TRACKERS:
-        raise t.fail("tracker", f"is {tracker!r}", f"use {', '.join(TRACKERS)} (Jira, Zendesk and Freshdesk are not "
+        raise t.fail("tracker", f"is {tracker!r}", f"use {' or '.join(TRACKERS)} (Zendesk and Freshdesk are not "
                      "supported yet: use a webhook channel and the recipe in the README)")
     if common["digests"]:
         raise t.fail("digests", "is true", "remove it: digests are no incidents, send them by e-mail or Slack")
-    repository = t.get("repository", str, fix="set it to the repository's owner/name, e.g. acme/seller-ops")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository):
-        raise t.fail("repository", f"is {repository!r}", "write it as owner/name, e.g. acme/seller-ops")
     reopen_days = t.get("reopen_days", int, 7)
     if reopen_days < 0:
         raise t.fail("reopen_days", f"is {reopen_days}", "use 0 (never reopen) or more days")
+    shared = dict(**common, tracker=tracker, labels=t.get("labels", "strings", ()), reopen_days=reopen_days,
+                  close_on_resolve=t.get("close_on_resolve", bool, True),
+                  timeout_seconds=_positive(t, "timeout_seconds", 15))
+    if tracker == "jira":
+        return ChannelConfig(**shared, **_jira(t, shared["labels"]))
+    repository = t.get("repository", str, fix="set it to the repository's owner/name, e.g. acme/seller-ops")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository):
+        raise t.fail("repository", f"is {repository!r}", "write it as owner/name, e.g. acme/seller-ops")
     return ChannelConfig(
-        **common, tracker=tracker, url=_url(t, "url", "https://api.github.com"), repository=repository,
+        **shared, url=_url(t, "url", "https://api.github.com"), repository=repository,
         token=t.secret("token", True, "create a fine-grained token with Issues: read and write on the repository"),
-        labels=t.get("labels", "strings", ()), assignees=t.get("assignees", "strings", ()), reopen_days=reopen_days,
-        close_on_resolve=t.get("close_on_resolve", bool, True), timeout_seconds=_positive(t, "timeout_seconds", 15))
+        assignees=t.get("assignees", "strings", ()))
+
+
+def _jira(t: _Table, labels: tuple[str, ...]) -> dict[str, Any]:
+    """Jira Cloud's keys: the site, the project, the account and its API token, and how the workflow is driven."""
+    url = _url(t, "url", "") or _missing(t, "url", "set it to the site's address, e.g. https://acme.atlassian.net")
+    project = t.get("project", str, fix="set it to the project's key, e.g. OPS")
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,9}", project):
+        raise t.fail("project", f"is {project!r}", "use the project's key as Jira shows it, e.g. OPS")
+    email = t.get("email", str, fix="set it to the e-mail address of the account the API token belongs to")
+    if "@" not in email:
+        raise t.fail("email", f"is {email!r}", "use the e-mail address of the account the API token belongs to")
+    for label in labels:
+        if not label or any(c.isspace() for c in label):
+            raise t.fail("labels", f"holds {label!r}", "Jira labels are single words: remove the spaces")
+    priorities = t.table("priorities")
+    chosen = tuple((level, name) for level in TICKET_LEVELS if (name := priorities.get(level, str, "")))
+    priorities.done()
+    assignees = t.get("assignees", "strings", ())
+    if len(assignees) > 1:
+        raise t.fail("assignees", f"holds {len(assignees)} people", "a Jira issue has one assignee: keep one account id")
+    return dict(
+        url=url.rstrip("/"), project=project, email=email, assignees=assignees, priorities=chosen,
+        token=t.secret("token", True, "create an API token at https://id.atlassian.com/manage-profile/security/api-tokens"),
+        issue_type=t.get("issue_type", str, "Task"), close_transition=t.get("close_transition", str, "Done"),
+        reopen_transition=t.get("reopen_transition", str, "To Do"))
+
+
+def _missing(t: _Table, key: str, fix: str) -> str:
+    raise t.fail(key, "is missing", fix)
 
 
 def _required_url(t: _Table) -> str:

@@ -20,7 +20,8 @@ from storage.alerts_repo import delivery_statuses
 from storage.tickets_repo import TicketLedger
 from tests.support import ticket_replay
 from tests.alerts.samples import HOSTILE, odr_warning
-from tests.support.github_fake import Faults, FakeGitHub
+from tests.support.github_fake import FakeGitHub
+from tests.support.tracker_fake import Faults
 from tests.support.vendor_api import github_openapi
 
 REPO = "acme/seller-ops"

@@ -20,7 +20,7 @@ SECRET_VALUE = "s3cr3t-value-that-must-never-show"
 ENVIRON = {name: SECRET_VALUE for name in (
     "SELLER_SENTINEL_LWA_CLIENT_ID", "SELLER_SENTINEL_LWA_CLIENT_SECRET", "SELLER_SENTINEL_REFRESH_TOKEN",
     "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET",
-    "SELLER_SENTINEL_GITHUB_TOKEN")}
+    "SELLER_SENTINEL_GITHUB_TOKEN", "SELLER_SENTINEL_JIRA_TOKEN")}
 MINIMAL = '''
 [[accounts]]
 name = "main"
@@ -40,6 +40,18 @@ repository = "acme/seller-ops"
 token_env = "SECRET"
 '''
 
+JIRA = '''
+[[channels]]
+name = "jira"
+kind = "ticket"
+tracker = "jira"
+url = "https://acme.atlassian.net/"
+project = "OPS"
+email = "bot@acme.example"
+token_env = "SECRET"
+priorities = { warning = "Medium", breach = "Highest" }
+'''
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
@@ -51,7 +63,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_example_config_loads_as_it_is():
     config = load_config(EXAMPLE, ENVIRON)
     assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE
-    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket"]
+    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket", "ticket"]
     assert config.alerts.margins_for("main", "ATVPDKIKX0DER", "odr").warning == 0.007
     assert config.alerts.margins_for("main", "A1PA6795UKMFR9", "odr").warning == 0.0075
 
@@ -102,6 +114,14 @@ def test_a_ticket_channel_is_read_with_its_defaults(tmp_path):
     assert channel.token.reveal() == SECRET_VALUE and channel.close_on_resolve
 
 
+def test_a_jira_channel_is_read_with_its_defaults(tmp_path):
+    [channel] = load_config(write(tmp_path, MINIMAL + JIRA), {"ID": "x", "SECRET": SECRET_VALUE}).channels
+    assert (channel.tracker, channel.url, channel.project, channel.email, channel.issue_type) == (
+        "jira", "https://acme.atlassian.net", "OPS", "bot@acme.example", "Task")
+    assert channel.priorities == (("warning", "Medium"), ("breach", "Highest"))
+    assert (channel.close_transition, channel.reopen_transition, channel.reopen_days) == ("Done", "To Do", 7)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (MINIMAL.replace('seller_id = "A2X"\n', ""), "accounts[0] seller_id is missing"),
     (MINIMAL + "\n[daemon]\npoll_intervl_minutes = 5\n", "[daemon] poll_intervl_minutes is not a known key; did you mean poll_interval_minutes"),
@@ -112,7 +132,14 @@ def test_a_ticket_channel_is_read_with_its_defaults(tmp_path):
     (MINIMAL.replace('"ATVPDKIKX0DER"', '"XX"'), "unknown marketplace id 'XX'"),
     (MINIMAL + "\n[[channels]]\nname = \"slack\"\nkind = \"slack\"\n", "channels[0] webhook_url is missing"),
     ("[daemon\n", "not valid TOML"),
-    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "jira"'), "channels[0] tracker is 'jira'; use github"),
+    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "zendesk"'),
+     "channels[0] tracker is 'zendesk'; use github or jira"),
+    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "jira"'), "channels[0] url is missing; set it to the site's"),
+    (MINIMAL + JIRA.replace('"OPS"', '"ops team"'), "channels[0] project is 'ops team'; use the project's key"),
+    (MINIMAL + JIRA.replace('email = "bot@acme.example"\n', ""), "channels[0] email is missing"),
+    (MINIMAL + JIRA + 'labels = ["seller ops"]\n', "channels[0] labels holds 'seller ops'; Jira labels are single words"),
+    (MINIMAL + JIRA.replace("breach =", "breached ="), "[channels[0] priorities] breached is not a known key; did you mean breach"),
+    (MINIMAL + JIRA + "repository = \"acme/x\"\n", "channels[0] repository is not a known key"),
     (MINIMAL + TICKET.replace('"acme/seller-ops"', '"acme"'), "channels[0] repository is 'acme'; write it as owner/name"),
     (MINIMAL + TICKET + "digests = true\n", "channels[0] digests is true; remove it"),
     (MINIMAL + TICKET.replace('token_env = "SECRET"\n', ""), "channels[0] token is missing"),

@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 
 from tests.support.github_fake import FakeGitHub
+from tests.support.jira_fake import FakeJira
 from tests.support.receivers import HttpReceiver, Reply, wait_until
-from tests.support.vendor_api import github_openapi
+from tests.support.vendor_api import adf_schema, github_openapi, jira_openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,6 +154,31 @@ token_env = "GITHUB_TOKEN"
         assert github.violations == []
     finally:
         github.close()
+
+
+def test_test_alert_opens_and_closes_a_test_jira_issue_and_names_jiras_refusal(tmp_path):
+    jira = FakeJira(jira_openapi(), adf_schema(), "OPS", "bot@acme.example", "ATATT-TEST")
+    try:
+        config = simulated_config(tmp_path, f'''
+[[channels]]
+name = "jira"
+kind = "ticket"
+tracker = "jira"
+url = "{jira.url}"
+project = "OPS"
+email = "bot@acme.example"
+token_env = "JIRA_TOKEN"
+''')
+        ok = cli("test-alert", "--config", str(config), "--channel", "jira", env={"JIRA_TOKEN": "ATATT-TEST"})
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert f"jira (ticket): opened and closed a test ticket, {jira.url}/browse/OPS-1" in ok.stdout
+        assert jira.tickets() == {"OPS-1": (1, "closed")}
+        refused = cli("test-alert", "--config", str(config), "--channel", "jira", env={"JIRA_TOKEN": "wrong"})
+        assert refused.returncode == 1 and "HTTP 401: Client must be authenticated" in refused.stdout
+        assert "wrong" not in refused.stdout + refused.stderr
+        assert jira.violations == []
+    finally:
+        jira.close()
 
 
 def test_a_silence_is_stored_and_listed(tmp_path):

@@ -8,163 +8,76 @@ change was made, 401 for a bad token, 410 for a deleted issue.
 from __future__ import annotations
 
 import json
-import random
 import re
-import sys
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from openapi_core import OpenAPI
-from openapi_core.templating.responses.exceptions import ResponseNotFound
-from openapi_core.testing import MockRequest, MockResponse
+
+from tests.support.tracker_fake import Answer, Faults, LoopbackTracker
 
 API = "https://api.github.com"
 USER = {key: f"https://api.github.com/users/sentinel-bot/{key}" for key in (
     "avatar_url", "events_url", "followers_url", "following_url", "gists_url", "html_url", "organizations_url",
     "received_events_url", "repos_url", "starred_url", "subscriptions_url", "url")}
 USER.update({"login": "sentinel-bot", "id": 1, "node_id": "U_1", "gravatar_id": "", "site_admin": False, "type": "Bot"})
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
 
-@dataclass
-class Faults:
-    """A share of calls answered 429 or 503 before anything happens, and a share of changes made then left without
-    an answer (the connection closes), chosen by a seeded generator; `latency` seconds before each answer."""
+class FakeGitHub(LoopbackTracker):
+    api = API
 
-    refused: float = 0.0
-    lost: float = 0.0
-    seed: int = 1
-    latency: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)
-
-    def draw(self) -> float:
-        return self._random.random()
-
-
-class FakeGitHub:
     def __init__(self, openapi: OpenAPI, repository: str = "acme/seller-ops", token: str = "github_pat_TEST",
                  faults: Faults | None = None) -> None:
-        self.openapi, self.repository, self.token = openapi, repository, token
-        self.faults = faults or Faults()
+        self.repository, self.token = repository, token
         self.issues: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.deleted: set[int] = set()
-        self.violations: list[str] = []
-        self.calls: list[tuple[str, str]] = []
-        self.refused = self.lost = 0  # the faults given
-        self._lock = threading.Lock()
         self._next_comment = 1
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                if len(body) < length:  # the client died mid-request: nothing arrived that GitHub would act on
-                    self.close_connection = True
-                    return
-                if fake.faults.latency:
-                    threading.Event().wait(fake.faults.latency)
-                answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                if answer is None:  # the change is made, the answer lost
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                status, headers, payload = answer
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PATCH = _serve
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(openapi, faults)
 
     # What a person does on GitHub.
     def close_by_person(self, number: int, reason: str) -> None:
-        with self._lock:
+        with self.lock:
             self.issues[number].update(state="closed", state_reason=reason, closed_at=_now())
 
     def delete(self, number: int) -> None:
-        with self._lock:
+        with self.lock:
             self.deleted.add(number)
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
-        parts = urlsplit(raw_path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        request = MockRequest(API, method.lower(), parts.path, args=query, headers=headers,
-                              data=body or None, content_type=headers.get("content-type", "application/json"))
-        with self._lock:
-            self.calls.append((method, parts.path))
-            if headers.get("authorization") != f"Bearer {self.token}":
-                return self._answer(request, 401, {"message": "Bad credentials",
-                                                   "documentation_url": "https://docs.github.com/rest"})
-            draw = self.faults.draw()
-            self.refused += draw < self.faults.refused
-            if draw < self.faults.refused / 2:
-                return 429, {"retry-after": "1", "content-type": "application/json"}, json.dumps(
-                    {"message": "You have exceeded a secondary rate limit."}).encode()
-            if draw < self.faults.refused:
-                return 503, {"content-type": "text/html"}, b"<html><body><h1>Unicorn!</h1></body></html>"
-            try:
-                self.openapi.validate_request(request)
-            except Exception as exc:  # the description's own words say what is wrong; GitHub answers 422
-                self.violations.append(f"{method} {parts.path}: {exc}")
-                return self._answer(request, 422, {"message": "Validation Failed",
-                                                   "documentation_url": "https://docs.github.com/rest"})
-            status, payload = self._route(method, parts.path, query, json.loads(body) if body else None)
-            if method != "GET" and status < 300 and self.faults.draw() < self.faults.lost:
-                self.lost += 1
-                return None
-            return self._answer(request, status, payload)
+    def tickets(self) -> dict[str, tuple[int, str]]:
+        return {str(n): (len(self.comments[n]), issue["state"]) for n, issue in self.issues.items()}
 
-    def _answer(self, request: MockRequest, status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
-        data = json.dumps(payload).encode()
-        try:
-            self.openapi.validate_response(request, MockResponse(data, status_code=status,
-                                                                 content_type="application/json"))
-        except ResponseNotFound:
-            pass  # 401 and the like: GitHub answers them to every operation, its description lists them for few
-        except Exception as exc:
-            self.violations.append(f"answer {status} to {request.method.upper()} {request.path}: {exc}")
-        return status, {"content-type": "application/json; charset=utf-8"}, data
+    def authorised(self, headers: dict[str, str]) -> bool:
+        return headers.get("authorization") == f"Bearer {self.token}"
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+    def unauthorised(self) -> Any:
+        return {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+
+    def rate_limited(self) -> Answer:
+        return 429, {"retry-after": "1", "content-type": "application/json"}, json.dumps(
+            {"message": "You have exceeded a secondary rate limit."}).encode()
+
+    def unavailable(self) -> Answer:
+        return 503, {"content-type": "text/html"}, b"<html><body><h1>Unicorn!</h1></body></html>"
+
+    def invalid(self, exc: Exception) -> tuple[int, Any]:
+        return 422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest"}
+
+    def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         prefix = f"/repos/{self.repository}/issues"
         if not path.startswith(prefix):
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, NOT_FOUND
         match = re.fullmatch(r"/(\d+)(/comments)?", path[len(prefix):] or "/")
         if path == prefix:
             return self._list(query) if method == "GET" else self._create(body)
         if match is None:
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, NOT_FOUND
         number = int(match.group(1))
         if number in self.deleted:
             return 410, {"message": "This issue was deleted", "documentation_url": "https://docs.github.com/rest"}
         if number not in self.issues:
-            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 404, NOT_FOUND
         if match.group(2):
             return (200, self.comments[number]) if method == "GET" else self._comment(number, body)
         if method == "GET":
@@ -221,13 +134,6 @@ class FakeGitHub:
         self.comments[number].append(comment)
         self.issues[number]["comments"] += 1
         return 201, comment
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request resets its connection: expected here, not worth a traceback."""
-        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            super().handle_error(request, client_address)
 
 
 def _label(name: str) -> dict[str, Any]:

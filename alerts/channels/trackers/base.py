@@ -1,4 +1,4 @@
-"""What a ticket channel needs of a tracker (GitHub Issues today): find, open, comment, close."""
+"""What a ticket channel needs of a tracker (GitHub Issues, Jira Cloud): find, open, comment, close."""
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +62,12 @@ def marker_of(incident: str) -> str:
 def error_message(body: Any) -> str:
     """The tracker's own words from an error body, shortened: what a dead delivery shows the seller."""
     if isinstance(body, dict):
-        for key in ("message", "errors"):
-            if body.get(key):
-                return str(body[key])[:300]
+        for key in ("message", "errorMessages", "errors"):
+            said = body.get(key)
+            if isinstance(said, list) and said and all(isinstance(item, str) for item in said):
+                return "; ".join(said)[:300]
+            if isinstance(said, dict) and said:  # Jira: field -> what is wrong with it
+                return "; ".join(f"{field}: {words}" for field, words in said.items())[:300]
+            if said:
+                return str(said)[:300]
     return ""

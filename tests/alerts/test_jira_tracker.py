@@ -1,0 +1,230 @@
+"""The ticket channel against a loopback Jira Cloud built from Atlassian's published descriptions: one issue per
+incident, kept in step with the alert, exactly once, with every request valid against the REST description and every
+body against the Atlassian Document Format schema."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from alerts.channels.ticket import TicketChannel
+from alerts.channels.trackers.jira import JiraIssues, adf
+from alerts.channels.trackers.base import Note
+from alerts.model import Level, NotifyReason
+from alerts.render import render
+from daemon.errors import DeliveryError
+from storage.tickets_repo import TicketLedger
+from tests.alerts.samples import HOSTILE, odr_warning
+from tests.support.jira_fake import FakeJira
+from tests.support.tracker_fake import Faults
+from tests.support.vendor_api import adf_schema, jira_openapi
+
+EMAIL, TOKEN = "bot@acme.example", "ATATT-TEST"
+PRIORITIES = {"warning": "Medium", "critical": "High", "breach": "Highest"}
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    return jira_openapi()
+
+
+@pytest.fixture
+def jira(openapi):
+    fake = FakeJira(openapi, adf_schema(), "OPS", EMAIL, TOKEN)
+    yield fake
+    fake.close()
+    assert fake.violations == []
+
+
+@pytest.fixture
+def http():
+    client = httpx.Client(timeout=5, trust_env=False)
+    yield client
+    client.close()
+
+
+def tracker(jira, http, clock, token=TOKEN, **options) -> JiraIssues:
+    return JiraIssues(jira.url, "OPS", EMAIL, token, http, clock, labels=("amazon",), priorities=PRIORITIES, **options)
+
+
+@pytest.fixture
+def channel(jira, http, store, clock):
+    return TicketChannel("tickets", tracker(jira, http, clock), TicketLedger(store))
+
+
+def say(channel, clock, alert, sequence: int):
+    alert = replace(alert, alert_id=f"{alert.key.dedup_key}#{sequence}", raised_at=clock.now())
+    channel.send(render(alert), f"{alert.alert_id}:{channel.name}")
+
+
+def raised(level=Level.WARNING, reason=NotifyReason.FIRST):
+    return odr_warning(level=level, reason=reason)
+
+
+def resolved():
+    return replace(odr_warning(), level=Level.RESOLVED, reason=NotifyReason.RESOLVED, headline="ODR back to 0.40%")
+
+
+def texts(document) -> str:
+    """Every text node of a document, in order."""
+    if isinstance(document, dict):
+        return (document.get("text", "") + " " + " ".join(texts(c) for c in document.get("content", []))).strip()
+    return ""
+
+
+def test_an_incident_opens_one_issue_comments_on_each_change_and_closes_when_resolved(channel, jira, clock):
+    say(channel, clock, raised(), 1)
+    [(key, issue)] = jira.issues.items()
+    fields = issue["fields"]
+    assert fields["summary"].startswith("[WARNING] main · Amazon.com: ODR 0.82% of 1.00%")
+    assert {"sentinel-level-warning", "amazon"} <= set(fields["labels"])
+    assert any(label.startswith("sentinel-") and len(label) == 25 for label in fields["labels"])
+    assert fields["priority"] == {"name": "Medium"}
+    assert "2 more defective orders in the window breach the limit" in texts(fields["description"])
+
+    clock.advance(days=1)
+    say(channel, clock, raised(Level.CRITICAL, NotifyReason.ESCALATED), 2)
+    assert fields["priority"] == {"name": "High"}
+    clock.advance(days=1)
+    say(channel, clock, resolved(), 3)
+
+    assert len(jira.issues) == 1
+    comments = [texts(c["body"]) for c in jira.comments[key]]
+    assert len(comments) == 2
+    assert comments[0].startswith("Now critical (was warning).")
+    assert comments[1].startswith("Resolved.")
+    assert "sentinel-level-critical" in fields["labels"] and "sentinel-level-warning" not in fields["labels"]
+    assert fields["status"]["name"] == "Done" and fields["resolution"] == {"name": "Done"}
+
+
+def test_raised_again_within_the_reopen_days_the_same_issue_reopens_and_later_a_new_one_follows(channel, jira, clock):
+    say(channel, clock, raised(), 1)
+    say(channel, clock, resolved(), 2)
+    clock.advance(days=3)
+    say(channel, clock, raised(), 3)
+    assert list(jira.issues) == ["OPS-1"]
+    assert jira.issues["OPS-1"]["fields"]["status"]["name"] == "To Do"
+    assert texts(jira.comments["OPS-1"][-1]["body"]).startswith("Raised again: warning.")
+
+    say(channel, clock, resolved(), 4)
+    clock.advance(days=8)
+    say(channel, clock, raised(), 5)
+    assert list(jira.issues) == ["OPS-1", "OPS-2"]
+    assert jira.tickets()["OPS-1"][1] == "closed"
+    follows = jira.issues["OPS-2"]["fields"]["description"]["content"][-1]["content"][1]
+    assert follows["marks"] == [{"type": "link", "attrs": {"href": f"{jira.url}/browse/OPS-1"}}]
+
+
+def test_an_issue_a_person_resolved_as_wont_do_is_not_reopened(channel, jira, clock):
+    say(channel, clock, raised(), 1)
+    jira.close_by_person("OPS-1", "Won't Do")
+    clock.advance(days=1)
+    say(channel, clock, raised(Level.CRITICAL, NotifyReason.ESCALATED), 2)
+    say(channel, clock, resolved(), 3)
+    clock.advance(days=2)
+    say(channel, clock, raised(), 4)
+    assert list(jira.issues) == ["OPS-1"]
+    assert jira.issues["OPS-1"]["fields"]["resolution"] == {"name": "Won't Do"}
+    assert jira.comments["OPS-1"] == []
+
+
+def test_an_issue_deleted_in_jira_is_opened_anew_at_the_next_notice(channel, jira, clock):
+    say(channel, clock, raised(), 1)
+    jira.delete("OPS-1")
+    clock.advance(days=1)
+    say(channel, clock, raised(Level.CRITICAL, NotifyReason.ESCALATED), 2)
+    assert list(jira.issues) == ["OPS-1", "OPS-2"]
+    assert "sentinel-level-critical" in jira.issues["OPS-2"]["fields"]["labels"]
+
+
+def test_an_answer_lost_after_the_change_never_makes_a_second_issue_or_comment(channel, jira, clock):
+    jira.faults = Faults(lost=1.0)
+    with pytest.raises(DeliveryError) as lost:
+        say(channel, clock, raised(), 1)
+    assert not lost.value.permanent
+    jira.faults = Faults()
+    say(channel, clock, raised(), 1)  # the outbox's retry: the issue is found by its marker label
+    assert len(jira.issues) == 1
+
+    clock.advance(days=1)
+    jira.faults = Faults(lost=1.0)
+    with pytest.raises(DeliveryError):
+        say(channel, clock, raised(Level.CRITICAL, NotifyReason.ESCALATED), 2)
+    jira.faults = Faults()
+    say(channel, clock, raised(Level.CRITICAL, NotifyReason.ESCALATED), 2)  # found by its comment property
+    assert len(jira.issues) == 1 and len(jira.comments["OPS-1"]) == 1
+
+
+def test_rate_limits_are_transient_with_jiras_wait_and_a_bad_token_is_dead_with_jiras_words(jira, http, store,
+                                                                                             clock):
+    jira.faults = Faults(refused=1.0, seed=3)
+    waits = set()
+    for _ in range(6):
+        with pytest.raises(DeliveryError) as refused:
+            say(TicketChannel("tickets", tracker(jira, http, clock), TicketLedger(store)), clock, raised(), 1)
+        assert not refused.value.permanent
+        waits.add(refused.value.retry_after)
+    assert 1.0 in waits  # 429 with Retry-After: 1
+    jira.faults = Faults()
+    with pytest.raises(DeliveryError) as dead:
+        say(TicketChannel("tickets", tracker(jira, http, clock, token="wrong"), TicketLedger(store)), clock,
+            raised(), 1)
+    assert dead.value.permanent and "HTTP 401: Client must be authenticated to access this resource." in dead.value.reason
+    assert "wrong" not in dead.value.reason
+
+
+def test_a_workflow_without_the_configured_transition_is_dead_with_the_names_it_has(jira, http, store, clock):
+    channel = TicketChannel("tickets", tracker(jira, http, clock, close_transition="Resolve Issue"),
+                            TicketLedger(store))
+    say(channel, clock, raised(), 1)
+    with pytest.raises(DeliveryError) as dead:
+        say(channel, clock, resolved(), 2)
+    assert dead.value.permanent
+    assert "no transition 'Resolve Issue' (it has 'To Do', 'In Progress', 'Done')" in dead.value.reason
+
+
+def test_hostile_text_stays_text_in_the_document(channel, jira, clock):
+    alert = replace(raised(), headline=f"{HOSTILE} [click|javascript:alert(1)] @everyone",
+                    advice=("{code}x{code} [~admin] !https://evil.example/p.png!",))
+    say(channel, clock, alert, 1)
+    document = jira.issues["OPS-1"]["fields"]["description"]
+    serialised = json.dumps(document)
+    assert HOSTILE in texts(document) and "[click|javascript:alert(1)]" in texts(document)
+    assert "javascript:" not in json.dumps([m for m in _marks(document)])
+    assert all(m["type"] in ("strong", "link") for m in _marks(document))
+    assert all(m["attrs"]["href"].startswith("https://") for m in _marks(document) if m["type"] == "link")
+    assert '"type": "mention"' not in serialised and '"type": "extension"' not in serialised
+
+
+def test_only_web_addresses_become_links():
+    note = Note("t", ("a",), (), (("status page", "https://sentinel.example/s"), ("bad", "javascript:alert(1)")))
+    marks = _marks(adf(note))
+    assert [m["attrs"]["href"] for m in marks] == ["https://sentinel.example/s"]
+
+
+def test_the_fake_refuses_what_the_descriptions_do_not_allow(openapi):
+    """The checks above every test here can fail: outside the REST description or the document schema, a request
+    is a recorded violation."""
+    fake = FakeJira(openapi, adf_schema(), "OPS", EMAIL, TOKEN)
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()}
+    try:
+        with httpx.Client(trust_env=False) as client:
+            client.post(f"{fake.url}/rest/api/3/issue", json={"fields": {
+                "project": {"key": "OPS"}, "summary": "s", "description": "plain text, not a document"}}, headers=auth)
+            answer = client.get(f"{fake.url}/rest/api/3/search/jql", params={"jql": "x", "maxResults": "many"},
+                                headers=auth)
+        assert answer.status_code == 400
+        assert len(fake.violations) == 2
+        assert "not Atlassian Document Format" in fake.violations[0] and "maxResults" in fake.violations[1]
+    finally:
+        fake.close()
+
+
+def _marks(document) -> list[dict]:
+    found = list(document.get("marks", [])) if isinstance(document, dict) else []
+    for child in document.get("content", []) if isinstance(document, dict) else []:
+        found += _marks(child)
+    return found
