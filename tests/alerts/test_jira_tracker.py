@@ -14,10 +14,10 @@ from alerts.channels.ticket import TicketChannel
 from alerts.channels.trackers.jira import JiraIssues, adf
 from alerts.channels.trackers.base import Note
 from alerts.model import Level, NotifyReason
-from alerts.render import render
 from daemon.errors import DeliveryError
 from storage.tickets_repo import TicketLedger
-from tests.alerts.samples import HOSTILE, odr_warning
+from tests.alerts.samples import HOSTILE
+from tests.alerts.ticket_notices import raised, resolved, say
 from tests.support.jira_fake import FakeJira
 from tests.support.tracker_fake import Faults
 from tests.support.vendor_api import adf_schema, jira_openapi
@@ -53,19 +53,6 @@ def tracker(jira, http, clock, token=TOKEN, **options) -> JiraIssues:
 @pytest.fixture
 def channel(jira, http, store, clock):
     return TicketChannel("tickets", tracker(jira, http, clock), TicketLedger(store))
-
-
-def say(channel, clock, alert, sequence: int):
-    alert = replace(alert, alert_id=f"{alert.key.dedup_key}#{sequence}", raised_at=clock.now())
-    channel.send(render(alert), f"{alert.alert_id}:{channel.name}")
-
-
-def raised(level=Level.WARNING, reason=NotifyReason.FIRST):
-    return odr_warning(level=level, reason=reason)
-
-
-def resolved():
-    return replace(odr_warning(), level=Level.RESOLVED, reason=NotifyReason.RESOLVED, headline="ODR back to 0.40%")
 
 
 def texts(document) -> str:

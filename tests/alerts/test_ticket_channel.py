@@ -19,7 +19,8 @@ from daemon.errors import DeliveryError
 from storage.alerts_repo import delivery_statuses
 from storage.tickets_repo import TicketLedger
 from tests.support import ticket_replay
-from tests.alerts.samples import HOSTILE, odr_warning
+from tests.alerts.samples import HOSTILE
+from tests.alerts.ticket_notices import raised, resolved, say
 from tests.support.github_fake import FakeGitHub
 from tests.support.tracker_fake import Faults
 from tests.support.vendor_api import github_openapi
@@ -47,20 +48,6 @@ def channel(github, store, clock):
     yield TicketChannel("tickets", GitHubIssues(github.url, REPO, TOKEN, http, clock, labels=("amazon",)),
                         TicketLedger(store))
     http.close()
-
-
-def say(channel, clock, alert, sequence: int):
-    """Send one alert as the outbox would, at the clock's time, with its delivery id."""
-    alert = replace(alert, alert_id=f"{alert.key.dedup_key}#{sequence}", raised_at=clock.now())
-    channel.send(render(alert), f"{alert.alert_id}:{channel.name}")
-
-
-def raised(level=Level.WARNING, reason=NotifyReason.FIRST):
-    return odr_warning(level=level, reason=reason)
-
-
-def resolved():
-    return replace(odr_warning(), level=Level.RESOLVED, reason=NotifyReason.RESOLVED, headline="ODR back to 0.40%")
 
 
 def label_names(issue) -> set[str]:

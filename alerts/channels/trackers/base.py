@@ -5,6 +5,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
+
+from daemon.errors import DeliveryError
+
 
 @dataclass(frozen=True)
 class TicketRef:
@@ -71,3 +75,22 @@ def error_message(body: Any) -> str:
             if said:
                 return str(said)[:300]
     return ""
+
+
+def send(http: httpx.Client, host: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request to a tracker; a timeout or a connection failure is a transient failure that names only the host."""
+    try:
+        return http.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        raise DeliveryError(f"{host} timed out", permanent=False) from None
+    except httpx.TransportError as exc:
+        raise DeliveryError(f"{host} unreachable ({type(exc).__name__})", permanent=False) from None
+
+
+def refusal(host: str, response: httpx.Response) -> str:
+    """A failed answer in words: its status and the tracker's own message."""
+    try:
+        said = error_message(response.json())
+    except ValueError:
+        said = ""
+    return f"{host} answered HTTP {response.status_code}" + (f": {said}" if said else "")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from alerts.channels.base import DeliveryError, redact, retry_after_seconds
-from alerts.channels.trackers.base import Note, TicketRef, TicketView, error_message
+from alerts.channels.trackers.base import Note, TicketRef, TicketView, refusal, send
 from daemon.clock import Clock
 
 API_VERSION = "2022-11-28"
@@ -107,12 +107,8 @@ class GitHubIssues:
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
               missing_ok: bool = False) -> Any:
-        try:
-            response = self._http.request(method, self._base + path, params=params, json=json, headers=self._headers)
-        except httpx.TimeoutException:
-            raise DeliveryError(f"{self._host} timed out", permanent=False) from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(f"{self._host} unreachable ({type(exc).__name__})", permanent=False) from None
+        response = send(self._http, self._host, method, self._base + path, params=params, json=json,
+                        headers=self._headers)
         if missing_ok and response.status_code in (404, 410):
             return None  # deleted or transferred away
         if response.is_success:
@@ -123,12 +119,7 @@ class GitHubIssues:
         """GitHub's rate limits (docs: "Rate limits for the REST API"): 429, or 403 with no requests remaining, wait
         for retry-after or until x-ratelimit-reset; 5xx and 408 are transient; any other 4xx is dead, with GitHub's
         own message."""
-        status = response.status_code
-        try:
-            said = error_message(response.json())
-        except ValueError:
-            said = ""
-        reason = f"{self._host} answered HTTP {status}" + (f": {said}" if said else "")
+        status, reason = response.status_code, refusal(self._host, response)
         limited = status == 429 or (status == 403 and (response.headers.get("x-ratelimit-remaining") == "0"
                                                        or "retry-after" in response.headers))
         if limited or status == 408 or status >= 500:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from alerts.channels.base import DeliveryError, redact, retry_after_seconds
-from alerts.channels.trackers.base import Note, TicketRef, TicketView, error_message
+from alerts.channels.trackers.base import Note, TicketRef, TicketView, refusal, send
 from daemon.clock import Clock
 
 API = "/rest/api/3"
@@ -159,13 +159,8 @@ class JiraIssues:
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
               missing_ok: bool = False) -> Any:
-        try:
-            response = self._http.request(method, f"{self._site}{API}{path}", params=params, json=json,
-                                          headers=self._headers)
-        except httpx.TimeoutException:
-            raise DeliveryError(f"{self._host} timed out", permanent=False) from None
-        except httpx.TransportError as exc:
-            raise DeliveryError(f"{self._host} unreachable ({type(exc).__name__})", permanent=False) from None
+        response = send(self._http, self._host, method, f"{self._site}{API}{path}", params=params, json=json,
+                        headers=self._headers)
         if missing_ok and response.status_code == 404:
             return None  # deleted, or moved where this token cannot see it
         if response.is_success:
@@ -175,12 +170,7 @@ class JiraIssues:
     def _failure(self, response: httpx.Response) -> DeliveryError:
         """Jira Cloud's rate limits (docs: "Rate limiting"): 429, with Retry-After or X-RateLimit-Reset; 5xx and 408
         are transient; any other 4xx is dead, with Jira's own message."""
-        status = response.status_code
-        try:
-            said = error_message(response.json())
-        except ValueError:
-            said = ""
-        reason = f"{self._host} answered HTTP {status}" + (f": {said}" if said else "")
+        status, reason = response.status_code, refusal(self._host, response)
         if status in (408, 429) or status >= 500:
             return DeliveryError(reason, permanent=False, retry_after=self._wait(response))
         return DeliveryError(reason, permanent=True)
