@@ -130,7 +130,8 @@ def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] 
     if c.kind == "slack":
         return SlackChannel(c.name, c.webhook_url.reveal(), http)
     if c.kind == "ticket":
-        tracker = (JiraIssues(c.url, c.project, c.email, c.token.reveal(), http, clock, issue_type=c.issue_type,
+        tracker = (JiraIssues(c.url, c.project, c.email, c.token.reveal(), http, clock, edition=c.edition,
+                              issue_type=c.issue_type,
                               labels=c.labels, assignee=c.assignees[0] if c.assignees else "",
                               priorities=dict(c.priorities), close_transition=c.close_transition,
                               reopen_transition=c.reopen_transition) if c.tracker == "jira"

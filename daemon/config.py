@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerts.channels.trackers.jira import EDITIONS
 from alerts.evaluate import Chances
 from alerts.hysteresis import Hysteresis
 from daemon.errors import ConfigError
@@ -40,7 +41,6 @@ RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps it
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook", "ticket")
 TRACKERS = ("github", "jira")
-TICKET_LEVELS = ("warning", "critical", "breach")
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
@@ -213,6 +213,7 @@ class ChannelConfig:
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
     project: str = ""  # Jira: the project's key
+    edition: str = "cloud"  # Jira: cloud or data_center
     email: str = ""  # Jira Cloud: the account the API token belongs to
     issue_type: str = "Task"
     priorities: tuple[tuple[str, str], ...] = ()  # Jira: (level, priority name)
@@ -748,26 +749,33 @@ def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
 
 
 def _jira(t: _Table, labels: tuple[str, ...]) -> dict[str, Any]:
-    """Jira Cloud's keys: the site, the project, the account and its API token, and how the workflow is driven."""
+    """Jira's keys: the site and its edition, the project, the account and its token, how the workflow is driven."""
+    edition = t.get("edition", str, "cloud")
+    if edition not in EDITIONS:
+        raise t.fail("edition", f"is {edition!r}", "use cloud (…atlassian.net) or data_center (your own server)")
     url = _url(t, "url", "") or _missing(t, "url", "set it to the site's address, e.g. https://acme.atlassian.net")
     project = t.get("project", str, fix="set it to the project's key, e.g. OPS")
     if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,9}", project):
         raise t.fail("project", f"is {project!r}", "use the project's key as Jira shows it, e.g. OPS")
-    email = t.get("email", str, fix="set it to the e-mail address of the account the API token belongs to")
-    if "@" not in email:
-        raise t.fail("email", f"is {email!r}", "use the e-mail address of the account the API token belongs to")
+    email = ""
+    if edition == "cloud":
+        email = t.get("email", str, fix="set it to the e-mail address of the account the API token belongs to")
+        if "@" not in email:
+            raise t.fail("email", f"is {email!r}", "use the e-mail address of the account the API token belongs to")
     for label in labels:
         if not label or any(c.isspace() for c in label):
             raise t.fail("labels", f"holds {label!r}", "Jira labels are single words: remove the spaces")
     priorities = t.table("priorities")
-    chosen = tuple((level, name) for level in TICKET_LEVELS if (name := priorities.get(level, str, "")))
+    chosen = tuple((level, name) for level in LEVELS if (name := priorities.get(level, str, "")))
     priorities.done()
     assignees = t.get("assignees", "strings", ())
     if len(assignees) > 1:
-        raise t.fail("assignees", f"holds {len(assignees)} people", "a Jira issue has one assignee: keep one account id")
+        raise t.fail("assignees", f"holds {len(assignees)} people", "a Jira issue has one assignee: keep one")
+    token_fix = ("create an API token at https://id.atlassian.com/manage-profile/security/api-tokens"
+                 if edition == "cloud" else "create a personal access token in your Jira profile")
     return dict(
-        url=url.rstrip("/"), project=project, email=email, assignees=assignees, priorities=chosen,
-        token=t.secret("token", True, "create an API token at https://id.atlassian.com/manage-profile/security/api-tokens"),
+        url=url.rstrip("/"), edition=edition, project=project, email=email, assignees=assignees, priorities=chosen,
+        token=t.secret("token", True, token_fix),
         issue_type=t.get("issue_type", str, "Task"), close_transition=t.get("close_transition", str, "Done"),
         reopen_transition=t.get("reopen_transition", str, "To Do"))
 

@@ -1,17 +1,19 @@
-"""The ticket channel against a loopback Jira Cloud built from Atlassian's published descriptions: one issue per
-incident, kept in step with the alert, exactly once, with every request valid against the REST description and every
-body against the Atlassian Document Format schema."""
+"""The ticket channel against a loopback Jira, Cloud and Data Center, built from Atlassian's published descriptions:
+one issue per incident, kept in step with the alert, exactly once, with every request valid against the REST
+description and every Cloud body against the Atlassian Document Format schema."""
 from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import replace
 
 import httpx
 import pytest
 
 from alerts.channels.ticket import TicketChannel
-from alerts.channels.trackers.jira import JiraIssues, adf
+from alerts.channels.trackers.jira import EDITIONS, JiraIssues
+from alerts.channels.trackers.jira_formats import adf, wiki
 from alerts.channels.trackers.base import Note
 from alerts.model import Level, NotifyReason
 from daemon.errors import DeliveryError
@@ -20,20 +22,25 @@ from tests.alerts.samples import HOSTILE
 from tests.alerts.ticket_notices import raised, resolved, say
 from tests.support.jira_fake import FakeJira
 from tests.support.tracker_fake import Faults
-from tests.support.vendor_api import adf_schema, jira_openapi
+from tests.support.vendor_api import adf_schema, jira_data_center_openapi, jira_openapi
 
 EMAIL, TOKEN = "bot@acme.example", "ATATT-TEST"
 PRIORITIES = {"warning": "Medium", "critical": "High", "breach": "Highest"}
 
 
-@pytest.fixture(scope="module")
-def openapi():
-    return jira_openapi()
+@pytest.fixture(params=EDITIONS)
+def edition(request):
+    return request.param
+
+
+def fake_jira(edition: str, faults: Faults | None = None) -> FakeJira:
+    openapi = jira_openapi() if edition == "cloud" else jira_data_center_openapi()
+    return FakeJira(openapi, adf_schema(), "OPS", EMAIL, TOKEN, faults, edition)
 
 
 @pytest.fixture
-def jira(openapi):
-    fake = FakeJira(openapi, adf_schema(), "OPS", EMAIL, TOKEN)
+def jira(edition):
+    fake = fake_jira(edition)
     yield fake
     fake.close()
     assert fake.violations == []
@@ -47,7 +54,8 @@ def http():
 
 
 def tracker(jira, http, clock, token=TOKEN, **options) -> JiraIssues:
-    return JiraIssues(jira.url, "OPS", EMAIL, token, http, clock, labels=("amazon",), priorities=PRIORITIES, **options)
+    return JiraIssues(jira.url, "OPS", EMAIL, token, http, clock, edition="cloud" if jira.cloud else "data_center",
+                      labels=("amazon",), priorities=PRIORITIES, **options)
 
 
 @pytest.fixture
@@ -55,10 +63,12 @@ def channel(jira, http, store, clock):
     return TicketChannel("tickets", tracker(jira, http, clock), TicketLedger(store))
 
 
-def texts(document) -> str:
-    """Every text node of a document, in order."""
-    if isinstance(document, dict):
-        return (document.get("text", "") + " " + " ".join(texts(c) for c in document.get("content", []))).strip()
+def texts(body) -> str:
+    """What a body shows as text: a document's text nodes in order, or wiki markup without its escapes."""
+    if isinstance(body, str):
+        return re.sub(r"\\(.)", r"\1", body).replace("&#92;", "\\")
+    if isinstance(body, dict):
+        return (body.get("text", "") + " " + " ".join(texts(c) for c in body.get("content", []))).strip()
     return ""
 
 
@@ -101,8 +111,12 @@ def test_raised_again_within_the_reopen_days_the_same_issue_reopens_and_later_a_
     say(channel, clock, raised(), 5)
     assert list(jira.issues) == ["OPS-1", "OPS-2"]
     assert jira.tickets()["OPS-1"][1] == "closed"
-    follows = jira.issues["OPS-2"]["fields"]["description"]["content"][-1]["content"][1]
-    assert follows["marks"] == [{"type": "link", "attrs": {"href": f"{jira.url}/browse/OPS-1"}}]
+    description = jira.issues["OPS-2"]["fields"]["description"]
+    if jira.cloud:
+        follows = description["content"][-1]["content"][1]
+        assert follows["marks"] == [{"type": "link", "attrs": {"href": f"{jira.url}/browse/OPS-1"}}]
+    else:
+        assert description.endswith(f"This follows [the earlier incident|{jira.url}/browse/OPS-1].")
 
 
 def test_an_issue_a_person_resolved_as_wont_do_is_not_reopened(channel, jira, clock):
@@ -173,39 +187,61 @@ def test_a_workflow_without_the_configured_transition_is_dead_with_the_names_it_
     assert "no transition 'Resolve Issue' (it has 'To Do', 'In Progress', 'Done')" in dead.value.reason
 
 
-def test_hostile_text_stays_text_in_the_document(channel, jira, clock):
+def test_hostile_text_stays_text_in_the_document(store, clock, http):
+    jira = fake_jira("cloud")
+    channel = TicketChannel("tickets", tracker(jira, http, clock), TicketLedger(store))
     alert = replace(raised(), headline=f"{HOSTILE} [click|javascript:alert(1)] @everyone",
                     advice=("{code}x{code} [~admin] !https://evil.example/p.png!",))
-    say(channel, clock, alert, 1)
-    document = jira.issues["OPS-1"]["fields"]["description"]
-    serialised = json.dumps(document)
-    assert HOSTILE in texts(document) and "[click|javascript:alert(1)]" in texts(document)
-    assert "javascript:" not in json.dumps([m for m in _marks(document)])
-    assert all(m["type"] in ("strong", "link") for m in _marks(document))
-    assert all(m["attrs"]["href"].startswith("https://") for m in _marks(document) if m["type"] == "link")
-    assert '"type": "mention"' not in serialised and '"type": "extension"' not in serialised
+    try:
+        say(channel, clock, alert, 1)
+        document = jira.issues["OPS-1"]["fields"]["description"]
+        serialised = json.dumps(document)
+        assert HOSTILE in texts(document) and "[click|javascript:alert(1)]" in texts(document)
+        assert "javascript:" not in json.dumps(_marks(document))
+        assert all(m["type"] in ("strong", "link") for m in _marks(document))
+        assert all(m["attrs"]["href"].startswith("https://") for m in _marks(document) if m["type"] == "link")
+        assert '"type": "mention"' not in serialised and '"type": "extension"' not in serialised
+        assert jira.violations == []
+    finally:
+        jira.close()
+
+
+def test_hostile_text_is_escaped_in_wiki_markup():
+    hostile = f"{HOSTILE} [click|javascript:alert(1)] [~admin] \\ {{code}}x{{code}}"
+    shown = wiki(Note("t", (hostile, "h1. big", "!https://evil.example/p.png! *b* _i_ -x- +u+ ^s^ ~s~ ??c?? |t| # n"),
+                      (("Orders", ("- not a list",)),), ()))
+    assert r"\[click\|javascript:alert(1)\] \[\~admin\] &#92; \{code\}x\{code\}" in shown
+    assert "\n\nh1\\. big\n\n" in shown
+    assert r"\!https://evil.example/p.png\! \*b\* \_i\_ \-x\- \+u\+ \^s\^ \~s\~ \?\?c\?\? \|t\| \# n" in shown
+    assert "*Orders*\n* \\- not a list" in shown
+    assert texts(shown).startswith(hostile)
 
 
 def test_only_web_addresses_become_links():
-    note = Note("t", ("a",), (), (("status page", "https://sentinel.example/s"), ("bad", "javascript:alert(1)")))
-    marks = _marks(adf(note))
-    assert [m["attrs"]["href"] for m in marks] == ["https://sentinel.example/s"]
+    note = Note("t", ("a",), (), (("status page", "https://sentinel.example/s"), ("bad", "javascript:alert(1)"),
+                                  ("closer", "https://x.example/a|b]")))
+    assert [m["attrs"]["href"] for m in _marks(adf(note))] == ["https://sentinel.example/s"]
+    assert wiki(note).endswith("\n\n[status page|https://sentinel.example/s]")
 
 
-def test_the_fake_refuses_what_the_descriptions_do_not_allow(openapi):
-    """The checks above every test here can fail: outside the REST description or the document schema, a request
-    is a recorded violation."""
-    fake = FakeJira(openapi, adf_schema(), "OPS", EMAIL, TOKEN)
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()}
+@pytest.mark.parametrize(("edition", "document"), [("cloud", "plain text, not a document"),
+                                                   ("data_center", {"type": "doc", "version": 1, "content": []})])
+def test_the_fake_refuses_what_the_descriptions_do_not_allow(edition, document):
+    """The checks above every test here can fail: outside the REST description or the body's format, a request is
+    a recorded violation."""
+    fake = fake_jira(edition)
+    version, search = ("3", "search/jql") if edition == "cloud" else ("2", "search")
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode() if fake.cloud
+            else f"Bearer {TOKEN}"}
     try:
         with httpx.Client(trust_env=False) as client:
-            client.post(f"{fake.url}/rest/api/3/issue", json={"fields": {
-                "project": {"key": "OPS"}, "summary": "s", "description": "plain text, not a document"}}, headers=auth)
-            answer = client.get(f"{fake.url}/rest/api/3/search/jql", params={"jql": "x", "maxResults": "many"},
+            client.post(f"{fake.url}/rest/api/{version}/issue", json={"fields": {
+                "project": {"key": "OPS"}, "summary": "s", "description": document}}, headers=auth)
+            answer = client.get(f"{fake.url}/rest/api/{version}/{search}", params={"jql": "x", "maxResults": "many"},
                                 headers=auth)
         assert answer.status_code == 400
         assert len(fake.violations) == 2
-        assert "not Atlassian Document Format" in fake.violations[0] and "maxResults" in fake.violations[1]
+        assert "description is not" in fake.violations[0] and "maxResults" in fake.violations[1]
     finally:
         fake.close()
 

@@ -114,10 +114,16 @@ def test_a_ticket_channel_is_read_with_its_defaults(tmp_path):
     assert channel.token.reveal() == SECRET_VALUE and channel.close_on_resolve
 
 
+def test_a_jira_data_center_channel_needs_no_e_mail_address(tmp_path):
+    text = MINIMAL + JIRA.replace('email = "bot@acme.example"\n', 'edition = "data_center"\n')
+    [channel] = load_config(write(tmp_path, text), {"ID": "x", "SECRET": SECRET_VALUE}).channels
+    assert (channel.edition, channel.email, channel.token.reveal()) == ("data_center", "", SECRET_VALUE)
+
+
 def test_a_jira_channel_is_read_with_its_defaults(tmp_path):
     [channel] = load_config(write(tmp_path, MINIMAL + JIRA), {"ID": "x", "SECRET": SECRET_VALUE}).channels
-    assert (channel.tracker, channel.url, channel.project, channel.email, channel.issue_type) == (
-        "jira", "https://acme.atlassian.net", "OPS", "bot@acme.example", "Task")
+    assert (channel.tracker, channel.edition, channel.url, channel.project, channel.email, channel.issue_type) == (
+        "jira", "cloud", "https://acme.atlassian.net", "OPS", "bot@acme.example", "Task")
     assert channel.priorities == (("warning", "Medium"), ("breach", "Highest"))
     assert (channel.close_transition, channel.reopen_transition, channel.reopen_days) == ("Done", "To Do", 7)
 
@@ -140,6 +146,7 @@ def test_a_jira_channel_is_read_with_its_defaults(tmp_path):
     (MINIMAL + JIRA + 'labels = ["seller ops"]\n', "channels[0] labels holds 'seller ops'; Jira labels are single words"),
     (MINIMAL + JIRA.replace("breach =", "breached ="), "[channels[0] priorities] breached is not a known key; did you mean breach"),
     (MINIMAL + JIRA + "repository = \"acme/x\"\n", "channels[0] repository is not a known key"),
+    (MINIMAL + JIRA + "edition = \"server\"\n", "channels[0] edition is 'server'; use cloud (…atlassian.net) or data_center"),
     (MINIMAL + TICKET.replace('"acme/seller-ops"', '"acme"'), "channels[0] repository is 'acme'; write it as owner/name"),
     (MINIMAL + TICKET + "digests = true\n", "channels[0] digests is true; remove it"),
     (MINIMAL + TICKET.replace('token_env = "SECRET"\n', ""), "channels[0] token is missing"),

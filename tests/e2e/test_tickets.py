@@ -1,4 +1,4 @@
-"""Each shared example's alert history through a ticket channel to a loopback GitHub and a loopback Jira Cloud,
+"""Each shared example's alert history through a ticket channel to a loopback GitHub, Jira Cloud and Jira Data Center,
 each checked against its vendor's published description: one ticket per incident, a comment per later notice, closed
 exactly when the incident resolved; and the same final state when the tracker refuses a third of the calls, loses one
 answer in ten after making the change, and the delivering process is SIGKILLed 20 times (the daemon's own `run` is
@@ -21,16 +21,19 @@ from tests.support import ticket_replay
 from tests.support.github_fake import FakeGitHub
 from tests.support.jira_fake import FakeJira
 from tests.support.tracker_fake import Faults, LoopbackTracker
-from tests.support.vendor_api import adf_schema, github_openapi, jira_openapi
+from tests.support.vendor_api import adf_schema, github_openapi, jira_data_center_openapi, jira_openapi
 
 KILLS = 20
-TRACKERS = ("github", "jira")
+TRACKERS = ("github", "jira", "jira_data_center")
 
 
 def tracker(kind: str, faults: Faults | None = None) -> LoopbackTracker:
     if kind == "jira":
         return FakeJira(jira_openapi(), adf_schema(), ticket_replay.JIRA_PROJECT, ticket_replay.JIRA_EMAIL,
                         ticket_replay.JIRA_TOKEN, faults)
+    if kind == "jira_data_center":
+        return FakeJira(jira_data_center_openapi(), adf_schema(), ticket_replay.JIRA_PROJECT,
+                        ticket_replay.JIRA_EMAIL, ticket_replay.JIRA_TOKEN, faults, "data_center")
     return FakeGitHub(github_openapi(), ticket_replay.REPOSITORY, ticket_replay.TOKEN, faults)
 
 

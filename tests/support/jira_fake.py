@@ -1,12 +1,15 @@
-"""Jira Cloud on loopback, built from Atlassian's published descriptions and checked against them.
+"""Jira Cloud and Jira Data Center on loopback, built from Atlassian's published descriptions and checked against
+them.
 
-Requests and answers are validated against Jira Cloud's OpenAPI description (tests/support/vendor_api.py), and every
-document body (an issue's description, a comment) against Atlassian's ADF JSON schema. Search is the exception the
-registries leave: Atlassian replaced `GET /rest/api/3/search` by `GET /rest/api/3/search/jql`, which the kept
-description predates; a search request is checked against the older operation, whose query parameters (jql, fields,
-maxResults) are the same, and its answer's issues against the older answer, to which the new one adds `isLast`.
+Cloud: requests and answers are validated against Jira Cloud's OpenAPI description (tests/support/vendor_api.py),
+and every document body (an issue's description, a comment) against Atlassian's ADF JSON schema. Search is the
+exception the registries leave: Atlassian replaced `GET /rest/api/3/search` by `GET /rest/api/3/search/jql`, which
+the kept description predates; a search request is checked against the older operation, whose query parameters
+(jql, fields, maxResults) are the same, and its answer's issues against the older answer, to which the new one adds
+`isLast`. Data Center: requests are validated against Jira Server 7.6.1's description (REST API v2), which names
+paths, methods and query parameters but no bodies; a body that is not wiki markup text is recorded as a violation.
 The project's workflow is Jira's simplified one: To Do, In Progress, Done, a transition of each name from anywhere.
-Faults as Jira Cloud gives them: 429 with Retry-After and X-RateLimit-Reset, 503 pages, answers lost after the change,
+Faults as Jira gives them: 429 with Retry-After and X-RateLimit-Reset, 503 pages, answers lost after the change,
 401 for a bad token, 404 for a deleted issue.
 """
 from __future__ import annotations
@@ -23,19 +26,22 @@ from openapi_core.testing import MockRequest
 
 from tests.support.tracker_fake import Answer, Faults, LoopbackTracker
 
-API = "https://your-domain.atlassian.net"  # the server the description names
+CLOUD_API = "https://your-domain.atlassian.net"  # the servers the descriptions name
+SERVER_API, SERVER_CONTEXT = "http://jira.local:8080", "/jira"
 SEARCH, OLD_SEARCH = "/rest/api/3/search/jql", "/rest/api/3/search"
 STATUSES = {"To Do": ("new", "11"), "In Progress": ("indeterminate", "21"), "Done": ("done", "31")}
 NOT_FOUND = {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
 
 
 class FakeJira(LoopbackTracker):
-    api = API
-
     def __init__(self, openapi: OpenAPI, adf_schema: dict[str, Any], project: str = "OPS",
-                 email: str = "bot@acme.example", token: str = "ATATT-TEST", faults: Faults | None = None) -> None:
-        self.project = project
-        self._auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+                 email: str = "bot@acme.example", token: str = "ATATT-TEST", faults: Faults | None = None,
+                 edition: str = "cloud") -> None:
+        self.project, self.cloud = project, edition == "cloud"
+        self.api = CLOUD_API if self.cloud else SERVER_API
+        self._prefix = "/rest/api/3" if self.cloud else "/rest/api/2"
+        self._auth = ("Basic " + base64.b64encode(f"{email}:{token}".encode()).decode() if self.cloud
+                      else f"Bearer {token}")
         self._adf = Draft4Validator(adf_schema)
         self.issues: dict[str, dict[str, Any]] = {}  # by key, in the order opened
         self.comments: dict[str, list[dict[str, Any]]] = {}
@@ -57,6 +63,8 @@ class FakeJira(LoopbackTracker):
                 for key in self.issues}
 
     def described_path(self, path: str) -> str:
+        if not self.cloud:
+            return SERVER_CONTEXT + path
         return OLD_SEARCH if path == SEARCH else path
 
     def authorised(self, headers: dict[str, str]) -> bool:
@@ -80,11 +88,11 @@ class FakeJira(LoopbackTracker):
         return status, headers, data
 
     def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
-        if path == SEARCH and method == "GET":
+        if path == (SEARCH if self.cloud else f"{self._prefix}/search") and method == "GET":
             return self._search(query.get("jql", ""))
-        if path == "/rest/api/3/issue" and method == "POST":
+        if path == f"{self._prefix}/issue" and method == "POST":
             return self._create(body)
-        match = re.fullmatch(r"/rest/api/3/issue/([A-Z][A-Z0-9]*-\d+)(/comment|/transitions)?", path)
+        match = re.fullmatch(re.escape(self._prefix) + r"/issue/([A-Z][A-Z0-9]*-\d+)(/comment|/transitions)?", path)
         if match is None:
             return 404, {"errorMessages": ["Not found"], "errors": {}}
         key, sub = match.groups()
@@ -102,7 +110,9 @@ class FakeJira(LoopbackTracker):
         labels = re.findall(r'labels\s*=\s*"([^"]+)"', jql)
         found = [self._issue(key) for key in self.issues
                  if key not in self.deleted and set(labels) <= set(self.issues[key]["fields"]["labels"])]
-        return 200, {"issues": found}
+        if self.cloud:
+            return 200, {"issues": found}
+        return 200, {"issues": found, "startAt": 0, "maxResults": 50, "total": len(found)}
 
     def _create(self, body: dict[str, Any]) -> tuple[int, Any]:
         fields = body["fields"]
@@ -113,7 +123,7 @@ class FakeJira(LoopbackTracker):
         self._check_document("description", fields.get("description"))
         number = len(self.issues) + 1
         key = f"{self.project}-{number}"
-        self.issues[key] = {"id": str(10000 + number), "key": key, "self": f"{API}/rest/api/3/issue/{10000 + number}",
+        self.issues[key] = {"id": str(10000 + number), "key": key, "self": f"{self.api}{self._prefix}/issue/{10000 + number}",
                             "fields": {"summary": fields["summary"], "description": fields.get("description"),
                                        "labels": list(fields.get("labels", [])),
                                        "priority": fields.get("priority"), "resolution": None}}
@@ -131,7 +141,7 @@ class FakeJira(LoopbackTracker):
     def _comment(self, key: str, body: dict[str, Any]) -> tuple[int, Any]:
         self._check_document("comment", body.get("body"))
         self._next_comment += 1
-        comment = {"id": str(self._next_comment), "self": f"{API}/rest/api/3/issue/{key}/comment/{self._next_comment}",
+        comment = {"id": str(self._next_comment), "self": f"{self.api}{self._prefix}/issue/{key}/comment/{self._next_comment}",
                    "body": body["body"], "created": _now(), "updated": _now(),
                    "properties": list(body.get("properties", []))}
         self.comments[key].append(comment)
@@ -168,6 +178,10 @@ class FakeJira(LoopbackTracker):
         return {"id": issue["id"], "key": key, "self": issue["self"], "fields": fields}
 
     def _check_document(self, where: str, document: Any) -> None:
+        if not self.cloud:
+            if not isinstance(document, str):
+                self.violations.append(f"{where} is not wiki markup text: {type(document).__name__}")
+            return
         for error in self._adf.iter_errors(document):
             self.violations.append(f"{where} is not Atlassian Document Format: {error.message[:300]}")
 

