@@ -113,7 +113,8 @@ def test_raised_again_within_the_reopen_days_the_same_issue_reopens_and_later_a_
     assert jira.tickets()["OPS-1"][1] == "closed"
     description = jira.issues["OPS-2"]["fields"]["description"]
     if jira.cloud:
-        follows = description["content"][-1]["content"][1]
+        before, follows, after = description["content"][-1]["content"]
+        assert (before["text"], follows["text"], after["text"]) == ("This follows ", "the earlier incident", ".")
         assert follows["marks"] == [{"type": "link", "attrs": {"href": f"{jira.url}/browse/OPS-1"}}]
     else:
         assert description.endswith(f"This follows [the earlier incident|{jira.url}/browse/OPS-1].")

@@ -42,7 +42,7 @@ def _paragraph(*nodes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(text: str, marks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "text", "text": " ".join(text.split()) or " "}
+    node: dict[str, Any] = {"type": "text", "text": re.sub(r"\s+", " ", text) or " "}  # one line; edge spaces kept
     if marks:
         node["marks"] = marks
     return node
