@@ -6,11 +6,13 @@ new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
-   and open claims Amazon counts are added to every future window (`certain`; see 5 for when). Past-due orders
-   are also the late shipments of their ship-by days in the rate's evidence (3): a late shipment reaches the
-   daemon only once shipped, so without them the last days of a backlog look quiet and the episode over. An open
-   claim is also the first of the defects still to arrive (4): its grant, when the daemon sees it, is
-   no new defect in Amazon's figure, so the first `open_defects` arrivals on each path add nothing.
+   are added to every future window (`certain`; see 5 for when). They are also the late shipments of their
+   ship-by days in the rate's evidence (3): a late shipment reaches the daemon only once shipped, so without them
+   the last days of a backlog look quiet and the episode over. Open claims Amazon counts on orders the daemon
+   cannot name (`open_claims`, ODR) are a rate: per order in the window they were counted in, added to every
+   known day's defects, in Amazon's figure now and in the rate's evidence. Most of a seller's claims may never be
+   granted, and so never be seen, yet Amazon counts each from its filing: taken as grants still to come, they
+   cancelled the account's next defects, and a seller at 0.82% was told no new defect was expected in 14 days.
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
@@ -143,15 +145,16 @@ class Outlook:
 
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
-            certain: tuple[int, int] = (0, 0), key: str = "", open_defects: int = 0,
+            certain: tuple[int, int] = (0, 0), key: str = "", open_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
     `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
-    unshipped orders past their ship-by date, by that date (late-shipment rates). With `screen`, a first
+    unshipped orders past their ship-by date, by that date (late-shipment rates); `open_claims` the claims and
+    chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
-    model = _Model(series, d, today, horizon_days, certain, open_defects, defect_ages or {}, past_due or {})
+    model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -160,7 +163,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_defects: int, defect_ages: DefectAges, past_due: Mapping[date, int]):
+                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int]):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -176,11 +179,17 @@ class _Model:
             counted &= days_out < d.window.length_days
         self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
         self.certain_orders = counted * certain[1]
+        self.lag_cdf = _lag_cdf(d, defect_ages, today)
         history = {a: c for a, c in series.counts.items() if a < today}
+        for a, claims in _placed(history, open_claims if self.upper else 0, d.window.days(today),
+                                 self.lag_cdf, today).items():
+            num, den = history[a]
+            history[a] = (num + claims, den)
+            if a in self.days:
+                self.known_bad[self.days.index(a)] += claims
         for a, late in past_due.items():  # late shipments the daemon will see once they ship
             num, den = history.get(a, (0, 0))
             history[a] = (num + late, den + late)
-        self.lag_cdf = _lag_cdf(d, defect_ages, today)
         self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
@@ -207,8 +216,7 @@ class _Model:
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
         expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
-        self.open_defects = open_defects if defects_shown is None else 0  # open claims arrive with the lag profile
-        self.mean_defects = tuple(float(x) for x in np.maximum(expected - self.open_defects, 0.0))
+        self.mean_defects = tuple(float(x) for x in expected)
         self.mean_orders = tuple(float(x) for x in (future_orders * self.orders_seen * self.future).sum(axis=1))
 
     def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
@@ -227,7 +235,7 @@ class _Model:
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume, 0.0), (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
-        candidates = ((self.known_orders - self.known_bad)[None, :] + new_orders).astype(np.int64)
+        candidates = (np.maximum(self.known_orders - self.known_bad, 0)[None, :] + new_orders).astype(np.int64)
         eventual = rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1))
         # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
         remaining = np.clip(1 - self.shown_now, 1e-12, None)
@@ -244,7 +252,6 @@ class _Model:
                 before = share[t]
                 arrived[:, t] = visible @ self.windows[t]
         orders = new_orders @ (self.orders_seen * self.future).T
-        arrived = np.maximum(arrived - self.open_defects, 0)
         bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad
         den = (self.known_orders @ (self.orders_seen * ~self.future).T)[None, :] + orders + self.certain_orders
         num = bad if self.upper else den - bad
@@ -252,6 +259,19 @@ class _Model:
         if self.upper:
             return (den > 0) & (num * q >= den * limit_p)
         return (den > 0) & (num * q < den * limit_p)
+
+
+def _placed(history: dict[date, tuple[int, int]], claims: int, window: tuple[date, date], cdf,
+            today: date) -> dict[date, float]:
+    """Open claims Amazon counts on orders the daemon cannot name, as a rate: per order seen so far (orders times
+    F(age)) in the window they were counted in, added to every day's defects by that day's share. Amazon reports them
+    for its window only, but they come on the days before and after it too: placed on the window's days alone, the
+    recent days looked like a fall of the rate."""
+    exposure = {a: den * float(cdf((today - a).days)) for a, (_, den) in history.items()}
+    in_window = sum(x for a, x in exposure.items() if window[0] <= a < window[1])
+    if not claims or in_window <= 0:
+        return {}
+    return {a: claims * x / in_window for a, x in exposure.items() if x > 0}
 
 
 def _share_at(shown: tuple[float, ...], ages: np.ndarray) -> np.ndarray:

@@ -119,7 +119,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
         return _on_amazons_report(obs, thresholds, num, den, chances)
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
-    certain = (obs.overdue + open_claims, obs.overdue)
+    certain = (obs.overdue, obs.overdue)
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
