@@ -16,6 +16,7 @@ from alerts.channels.slack import SlackChannel
 from alerts.channels.ticket import TicketChannel
 from alerts.channels.trackers.github import GitHubIssues
 from alerts.channels.trackers.jira import JiraIssues
+from alerts.channels.trackers.zendesk import ZendeskTickets
 from alerts.channels.webhook import WebhookChannel
 from alerts.actions import DUE_SOON
 from alerts.decide import Policy
@@ -135,6 +136,9 @@ def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] 
                               labels=c.labels, assignee=c.assignees[0] if c.assignees else "",
                               priorities=dict(c.priorities), close_transition=c.close_transition,
                               reopen_transition=c.reopen_transition) if c.tracker == "jira"
+                   else ZendeskTickets(c.url, c.email, c.token.reveal(), http, tags=c.labels,
+                                       assignee_email=c.assignees[0] if c.assignees else "", group_id=c.group_id,
+                                       priorities=dict(c.priorities) or None) if c.tracker == "zendesk"
                    else GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees))
         return TicketChannel(c.name, tracker, TicketLedger(store), c.reopen_days, c.close_on_resolve)
     return WebhookChannel(c.name, c.url, c.signing_secret.reveal(), http, clock, c.mode,

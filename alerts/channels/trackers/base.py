@@ -1,4 +1,4 @@
-"""What a ticket channel needs of a tracker (GitHub Issues, Jira Cloud): find, open, comment, close."""
+"""What a ticket channel needs of a tracker (GitHub Issues, Jira, Zendesk): find, open, comment, close."""
 from __future__ import annotations
 
 import hashlib
@@ -24,6 +24,7 @@ class TicketView:
     closed: bool
     declined: bool  # closed by a person as won't-fix / not planned: not to be reopened
     labels: tuple[str, ...] = ()  # or tags: what a level change keeps
+    final: bool = False  # closed for good (Zendesk's "closed"): it takes no more changes, so a new ticket follows it
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,23 @@ def marker_of(incident: str) -> str:
 def error_message(body: Any) -> str:
     """The tracker's own words from an error body, shortened: what a dead delivery shows the seller."""
     if isinstance(body, dict):
-        for key in ("message", "errorMessages", "errors"):
+        for key in ("message", "errorMessages", "errors", "details", "description", "error"):
             said = body.get(key)
-            if isinstance(said, list) and said and all(isinstance(item, str) for item in said):
-                return "; ".join(said)[:300]
-            if isinstance(said, dict) and said:  # Jira: field -> what is wrong with it
-                return "; ".join(f"{field}: {words}" for field, words in said.items())[:300]
+            if isinstance(said, list) and said:
+                return _words(said, "; ")[:300]
+            if isinstance(said, dict) and said:  # Jira: field -> what is wrong; Zendesk: field -> [{description}]
+                return "; ".join(f"{field}: {_words(words)}" for field, words in said.items())[:300]
             if said:
                 return str(said)[:300]
     return ""
+
+
+def _words(said: Any, between: str = ", ") -> str:
+    """A list of complaints, as strings or as objects that say it in one of their fields."""
+    if isinstance(said, list):
+        return between.join(next((str(item[k]) for k in ("description", "detail", "title", "message") if item.get(k)),
+                              str(item)) if isinstance(item, dict) else str(item) for item in said)
+    return str(said)
 
 
 def send(http: httpx.Client, host: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
