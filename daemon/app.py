@@ -14,6 +14,8 @@ from alerts.channels.email import EmailChannel
 from alerts.channels.file import FileChannel
 from alerts.channels.slack import SlackChannel
 from alerts.channels.ticket import TicketChannel
+from alerts.channels.trackers.base import Tracker
+from alerts.channels.trackers.freshdesk import FreshdeskTickets
 from alerts.channels.trackers.github import GitHubIssues
 from alerts.channels.trackers.jira import JiraIssues
 from alerts.channels.trackers.zendesk import ZendeskTickets
@@ -131,18 +133,27 @@ def build_channel(c: ChannelConfig, clock: Clock, store: Store, stream: IO[str] 
     if c.kind == "slack":
         return SlackChannel(c.name, c.webhook_url.reveal(), http)
     if c.kind == "ticket":
-        tracker = (JiraIssues(c.url, c.project, c.email, c.token.reveal(), http, clock, edition=c.edition,
-                              issue_type=c.issue_type,
-                              labels=c.labels, assignee=c.assignees[0] if c.assignees else "",
-                              priorities=dict(c.priorities), close_transition=c.close_transition,
-                              reopen_transition=c.reopen_transition) if c.tracker == "jira"
-                   else ZendeskTickets(c.url, c.email, c.token.reveal(), http, tags=c.labels,
-                                       assignee_email=c.assignees[0] if c.assignees else "", group_id=c.group_id,
-                                       priorities=dict(c.priorities) or None) if c.tracker == "zendesk"
-                   else GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees))
-        return TicketChannel(c.name, tracker, TicketLedger(store), c.reopen_days, c.close_on_resolve)
+        return TicketChannel(c.name, _tracker(c, http, clock), TicketLedger(store), c.reopen_days,
+                             c.close_on_resolve)
     return WebhookChannel(c.name, c.url, c.signing_secret.reveal(), http, clock, c.mode,
                           c.routing_key.reveal() if c.routing_key else None)
+
+
+def _tracker(c: ChannelConfig, http: httpx.Client, clock: Clock) -> Tracker:
+    """The tracker a ticket channel keeps its tickets on."""
+    assignee = c.assignees[0] if c.assignees else ""
+    if c.tracker == "jira":
+        return JiraIssues(c.url, c.project, c.email, c.token.reveal(), http, clock, edition=c.edition,
+                          issue_type=c.issue_type, labels=c.labels, assignee=assignee,
+                          priorities=dict(c.priorities), close_transition=c.close_transition,
+                          reopen_transition=c.reopen_transition)
+    if c.tracker == "zendesk":
+        return ZendeskTickets(c.url, c.email, c.token.reveal(), http, tags=c.labels, assignee_email=assignee,
+                              group_id=c.group_id, priorities=dict(c.priorities) or None)
+    if c.tracker == "freshdesk":
+        return FreshdeskTickets(c.url, c.token.reveal(), c.email, http, tags=c.labels, group_id=c.group_id,
+                                priorities=dict(c.priorities) or None)
+    return GitHubIssues(c.url, c.repository, c.token.reveal(), http, clock, c.labels, c.assignees)
 
 
 def routes_of(config: Config) -> tuple[Route, ...]:

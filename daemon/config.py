@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.channels.trackers.jira import EDITIONS
+from alerts.channels.trackers.freshdesk import PRIORITIES as FRESHDESK_PRIORITIES
 from alerts.channels.trackers.zendesk import PRIORITIES as ZENDESK_PRIORITIES
 from alerts.evaluate import Chances
 from alerts.hysteresis import Hysteresis
@@ -41,7 +42,7 @@ DATABASE_FILE = "seller-sentinel.db"  # under the state directory, unless databa
 RUN_STATE_DIR = Path("seller-sentinel-state")  # `run` without a config keeps its state here
 DEFAULT_STALE_HOURS = {"orders": 2, "deliveries": 6, "feedback": 36, "finances": 36, "performance": 36}
 CHANNEL_KINDS = ("console", "file", "email", "slack", "webhook", "ticket")
-TRACKERS = ("github", "jira", "zendesk")
+TRACKERS = ("github", "jira", "zendesk", "freshdesk")
 LEVELS = ("warning", "critical", "breach")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SIMULATOR_CREDENTIALS = ("amzn1.application-oa2-client.simulator", "simulator-client-secret", "Atzr|simulator-refresh-token")
@@ -215,10 +216,10 @@ class ChannelConfig:
     assignees: tuple[str, ...] = ()
     project: str = ""  # Jira: the project's key
     edition: str = "cloud"  # Jira: cloud or data_center
-    email: str = ""  # Jira Cloud, Zendesk: the account the API token belongs to
+    email: str = ""  # Jira Cloud, Zendesk: the account the API token belongs to; Freshdesk: the tickets' requester
     issue_type: str = "Task"
-    priorities: tuple[tuple[str, str], ...] = ()  # Jira, Zendesk: (level, priority name)
-    group_id: int | None = None  # Zendesk: the group a ticket goes to
+    priorities: tuple[tuple[str, str], ...] = ()  # Jira, Zendesk, Freshdesk: (level, priority name)
+    group_id: int | None = None  # Zendesk, Freshdesk: the group a ticket goes to
     close_transition: str = "Done"
     reopen_transition: str = "To Do"
     reopen_days: int = 7
@@ -727,9 +728,9 @@ def _channel(t: _Table, state_dir: Path, accounts: set[str]) -> ChannelConfig:
 
 
 def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
-    tracker = t.get("tracker", str, fix="set it to github, jira or zendesk")
+    tracker = t.get("tracker", str, fix="set it to github, jira, zendesk or freshdesk")
     if tracker not in TRACKERS:
-        raise t.fail("tracker", f"is {tracker!r}", "use github, jira or zendesk (Freshdesk is not supported yet: use a "
+        raise t.fail("tracker", f"is {tracker!r}", "use github, jira, zendesk or freshdesk (for another tracker, use a "
                      "webhook channel and the recipe in the README)")
     if common["digests"]:
         raise t.fail("digests", "is true", "remove it: digests are no incidents, send them by e-mail or Slack")
@@ -743,6 +744,8 @@ def _ticket_channel(t: _Table, common: dict[str, Any]) -> ChannelConfig:
         return ChannelConfig(**shared, **_jira(t, shared["labels"]))
     if tracker == "zendesk":
         return ChannelConfig(**shared, **_zendesk(t, shared["labels"]))
+    if tracker == "freshdesk":
+        return ChannelConfig(**shared, **_freshdesk(t, shared["labels"]))
     repository = t.get("repository", str, fix="set it to the repository's owner/name, e.g. acme/seller-ops")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository):
         raise t.fail("repository", f"is {repository!r}", "write it as owner/name, e.g. acme/seller-ops")
@@ -787,33 +790,50 @@ def _jira(t: _Table, labels: tuple[str, ...]) -> dict[str, Any]:
 def _zendesk(t: _Table, tags: tuple[str, ...]) -> dict[str, Any]:
     """Zendesk's keys: the account's address, the agent and API token, where tickets go and how urgent they are."""
     url = _url(t, "url", "") or _missing(t, "url", "set it to your Zendesk's address, e.g. https://acme.zendesk.com")
-    email = t.get("email", str, fix="set it to the e-mail address of the agent the API token acts as")
-    if "@" not in email:
-        raise t.fail("email", f"is {email!r}", "use the e-mail address of the agent the API token acts as")
-    for tag in tags:
-        if not re.fullmatch(r"[^\s,]+", tag):
-            raise t.fail("labels", f"holds {tag!r}", "Zendesk tags are single words: remove spaces and commas")
-    priorities = t.table("priorities")
-    chosen = []
-    for level in LEVELS:
-        name = priorities.get(level, str, "")
-        if name and name not in ZENDESK_PRIORITIES:
-            raise priorities.fail(level, f"is {name!r}", f"use one of {', '.join(ZENDESK_PRIORITIES)}")
-        if name:
-            chosen.append((level, name))
-    priorities.done()
+    email = _agent_email(t, "set it to the e-mail address of the agent the API token acts as")
     assignees = t.get("assignees", "strings", ())
     if len(assignees) > 1 or any("@" not in a for a in assignees):
         raise t.fail("assignees", f"is {list(assignees)!r}", "give one agent's e-mail address, or none to assign "
                      "tickets to the agent the token acts as")
-    group_id = t.get("group_id", int, 0)
-    if group_id < 0:
-        raise t.fail("group_id", f"is {group_id}", "use the group's number from Admin Center > People > Groups, or 0 "
-                     "for Zendesk's default group")
-    return dict(url=url.rstrip("/"), email=email, assignees=assignees, priorities=tuple(chosen),
-                group_id=group_id or None,
+    return dict(url=url.rstrip("/"), email=email, assignees=assignees, **_helpdesk(t, tags, "Zendesk", ZENDESK_PRIORITIES),
                 token=t.secret("token", True, "create an API token in Admin Center > Apps and integrations > "
                                               "Zendesk API"))
+
+
+def _freshdesk(t: _Table, tags: tuple[str, ...]) -> dict[str, Any]:
+    """Freshdesk's keys: the helpdesk's address, the API key, who requests the tickets, where they go."""
+    url = _url(t, "url", "") or _missing(t, "url", "set it to your helpdesk's address, e.g. https://acme.freshdesk.com")
+    email = _agent_email(t, "set it to the e-mail address the tickets are requested by, e.g. the API key's agent")
+    return dict(url=url.rstrip("/"), email=email, **_helpdesk(t, tags, "Freshdesk", tuple(FRESHDESK_PRIORITIES)),
+                token=t.secret("token", True, "copy the API key from your Freshdesk profile settings"))
+
+
+def _agent_email(t: _Table, fix: str) -> str:
+    email = t.get("email", str, fix=fix)
+    if "@" not in email:
+        raise t.fail("email", f"is {email!r}", fix.replace("set it to", "use"))
+    return email
+
+
+def _helpdesk(t: _Table, tags: tuple[str, ...], name: str, priority_names: tuple[str, ...]) -> dict[str, Any]:
+    """What Zendesk and Freshdesk share: single-word tags, a priority name per level, a group by its number."""
+    for tag in tags:
+        if not re.fullmatch(r"[^\s,]{1,32}", tag):
+            raise t.fail("labels", f"holds {tag!r}", f"{name} tags are single words of up to 32 characters: remove "
+                         "spaces and commas")
+    priorities = t.table("priorities")
+    chosen = []
+    for level in LEVELS:
+        chosen_name = priorities.get(level, str, "")
+        if chosen_name and chosen_name not in priority_names:
+            raise priorities.fail(level, f"is {chosen_name!r}", f"use one of {', '.join(priority_names)}")
+        if chosen_name:
+            chosen.append((level, chosen_name))
+    priorities.done()
+    group_id = t.get("group_id", int, 0)
+    if group_id < 0:
+        raise t.fail("group_id", f"is {group_id}", f"use the group's number as {name} shows it, or 0 for the default")
+    return dict(priorities=tuple(chosen), group_id=group_id or None)
 
 
 def _missing(t: _Table, key: str, fix: str) -> str:

@@ -20,7 +20,8 @@ SECRET_VALUE = "s3cr3t-value-that-must-never-show"
 ENVIRON = {name: SECRET_VALUE for name in (
     "SELLER_SENTINEL_LWA_CLIENT_ID", "SELLER_SENTINEL_LWA_CLIENT_SECRET", "SELLER_SENTINEL_REFRESH_TOKEN",
     "SELLER_SENTINEL_SMTP_PASSWORD", "SELLER_SENTINEL_SLACK_WEBHOOK_URL", "SELLER_SENTINEL_WEBHOOK_SECRET",
-    "SELLER_SENTINEL_GITHUB_TOKEN", "SELLER_SENTINEL_JIRA_TOKEN", "SELLER_SENTINEL_ZENDESK_TOKEN")}
+    "SELLER_SENTINEL_GITHUB_TOKEN", "SELLER_SENTINEL_JIRA_TOKEN", "SELLER_SENTINEL_ZENDESK_TOKEN",
+    "SELLER_SENTINEL_FRESHDESK_KEY")}
 MINIMAL = '''
 [[accounts]]
 name = "main"
@@ -74,7 +75,7 @@ def test_the_example_config_loads_as_it_is():
     config = load_config(EXAMPLE, ENVIRON)
     assert config.accounts[0].refresh_token.reveal() == SECRET_VALUE
     assert [c.kind for c in config.channels] == ["console", "file", "email", "slack", "webhook", "ticket", "ticket",
-                                                    "ticket"]
+                                                    "ticket", "ticket"]
     assert config.alerts.margins_for("main", "ATVPDKIKX0DER", "odr").warning == 0.007
     assert config.alerts.margins_for("main", "A1PA6795UKMFR9", "odr").warning == 0.0075
 
@@ -157,8 +158,12 @@ def test_a_zendesk_channel_is_read_with_its_defaults(tmp_path):
     (MINIMAL.replace('"ATVPDKIKX0DER"', '"XX"'), "unknown marketplace id 'XX'"),
     (MINIMAL + "\n[[channels]]\nname = \"slack\"\nkind = \"slack\"\n", "channels[0] webhook_url is missing"),
     ("[daemon\n", "not valid TOML"),
-    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "freshdesk"'),
-     "channels[0] tracker is 'freshdesk'; use github, jira or zendesk"),
+    (MINIMAL + TICKET.replace('tracker = "github"', 'tracker = "trello"'),
+     "channels[0] tracker is 'trello'; use github, jira, zendesk or freshdesk"),
+    (MINIMAL + ZENDESK.replace('"zendesk"', '"freshdesk"') + 'priorities = { warning = "normal" }\n',
+     "[channels[0] priorities] warning is 'normal'; use one of low, medium, high, urgent"),
+    (MINIMAL + ZENDESK.replace('"zendesk"', '"freshdesk"') + 'assignees = ["a@b.example"]\n',
+     "channels[0] assignees is not a known key"),
     (MINIMAL + ZENDESK.replace('email = "bot@acme.example"\n', ""), "channels[0] email is missing; set it to the e-mail"),
     (MINIMAL + ZENDESK + 'priorities = { breach = "Highest" }\n',
      "[channels[0] priorities] breach is 'Highest'; use one of low, normal, high, urgent"),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.freshdesk_fake import FakeFreshdesk
 from tests.support.github_fake import FakeGitHub
 from tests.support.jira_fake import FakeJira
 from tests.support.receivers import HttpReceiver, Reply, wait_until
@@ -164,6 +165,8 @@ HELPDESKS = {  # tracker -> (its fake, its config keys, the test ticket's addres
              'project = "OPS"\nemail = "bot@acme.example"', "/browse/OPS-1", "HTTP 401: Client must be authenticated"),
     "zendesk": (lambda: FakeZendesk(zendesk_openapi(), "bot@acme.example", "ATATT-TEST"), 'email = "bot@acme.example"',
                 "/agent/tickets/1", "HTTP 401: Couldn't authenticate you"),
+    "freshdesk": (lambda: FakeFreshdesk("ATATT-TEST"), 'email = "bot@acme.example"', "/a/tickets/1",
+                  "HTTP 401: You have to be logged in to perform this action."),
 }
 
 

@@ -1,9 +1,10 @@
-"""Each shared example's alert history through a ticket channel to a loopback GitHub, Jira Cloud, Jira Data Center and
-Zendesk, each checked against its vendor's published description: one ticket per incident, a comment per later
-notice, closed exactly when the incident resolved; and the same final state when the tracker refuses a third of the
-calls, loses one answer in ten after making the change, and the delivering process is SIGKILLed 20 times (the
-daemon's own `run` is killed with a ticket channel in tests/e2e/test_kill_loop.py). Jira Data Center shares Cloud's
-code but for the body's format, which its example replays check: the kills are not run against it too."""
+"""Each shared example's alert history through a ticket channel to a loopback GitHub, Jira Cloud, Jira Data Center,
+Zendesk and Freshdesk, each checked against its vendor's published description (Freshdesk's is its documentation,
+which is not machine-readable): one ticket per incident, a comment per later notice, closed exactly when the
+incident resolved; and the same final state when the tracker refuses a third of the calls, loses one answer in ten
+after making the change, and the delivering process is SIGKILLed 20 times (the daemon's own `run` is killed with a
+ticket channel in tests/e2e/test_kill_loop.py). Jira Data Center shares Cloud's code but for the body's format,
+which its example replays check: the kills are not run against it too."""
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import EXAMPLE_NAMES
 from tests.support import ticket_replay
+from tests.support.freshdesk_fake import FakeFreshdesk
 from tests.support.github_fake import FakeGitHub
 from tests.support.jira_fake import FakeJira
 from tests.support.tracker_fake import Faults, LoopbackTracker
@@ -26,14 +28,16 @@ from tests.support.vendor_api import adf_schema, github_openapi, jira_data_cente
 from tests.support.zendesk_fake import FakeZendesk
 
 KILLS = 20
-TRACKERS = ("github", "jira", "jira_data_center", "zendesk")
-KILLED_TRACKERS = ("github", "jira", "zendesk")
+TRACKERS = ("github", "jira", "jira_data_center", "zendesk", "freshdesk")
+KILLED_TRACKERS = ("github", "jira", "zendesk", "freshdesk")
 
 
 def tracker(kind: str, faults: Faults | None = None) -> LoopbackTracker:
     if kind == "jira":
         return FakeJira(jira_openapi(), adf_schema(), ticket_replay.JIRA_PROJECT, ticket_replay.JIRA_EMAIL,
                         ticket_replay.JIRA_TOKEN, faults)
+    if kind == "freshdesk":
+        return FakeFreshdesk(ticket_replay.FRESHDESK_KEY, faults)
     if kind == "zendesk":
         return FakeZendesk(zendesk_openapi(), ticket_replay.ZENDESK_EMAIL, ticket_replay.ZENDESK_TOKEN, faults=faults)
     if kind == "jira_data_center":

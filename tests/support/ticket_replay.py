@@ -1,6 +1,7 @@
 """A replay's alert history delivered to a ticket channel through the real outbox, in a process that may be killed.
 
-`python -m tests.support.ticket_replay DATABASE TRACKER URL ALERTS_JSONL...` (TRACKER: github, jira, jira_data_center or zendesk) enqueues each alert of the histories at
+`python -m tests.support.ticket_replay DATABASE TRACKER URL ALERTS_JSONL...` (TRACKER: github, jira, jira_data_center, zendesk or
+freshdesk) enqueues each alert of the histories at
 its instant on a virtual clock (each file one account, named after its folder) and delivers what is due (retries in
 virtual time) before the next; started again after a kill it goes on from what the database holds.
 `expected_tickets` says, from the same histories alone, what the tracker must hold at the end.
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from alerts.channels.ticket import TicketChannel
 from alerts.channels.trackers.base import Tracker
+from alerts.channels.trackers.freshdesk import FreshdeskTickets
 from alerts.channels.trackers.github import GitHubIssues
 from alerts.channels.trackers.jira import JiraIssues
 from alerts.channels.trackers.zendesk import ZendeskTickets
@@ -39,6 +41,7 @@ REPOSITORY = "acme/seller-ops"
 TOKEN = "github_pat_TEST"
 JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN = "OPS", "bot@acme.example", "ATATT-TEST"
 ZENDESK_EMAIL, ZENDESK_TOKEN = "bot@acme.example", "zd-token"
+FRESHDESK_KEY = "fd-key"
 CHANNEL = "tickets"
 REOPEN_DAYS = 7
 
@@ -122,9 +125,11 @@ def final_state(fake: LoopbackTracker, database: Path) -> dict[str, list[tuple[i
 
 
 def tracker_for(kind: str, url: str, http: httpx.Client, clock: ManualClock) -> Tracker:
-    """github, jira (Cloud), jira_data_center or zendesk."""
+    """github, jira (Cloud), jira_data_center, zendesk or freshdesk."""
     if kind == "zendesk":
         return ZendeskTickets(url, ZENDESK_EMAIL, ZENDESK_TOKEN, http)
+    if kind == "freshdesk":
+        return FreshdeskTickets(url, FRESHDESK_KEY, ZENDESK_EMAIL, http)
     if kind.startswith("jira"):
         return JiraIssues(url, JIRA_PROJECT, JIRA_EMAIL, JIRA_TOKEN, http, clock,
                           edition="data_center" if kind == "jira_data_center" else "cloud")
