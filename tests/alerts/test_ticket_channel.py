@@ -1,5 +1,6 @@
 """The ticket channel against a loopback GitHub built from GitHub's published OpenAPI description: one issue per
-incident, kept in step with the alert, exactly once, with every request and answer valid against the description."""
+incident, kept in step with the alert, exactly once, with every request and answer valid against the description;
+and two daemons on one PostgreSQL database against each tracker."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,6 +22,7 @@ from storage.tickets_repo import TicketLedger
 from tests.support import ticket_replay
 from tests.alerts.samples import HOSTILE
 from tests.alerts.ticket_notices import raised, resolved, say
+from tests.support.fake_trackers import TRACKERS, fake_tracker
 from tests.support.github_fake import FakeGitHub
 from tests.support.tracker_fake import Faults
 from tests.support.vendor_api import github_openapi
@@ -204,13 +206,14 @@ def test_the_fake_refuses_what_githubs_description_does_not_allow(openapi):
 
 
 @pytest.mark.postgres
-def test_two_daemons_on_postgresql_never_open_two_issues_for_one_incident(pg_store, openapi, clock):
-    """Two delivery loops on one PostgreSQL database, each with its own channel, against a GitHub that refuses a
-    third of the calls and loses one answer in ten: the issues are the incidents, no more."""
+@pytest.mark.parametrize("kind", TRACKERS)
+def test_two_daemons_on_postgresql_never_open_two_tickets_for_one_incident(pg_store, kind, clock):
+    """Two delivery loops on one PostgreSQL database, each with its own channel, against a tracker that refuses a
+    third of the calls and loses one answer in ten: the tickets are the incidents, no more."""
     rows = ticket_replay.episodes()
-    fake = FakeGitHub(openapi, REPO, TOKEN, Faults(refused=1 / 3, lost=0.1, seed=9))
+    fake = fake_tracker(kind, Faults(refused=1 / 3, lost=0.1, seed=9))
     clients = [httpx.Client(timeout=5, trust_env=False) for _ in range(2)]
-    channels = [{"tickets": TicketChannel("tickets", GitHubIssues(fake.url, REPO, TOKEN, http, clock),
+    channels = [{"tickets": TicketChannel("tickets", ticket_replay.tracker_for(kind, fake.url, http, clock),
                                           TicketLedger(pg_store))} for http in clients]
     try:
         for alert in ticket_replay.alerts_of(rows):
@@ -228,9 +231,8 @@ def test_two_daemons_on_postgresql_never_open_two_issues_for_one_incident(pg_sto
                         break
                 clock.advance(minutes=5)
         expected = ticket_replay.expected_tickets(rows)
-        assert len(fake.issues) == sum(len(tickets) for tickets in expected.values()) == 6
-        assert sorted(len(c) for c in fake.comments.values()) == sorted(
-            comments for tickets in expected.values() for comments, _ in tickets)
+        assert sorted(fake.tickets().values()) == sorted(t for tickets in expected.values() for t in tickets)
+        assert len(fake.tickets()) == 6
         with pg_store.sessions() as session:
             assert set(delivery_statuses(session).values()) == {"sent"}
         assert fake.refused > 0 and fake.lost > 0 and fake.violations == []

@@ -20,30 +20,11 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import EXAMPLE_NAMES
 from tests.support import ticket_replay
-from tests.support.freshdesk_fake import FakeFreshdesk
-from tests.support.github_fake import FakeGitHub
-from tests.support.jira_fake import FakeJira
+from tests.support.fake_trackers import TRACKERS, fake_tracker
 from tests.support.tracker_fake import Faults, LoopbackTracker
-from tests.support.vendor_api import adf_schema, github_openapi, jira_data_center_openapi, jira_openapi, zendesk_openapi
-from tests.support.zendesk_fake import FakeZendesk
 
 KILLS = 20
-TRACKERS = ("github", "jira", "jira_data_center", "zendesk", "freshdesk")
 KILLED_TRACKERS = ("github", "jira", "zendesk", "freshdesk")
-
-
-def tracker(kind: str, faults: Faults | None = None) -> LoopbackTracker:
-    if kind == "jira":
-        return FakeJira(jira_openapi(), adf_schema(), ticket_replay.JIRA_PROJECT, ticket_replay.JIRA_EMAIL,
-                        ticket_replay.JIRA_TOKEN, faults)
-    if kind == "freshdesk":
-        return FakeFreshdesk(ticket_replay.FRESHDESK_KEY, faults)
-    if kind == "zendesk":
-        return FakeZendesk(zendesk_openapi(), ticket_replay.ZENDESK_EMAIL, ticket_replay.ZENDESK_TOKEN, faults=faults)
-    if kind == "jira_data_center":
-        return FakeJira(jira_data_center_openapi(), adf_schema(), ticket_replay.JIRA_PROJECT,
-                        ticket_replay.JIRA_EMAIL, ticket_replay.JIRA_TOKEN, faults, "data_center")
-    return FakeGitHub(github_openapi(), ticket_replay.REPOSITORY, ticket_replay.TOKEN, faults)
 
 
 def run(database, kind: str, fake: LoopbackTracker, files) -> subprocess.Popen:
@@ -57,7 +38,7 @@ def run(database, kind: str, fake: LoopbackTracker, files) -> subprocess.Popen:
 def test_one_ticket_per_incident_with_a_comment_per_later_notice_closed_when_it_resolved(example_replays, name, kind,
                                                                                            tmp_path):
     files = [example_replays[name] / "alerts.jsonl"]
-    fake = tracker(kind)
+    fake = fake_tracker(kind)
     try:
         ticket_replay.deliver(tmp_path / "tickets.db", kind, fake.url, files)
         expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
@@ -77,7 +58,7 @@ def test_refusals_lost_answers_and_kills_change_nothing_in_the_end(kind, tmp_pat
     files = [tmp_path / "main" / "alerts.jsonl"]
     files[0].write_text("".join(json.dumps(row) + "\n" for row in ticket_replay.episodes("main")))
     expected = ticket_replay.expected_tickets(ticket_replay.histories(files))
-    fake = tracker(kind, Faults(refused=1 / 3, lost=0.1, seed=5, latency=0.05))
+    fake = fake_tracker(kind, Faults(refused=1 / 3, lost=0.1, seed=5, latency=0.05))
     database = tmp_path / "tickets.db"
     rng = random.Random(11)
     try:
