@@ -1,3 +1,4 @@
+import httpx
 import pytest
 
 from tests.support.receivers import HttpReceiver, SmtpServer
@@ -15,3 +16,11 @@ def smtp_server():
     server = SmtpServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def http():
+    """A client for loopback fakes; tests that time out on purpose define a shorter one."""
+    client = httpx.Client(timeout=5, trust_env=False)
+    yield client
+    client.close()

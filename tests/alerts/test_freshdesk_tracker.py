@@ -27,13 +27,6 @@ def freshdesk():
     assert fake.violations == []
 
 
-@pytest.fixture
-def http():
-    client = httpx.Client(timeout=5, trust_env=False)
-    yield client
-    client.close()
-
-
 def tracker(freshdesk, http, key=KEY) -> FreshdeskTickets:
     return FreshdeskTickets(freshdesk.url, key, REQUESTER, http, tags=("amazon",))
 

@@ -46,13 +46,6 @@ def jira(edition):
     assert fake.violations == []
 
 
-@pytest.fixture
-def http():
-    client = httpx.Client(timeout=5, trust_env=False)
-    yield client
-    client.close()
-
-
 def tracker(jira, http, clock, token=TOKEN, **options) -> JiraIssues:
     return JiraIssues(jira.url, "OPS", EMAIL, token, http, clock, edition="cloud" if jira.cloud else "data_center",
                       labels=("amazon",), priorities=PRIORITIES, **options)

@@ -34,13 +34,6 @@ def zendesk():
     assert fake.violations == []
 
 
-@pytest.fixture
-def http():
-    client = httpx.Client(timeout=5, trust_env=False)
-    yield client
-    client.close()
-
-
 def tracker(zendesk, http, token=TOKEN, **options) -> ZendeskTickets:
     return ZendeskTickets(zendesk.url, EMAIL, token, http, tags=("amazon",), **options)
 
