@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     # 216 accounts: at 54 the 14-day 40-50% decile rested on 14 accounts, 31 of its 52 cases on 4 of them; at 108 the
     # 60-90% deciles rested on 10 to 20 accounts each and moved by 15 to 30 points from one part to the other.
     parser.add_argument("--size", type=int, default=FAMILY_SIZE)
-    parser.add_argument("--metrics", type=_metric_ids, default=None, metavar="ID,...",
+    parser.add_argument("--metrics", type=_metric_ids, default=METRICS, metavar="ID,...",
                         help="evaluate only these metrics (e.g. cr_7d,lsr_10d): a change to one metric's model tried in "
                              "a fraction of the time, ODR being the slowest")
     parser.add_argument("--hysteresis-grid", action="store_true",
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
                    and (m.index >= ORIGINAL_SIZE or (m.index // ROUND) % args.rounds == 0)]
         members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(partial(run_account, metrics=args.metrics or METRICS), members))
+            results = list(pool.map(partial(run_account, metrics=args.metrics), members))
     if args.save:
         args.save.write_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
     parts = ("tuning", "held_out") if args.part == "all" else (args.part,)
@@ -410,7 +410,8 @@ def _metric_ids(text: str) -> list[MetricDefinition]:
     ids = {part.strip() for part in text.split(",") if part.strip()}
     known = {d.id for d in METRICS}
     if not ids or ids - known:
-        raise argparse.ArgumentTypeError(f"unknown metric {sorted(ids - known)}; the metrics are {sorted(known)}")
+        unknown = f"unknown metric {sorted(ids - known)}" if ids else "no metric named"
+        raise argparse.ArgumentTypeError(f"{unknown}; the metrics are {sorted(known)}")
     return [d for d in METRICS if d.id in ids]
 
 
