@@ -80,6 +80,19 @@ def test_quiet_days_after_a_burst_say_the_episode_is_over():
     assert ahead.expected_defects[13] < 8
 
 
+def test_a_run_of_odr_defects_that_stopped_two_weeks_ago_is_taken_as_likely_over():
+    # 100 orders a day and a defect every fifth day, but two a day on the orders of four weeks that ended 15 days ago.
+    # The latest two weeks' orders show what they would without the run, yet under the default lag most of their
+    # defects are still to come, so they cannot prove it over: the prior of how long a run lasts decides. Taken to
+    # last a month, the next two weeks were expected to bring 2.8 times the defects of a seller who never had one.
+    def orders(run: bool) -> DaySeries:
+        return DaySeries({TODAY - timedelta(days=k): (2 if run and 15 <= k <= 42 else int(k % 5 == 0), 100)
+                          for k in range(1, 121)})
+    after_the_run = outlook(orders(True), ODR, TODAY, 30, key="mp").expected_defects[13]
+    never = outlook(orders(False), ODR, TODAY, 30, key="mp").expected_defects[13]
+    assert after_the_run < 2 * never, (after_the_run, never)
+
+
 def test_yesterdays_orders_are_still_being_cancelled():
     # Three cancellations on yesterday's 100 orders are a third of what they will come to; on the day before's, all.
     def chances(burst_age: int):
