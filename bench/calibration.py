@@ -59,6 +59,7 @@ class Case:
     p14: float
     level: str  # the evaluated level
     orders: int  # orders in the window
+    expected_new: float = 0.0  # new defects the model expects in Amazon's window by the 14th day
     notified: bool = False  # this evaluation sent a warning, critical or breach notice for the metric (notify_steps)
 
 
@@ -130,7 +131,7 @@ def run_account(member: Member, chances: Chances | None = None,
                 if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
                     case = len(result.cases)
                     result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
-                                             ev.denominator))
+                                             ev.denominator, ev.outlook.expected_defects[13]))
                     if ev.forecast_breach_at:
                         result.medians.append((key, ev.forecast_breach_at))
                     point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.overdue + obs.unattributed, obs.overdue))

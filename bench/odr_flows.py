@@ -1,0 +1,73 @@
+"""What moved Amazon's ODR figure in the 14 days after the evaluations that stated a given chance, beside what the model
+expected: `python -m bench.odr_flows --load FILE [--part held_out|tuning] [--band 0.4,0.7]`, FILE kept by
+`python -m bench.calibration --metrics odr --save FILE`.
+
+Amazon's figure gains defects (negative feedback, claims from their filing, chargebacks) and loses them (feedback
+removed, claims denied or withdrawn). The model draws the defects still to come and takes every known one to stay, so
+what leaves is what it over-states by.
+"""
+from __future__ import annotations
+
+import argparse
+import pickle
+from datetime import timedelta
+from pathlib import Path
+
+from alerts.metrics.definitions import definition
+from bench.calibration import DAY, FAMILY_SIZE, Case, _changes
+from bench.family import family
+
+DAYS = 14
+
+
+class _Results(pickle.Unpickler):
+    """Evaluations saved by `python -m bench.calibration` name its classes as __main__'s."""
+
+    def find_class(self, module: str, name: str):
+        return super().find_class("bench.calibration" if module == "__main__" else module, name)
+
+
+def flows(cases: list[Case], changes) -> tuple[int, int]:
+    """Defects that entered and left Amazon's window of each case's 14th day in the 14 days after it, summed."""
+    entered = left = 0
+    for case in cases:
+        marketplace, metric, fulfillment = case.key
+        first, end = definition(metric, fulfillment).window.days(case.at.date() + timedelta(days=DAYS))
+        for instant, bucket, anchor, num, _ in changes:
+            if (bucket == (metric, fulfillment, marketplace) and num and first <= anchor < end
+                    and case.at < instant <= case.at + DAYS * DAY):
+                entered, left = (entered + num, left) if num > 0 else (entered, left - num)
+    return entered, left
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.odr_flows")
+    parser.add_argument("--load", type=Path, required=True)
+    parser.add_argument("--part", choices=("held_out", "tuning"), default="held_out")
+    parser.add_argument("--band", default="0.4,0.7", help="stated 14-day chances, from,to (to excluded)")
+    args = parser.parse_args(argv)
+    low, high = (float(x) for x in args.band.split(","))
+    members = {m.profile.name: m for m in family(FAMILY_SIZE)}
+    results = [r for r in _Results(args.load.open("rb")).load() if r.tuning == (args.part == "tuning")]
+    count = entered = left = 0
+    expected = 0.0
+    for r in results:
+        end = r.monitor_from + r.months * 30 * DAY
+        cases = [c for c in r.cases if c.key[1] == "odr" and c.level != "ok" and low <= c.p14 < high
+                 and c.at + DAYS * DAY <= end]
+        if not cases:
+            continue
+        _, amazon = _changes(members[r.name])
+        gained, lost = flows(cases, amazon)
+        count, entered, left = count + len(cases), entered + gained, left + lost
+        expected += sum(c.expected_new for c in cases)
+    if not count:
+        print("no ODR evaluation at warning or above in that band")
+        return
+    print(f"{count} ODR evaluations at warning or above stating {low:.0%}-{high:.0%} ({args.part}); per evaluation, in "
+          f"the {DAYS} days after it, Amazon's window of the {DAYS}th day gained {entered / count:.2f} defects and "
+          f"lost {left / count:.2f}; the model expected {expected / count:.2f} new ones and none to leave")
+
+
+if __name__ == "__main__":
+    main()
