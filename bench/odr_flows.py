@@ -3,8 +3,8 @@ expected: `python -m bench.odr_flows --load FILE [--part held_out|tuning] [--ban
 `python -m bench.calibration --metrics odr --save FILE`.
 
 Amazon's figure gains defects (negative feedback, claims from their filing, chargebacks) and loses them (feedback
-removed, claims denied or withdrawn). The model draws the defects still to come and takes every known one to stay, so
-what leaves is what it over-states by.
+removed, claims denied or withdrawn). The model draws the defects still to come and takes every known one to stay: what
+leaves, it does not see.
 """
 from __future__ import annotations
 
@@ -44,9 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.odr_flows")
     parser.add_argument("--load", type=Path, required=True)
     parser.add_argument("--part", choices=("held_out", "tuning"), default="held_out")
-    parser.add_argument("--band", default="0.4,0.7", help="stated 14-day chances, from,to (to excluded)")
+    parser.add_argument("--band", type=_band, default=(0.4, 0.7), metavar="FROM,TO",
+                        help="stated 14-day chances, TO excluded (default 0.4,0.7)")
     args = parser.parse_args(argv)
-    low, high = (float(x) for x in args.band.split(","))
+    low, high = args.band
     members = {m.profile.name: m for m in family(FAMILY_SIZE)}
     results = [r for r in _Results(args.load.open("rb")).load() if r.tuning == (args.part == "tuning")]
     count = entered = left = 0
@@ -67,6 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{count} ODR evaluations at warning or above stating {low:.0%}-{high:.0%} ({args.part}); per evaluation, in "
           f"the {DAYS} days after it, Amazon's window of the {DAYS}th day gained {entered / count:.2f} defects and "
           f"lost {left / count:.2f}; the model expected {expected / count:.2f} new ones and none to leave")
+
+
+def _band(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two chances as FROM,TO, e.g. 0.4,0.7") from None
+    if not 0 <= low < high <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: FROM must be below TO, both between 0 and 1")
+    return low, high
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """What entered and left Amazon's ODR window after an evaluation: only that window's orders, only in the 14 days after."""
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from bench.calibration import Case
-from bench.odr_flows import flows
+from bench.odr_flows import flows, main
 
 AT = datetime(2026, 5, 1, tzinfo=timezone.utc)
 KEY = ("ATVPDKIKX0DER", "odr", "MFN")
@@ -23,3 +25,10 @@ def test_defects_that_entered_and_left_the_14th_days_window_in_the_14_days_after
         (AT + timedelta(days=2), BUCKET, INSIDE, 0, 1),  # an order, no defect
     ]
     assert flows([case], changes) == (2, 1)
+
+
+def test_a_band_that_is_not_two_chances_in_order_is_refused_with_the_form_it_takes(tmp_path, capsys):
+    for band in ("0.4", "0.7,0.4", "a,b"):
+        with pytest.raises(SystemExit):
+            main(["--load", str(tmp_path / "evaluations.pickle"), "--band", band])
+        assert "FROM" in capsys.readouterr().err
