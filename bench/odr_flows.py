@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     low, high = args.band
     members = {m.profile.name: m for m in family(FAMILY_SIZE)}
     results = [r for r in _Results(args.load.open("rb")).load() if r.tuning == (args.part == "tuning")]
-    count = entered = left = 0
+    count = entered = left = removed = 0
     expected = 0.0
     for r in results:
         end = r.monitor_from + r.months * 30 * DAY
@@ -58,16 +58,18 @@ def main(argv: list[str] | None = None) -> None:
                  and c.at + DAYS * DAY <= end]
         if not cases:
             continue
-        _, amazon = _changes(members[r.name])
+        local, amazon = _changes(members[r.name])
         gained, lost = flows(cases, amazon)
         count, entered, left = count + len(cases), entered + gained, left + lost
+        removed += flows(cases, local)[1]  # the daemon's own view loses only negative feedback (removed)
         expected += sum(c.expected_new for c in cases)
     if not count:
         print("no ODR evaluation at warning or above in that band")
         return
     print(f"{count} ODR evaluations at warning or above stating {low:.0%}-{high:.0%} ({args.part}); per evaluation, in "
           f"the {DAYS} days after it, Amazon's window of the {DAYS}th day gained {entered / count:.2f} defects and "
-          f"lost {left / count:.2f}; the model expected {expected / count:.2f} new ones and none to leave")
+          f"lost {left / count:.2f} ({removed / count:.2f} negative feedback removed, the rest claims denied or "
+          f"withdrawn); the model expected {expected / count:.2f} new ones and none to leave")
 
 
 def _band(text: str) -> tuple[float, float]:
