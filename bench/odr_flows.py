@@ -30,10 +30,11 @@ class _Results(pickle.Unpickler):
 def flows(cases: list[Case], changes) -> tuple[int, int]:
     """Defects that entered and left Amazon's window of each case's 14th day in the 14 days after it, summed."""
     entered = left = 0
+    defects = [change for change in changes if change[1][0] == "odr" and change[3]]  # once, not per case
     for case in cases:
         marketplace, metric, fulfillment = case.key
         first, end = definition(metric, fulfillment).window.days(case.at.date() + timedelta(days=DAYS))
-        for instant, bucket, anchor, num, _ in changes:
+        for instant, bucket, anchor, num, _ in defects:
             if (bucket == (metric, fulfillment, marketplace) and num and first <= anchor < end
                     and case.at < instant <= case.at + DAYS * DAY):
                 entered, left = (entered + num, left) if num > 0 else (entered, left - num)
