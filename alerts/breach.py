@@ -5,7 +5,8 @@ from the metric's identity and not from the day, so the same data always give th
 new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
-   window on its date (the shrinking denominator). Past-due unshipped orders (which can only end late)
+   window on its date (the shrinking denominator). Only a negative feedback may go sooner: the account's known ODR
+   defects are removed as often, and as long after they appeared, as its past ones were (alerts/removal.py). Past-due unshipped orders (which can only end late)
    are added to every future window (`certain`; see 5 for when). They are also the late shipments of their
    ship-by days in the rate's evidence (3): a late shipment reaches the daemon only once shipped, so without them
    the last days of a backlog look quiet and the episode over. Open claims Amazon counts on orders the daemon
@@ -57,6 +58,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from alerts.lag import DefectAges, learned_profile, profile_cdf
+from alerts.removal import Removals, learned_removals
 from alerts.series import DaySeries
 from alerts.metrics.definitions import MetricDefinition
 
@@ -151,14 +153,16 @@ class Outlook:
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
             certain: tuple[int, int] = (0, 0), key: str = "", open_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
-            past_due: Mapping[date, int] | None = None) -> Outlook:
+            past_due: Mapping[date, int] | None = None, removals: Removals | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
     `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
-    unshipped orders past their ship-by date, by that date (late-shipment rates); `open_claims` the claims and
+    unshipped orders past their ship-by date, by that date (late-shipment rates); `removals` the account's ODR defects
+    removed, by the day they appeared and how long after (alerts/removal.py); `open_claims` the claims and
     chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
-    model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {})
+    model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {},
+                   removals or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -167,7 +171,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int]):
+                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -195,6 +199,8 @@ class _Model:
             num, den = history.get(a, (0, 0))
             history[a] = (num + late, den + late)
         self.rate = _rate_belief(d, history, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
+        self.removable, self.removed_by = _removable(d, self.days, self.known_bad, defect_ages, removals, today,
+                                                     horizon)
         self.volume = _volumes(history, today, self.days)
         # ages[t, j]: age of anchor day j on Amazon's day today + t + 1; windows[t, j]: j is in that day's window.
         ages_now = np.array([(today - a).days for a in self.days])
@@ -256,13 +262,50 @@ class _Model:
                 before = share[t]
                 arrived[:, t] = visible @ self.windows[t]
         orders = new_orders @ (self.orders_seen * self.future).T
-        bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad
+        bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad - self._removed(rng, paths)
         den = (self.known_orders @ (self.orders_seen * ~self.future).T)[None, :] + orders + self.certain_orders
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
         if self.upper:
             return (den > 0) & (num * q >= den * limit_p)
         return (den > 0) & (num * q < den * limit_p)
+
+
+    def _removed(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+        """[path, t]: known defects gone from the window Amazon shows on day today + t + 1 (feedback removed)."""
+        gone = np.zeros((paths, self.horizon))
+        if not self.removable.any():
+            return gone
+        removed = np.zeros((paths, len(self.days)), dtype=np.int64)
+        before = np.zeros(len(self.days))
+        for t in range(self.horizon):
+            step = np.clip((self.removed_by[t] - before) / np.clip(1 - before, 1e-12, None), 0, 1)
+            removed = removed + rng.binomial(self.removable[None, :] - removed, step[None, :])
+            before = self.removed_by[t]
+            gone[:, t] = removed @ self.windows[t]
+        return gone
+
+
+def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, defect_ages: DefectAges,
+               removals: Removals, today: date, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """ODR: the known defects of each anchor day that may still be removed, and [t, j] the share of them gone from
+    Amazon's figure by day today + t + 1 (alerts/removal.py). None for the other metrics, whose facts stay."""
+    removable = np.zeros(len(days), dtype=np.int64)
+    removed_by = np.zeros((horizon, len(days)))
+    if d.id != "odr" or not defect_ages:
+        return removable, removed_by
+    belief = learned_removals(defect_ages, removals, today)
+    index = {a: j for j, a in enumerate(days) if a < today}
+    ahead = np.arange(1, horizon + 1)
+    for (anchor, age), count in defect_ages.items():
+        j = index.get(anchor)
+        if j is None or count <= 0:
+            continue
+        removable[j] += count
+        removed_by[:, j] += count * belief.removed_by((today - anchor).days - age, ahead)
+    removable = np.minimum(removable, known_bad.astype(np.int64))
+    shares = removed_by / np.maximum(removable, 1)[None, :]
+    return removable, np.clip(shares, 0.0, 1.0)
 
 
 def _placed(history: dict[date, tuple[int, int]], claims: int, window: tuple[date, date], cdf,

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from alerts.breach import Outlook, chance_text, outlook
 from alerts.lag import DefectAges
+from alerts.removal import Removals
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
 from alerts.series import DaySeries, Projection, pending
@@ -77,6 +78,7 @@ class Observation:
     enforced: bool = True
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
     defect_ages: DefectAges = field(default_factory=dict)  # ODR: when the account's defects appeared (alerts/lag.py)
+    removals: Removals = field(default_factory=dict)  # ODR: the account's defects removed since (alerts/removal.py)
     # The day from which the daemon's own count covers the whole window; before it (deliveries made before the
     # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
     whole_from: date | None = None
@@ -123,7 +125,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
-                    obs.defect_ages, screen=not near, past_due=obs.past_due) if den else None
+                    obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK

@@ -104,13 +104,16 @@ def run_account(member: Member, chances: Chances | None = None,
     result = AccountResult(profile.name, member.tuning, (len(instants) - 1) / 30, monitor_from)
     margins = default_config(Path("unused")).alerts  # the default margins; nothing is written
     chances = chances or margins.chances
-    appeared = _defect_appearances(local)
+    defects = _defect_events(local)
     ages: dict[tuple[str, str], dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
+    removed: dict[tuple[str, str], dict[tuple[date, date, int], int]] = defaultdict(lambda: defaultdict(int))
     position = 0
     for (at, mine), (_, theirs) in zip(sweep(local, instants), sweep(amazon, instants)):
-        while position < len(appeared) and appeared[position][0] <= at:
-            _, mp_ff, anchor, age = appeared[position]
-            ages[mp_ff][(anchor, age)] += 1
+        while position < len(defects) and defects[position][0] <= at:
+            _, mp_ff, anchor, age, delay = defects[position]
+            ages[mp_ff][(anchor, age)] += 1 if delay is None else -1
+            if delay is not None:
+                removed[mp_ff][(anchor, anchor + age * DAY, delay)] += 1
             position += 1
         for mp in profile.marketplaces:
             for d in metrics:
@@ -124,7 +127,8 @@ def run_account(member: Member, chances: Chances | None = None,
                     result.breach_days.setdefault(key, []).append(at)
                 if at == monitor_from:
                     continue
-                obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)])
+                obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)],
+                                   removed[(mp, d.fulfillment)])
                 thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
                 ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
                 case = None
@@ -177,7 +181,7 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
         result.notifications += bool(notified)
 
 
-def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages) -> Observation:
+def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, removed) -> Observation:
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
@@ -191,17 +195,37 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages) -> Obs
     past_due = {}
     if d.id in ("lsr_10d", "lsr_30d"):
         past_due = {day: n for day, (n, _) in mine.series((OVERDUE, "MFN", mp), first, today).items() if n}
-    defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from} if d.id == "odr" else {}
+    defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from and n} if d.id == "odr" else {}
+    removals = defaultdict(int)
+    if d.id == "odr":
+        for (anchor, appeared, delay), n in removed.items():
+            if anchor >= history_from:
+                removals[(appeared, delay)] += n
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
                        unattributed=unattributed, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
-                       defect_ages=defect_ages)
+                       defect_ages=defect_ages, removals=dict(removals))
 
 
-def _defect_appearances(local) -> list[tuple[datetime, tuple[str, str], date, int]]:
-    """When each ODR defect appeared in the daemon's view: (instant, (marketplace, fulfillment), anchor day, age in
-    days), in order, as the daemon reads them from its stored feedback and claims (daemon/observe.py)."""
-    return [(seen, (key[2], key[1]), anchor, (seen.date() - anchor).days)
-            for seen, key, anchor, num, _ in local if key[0] == "odr" and num > 0]
+def _defect_events(local) -> list[tuple[datetime, tuple[str, str], date, int, int | None]]:
+    """When each ODR defect appeared in the daemon's view and when it was removed, in order, as the daemon reads them
+    from its stored feedback and claims (daemon/observe.py): (instant, (marketplace, fulfillment), anchor day, age in
+    days it appeared at, None) for an appearance; for a removal, the age of the appearance it undoes (the day's
+    earliest still standing) and the days between the two."""
+    events = []
+    standing: dict[tuple[tuple[str, str], date], list[tuple[int, date]]] = defaultdict(list)
+    for seen, key, anchor, num, _ in local:
+        if key[0] != "odr" or not num:
+            continue
+        mp_ff = (key[2], key[1])
+        for _ in range(abs(num)):
+            if num > 0:
+                age = (seen.date() - anchor).days
+                standing[(mp_ff, anchor)].append((age, seen.date()))
+                events.append((seen, mp_ff, anchor, age, None))
+            elif standing[(mp_ff, anchor)]:
+                age, appeared = standing[(mp_ff, anchor)].pop(0)
+                events.append((seen, mp_ff, anchor, age, (seen.date() - appeared).days))
+    return events
 
 
 def _changes(member: Member):

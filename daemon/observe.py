@@ -38,11 +38,12 @@ def observations(
     out = []
     for marketplace_id in sorted(marketplaces):
         ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
+        removals = _removals(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
         # Read once for the longest late-shipment window; each window takes its own days.
         past_due = _past_due(session, account, marketplace_id, at, min(
             d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS))
         for definition in METRICS:
-            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, past_due)
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, past_due)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -51,7 +52,8 @@ def observations(
 
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
-    defect_ages: dict[str, dict[tuple[date, int], int]], past_due_lsr: dict[date, int],
+    defect_ages: dict[str, dict[tuple[date, int], int]], removals: dict[str, dict[tuple[date, int], int]],
+    past_due_lsr: dict[date, int],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -82,6 +84,7 @@ def _observe(
         unattributed=unattributed, past_due=past_due, amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
+        removals=removals.get(d.fulfillment, {}) if d.id == "odr" else {},
     )
 
 
@@ -132,6 +135,23 @@ def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> 
     for channel, order_day, day in appeared.values():
         ages[channel][(order_day, max((day - order_day).days, 0))] += 1
     return {channel: dict(by_age) for channel, by_age in ages.items()}
+
+
+def _removals(session: Session, account: str, marketplace_id: str, first) -> dict[str, dict[tuple[date, int], int]]:
+    """By fulfillment channel, (day a negative feedback was left, days until it was seen removed) -> feedbacks, for
+    orders placed from `first`: how often and how soon the account's defects leave Amazon's figure (alerts/removal.py)."""
+    o, f = m.Order, m.Feedback
+    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    removed: dict[str, dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
+    for day, removed_at, purchase_at, channel in session.execute(
+        select(f.feedback_day, f.removed_at, o.purchase_at, o.channel).select_from(f)
+        .join(o, and_(o.account == f.account, o.order_id == f.order_id))
+        .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
+               f.removed_at.is_not(None))
+    ):
+        if purchase_at >= since:
+            removed[channel][(day, max((removed_at.date() - day).days, 0))] += 1
+    return {channel: dict(by_delay) for channel, by_delay in removed.items()}
 
 
 def latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:

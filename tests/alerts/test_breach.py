@@ -124,3 +124,16 @@ def test_late_shipments_reach_amazons_figure_days_after_their_ship_by_day():
     counts[TODAY - timedelta(days=1)] = (14, 40)
     ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp")
     assert ahead.within(4) == 0.0 and ahead.within(5) == 1.0
+
+
+def test_recent_negative_feedback_of_a_seller_who_gets_it_removed_may_leave_the_figure():
+    # 20 orders a day and a defect every eighth day; three more came yesterday: ODR 10 of 1,200, two under the limit. A
+    # seller who has had 12 negative feedbacks removed, each three days after it came, may see yesterday's go too.
+    recent = (15, 16, 17)
+    series = DaySeries({TODAY - timedelta(days=k): (int(k % 8 == 0 or k in recent), 20) for k in range(1, 121)})
+    ages = {(a, (TODAY - a).days - (1 if (TODAY - a).days in recent else 20)): n
+            for a, (n, _) in series.counts.items() if n}
+    removals = {(TODAY - timedelta(days=40 + k), 3): 1 for k in range(12)}
+    keeps = outlook(series, ODR, TODAY, 30, key="mp", defect_ages=ages)
+    removes = outlook(series, ODR, TODAY, 30, key="mp", defect_ages=ages, removals=removals)
+    assert removes.within(14) < keeps.within(14) - 0.1, (removes.within(14), keeps.within(14))

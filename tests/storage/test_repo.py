@@ -97,6 +97,20 @@ def test_negative_feedback_counts_until_a_report_no_longer_lists_it(store):
         assert session.get(m.Feedback, ("main", order(1).order_id)).removed_at == T0 + timedelta(days=10)
 
 
+def test_removed_negative_feedback_is_observed_by_its_day_and_how_long_it_stood(store):
+    save(store, order(1), order(2))
+    coverage = FeedbackCoverage(MP, date(2026, 3, 2), date(2026, 3, 9))
+    save(store, FeedbackRecord(order(1).order_id, MP, date(2026, 3, 5), 1, ""),
+         FeedbackRecord(order(2).order_id, MP, date(2026, 3, 6), 2, ""), coverage, source="feedback")
+    save(store, FeedbackRecord(order(2).order_id, MP, date(2026, 3, 6), 2, ""), coverage, source="feedback",
+         seen_at=T0 + timedelta(days=10))  # order 1's is gone on the 11th, six days after it was left
+    with store.sessions() as session:
+        odr = next(o for o in observations(session, "main", (MP,), datetime(2026, 4, 1, tzinfo=timezone.utc), frozenset())
+                   if o.definition.id == "odr" and o.definition.fulfillment == "MFN")
+    assert odr.removals == {(date(2026, 3, 5), 6): 1}
+    assert sum(odr.defect_ages.values()) == 1  # order 2's still stands
+
+
 def test_feedback_outside_the_covered_days_is_not_marked_removed(store):
     save(store, order(1))
     save(store, FeedbackRecord(order(1).order_id, MP, date(2026, 3, 1), 2, ""), source="feedback")
