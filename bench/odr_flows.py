@@ -3,8 +3,8 @@ expected: `python -m bench.odr_flows --load FILE [--part held_out|tuning] [--ban
 `python -m bench.calibration --metrics odr --save FILE`.
 
 Amazon's figure gains defects (negative feedback, claims from their filing, chargebacks) and loses them (feedback
-removed, claims denied or withdrawn). The model draws the defects still to come and takes every known one to stay: what
-leaves, it does not see.
+removed, claims denied or withdrawn). The model draws the defects still to come; of the known ones, it lets negative
+feedback go as the account's own was removed (alerts/removal.py) and takes every claim to stay.
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{count} ODR evaluations at warning or above stating {low:.0%}-{high:.0%} ({args.part}); per evaluation, in "
           f"the {DAYS} days after it, Amazon's window of the {DAYS}th day gained {entered / count:.2f} defects and "
           f"lost {left / count:.2f} ({removed / count:.2f} negative feedback removed, the rest claims denied or "
-          f"withdrawn); the model expected {expected / count:.2f} new ones and none to leave")
+          f"withdrawn); the model expected {expected / count:.2f} new ones")
 
 
 def _band(text: str) -> tuple[float, float]:
