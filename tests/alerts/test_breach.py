@@ -93,6 +93,15 @@ def test_a_run_of_odr_defects_that_stopped_two_weeks_ago_is_taken_as_likely_over
     assert after_the_run < 2 * never, (after_the_run, never)
 
 
+def test_a_shipping_backlog_three_weeks_on_is_taken_to_go_on_for_weeks():
+    # 100 orders a day, one late shipment a day for months, six a day for the last three weeks. At the backlog's pace
+    # the next three weeks add about 98 late shipments to Amazon's 30-day figure. Taken to end within two weeks (the
+    # prior for a stock-out), the model expected 65; the tuning accounts' backlogs lasted longer than that.
+    series = DaySeries({TODAY - timedelta(days=k): (6 if k <= 21 else 1, 100) for k in range(1, 121)})
+    ahead = outlook(series, definition("lsr_30d", "MFN"), TODAY, 30, key="mp")
+    assert ahead.expected_defects[20] > 75, ahead.expected_defects[20]
+
+
 def test_yesterdays_orders_are_still_being_cancelled():
     # Three cancellations on yesterday's 100 orders are a third of what they will come to; on the day before's, all.
     def chances(burst_age: int):
