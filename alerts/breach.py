@@ -6,10 +6,11 @@ new day without new data moves nothing but the calendar):
 
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Only a negative feedback may go sooner: the account's known ODR
-   defects are removed as often, and as long after they appeared, as its past ones were (alerts/removal.py). Past-due unshipped orders (which can only end late)
-   are added to every future window (`certain`; see 5 for when). They are also the late shipments of their
-   ship-by days in the rate's evidence (3): a late shipment reaches the daemon only once shipped, so without them
-   the last days of a backlog look quiet and the episode over. Open claims Amazon counts on orders the daemon
+   defects are removed as often, and as long after they appeared, as its past ones were (alerts/removal.py).
+   Past-due unshipped orders (which can only end late) are added to every future window (`certain`; see 5 for
+   when). They are also the late shipments of their ship-by days in the rate's evidence (3): a late shipment
+   reaches the daemon only once shipped, so without them the last days of a backlog look quiet and the episode
+   over. Open claims Amazon counts on orders the daemon
    cannot name (`open_claims`, ODR) are a rate: per order in the window they were counted in, added to every
    known day's defects, in Amazon's figure now and in the rate's evidence. Most of a seller's claims may never be
    granted, and so never be seen, yet Amazon counts each from its filing: taken as grants still to come, they
@@ -272,7 +273,6 @@ class _Model:
             return (den > 0) & (num * q >= den * limit_p)
         return (den > 0) & (num * q < den * limit_p)
 
-
     def _removed(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: known defects gone from the window Amazon shows on day today + t + 1 (feedback removed)."""
         gone = np.zeros((paths, self.horizon))
@@ -291,7 +291,7 @@ class _Model:
 def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, defect_ages: DefectAges,
                removals: Removals, today: date, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """ODR: the known defects of each anchor day that may still be removed, and [t, j] the share of them gone from
-    Amazon's figure by day today + t + 1 (alerts/removal.py). None for the other metrics, whose facts stay."""
+    Amazon's figure by day today + t + 1 (alerts/removal.py); none for the other metrics, whose facts stay."""
     removable = np.zeros(len(days), dtype=np.int64)
     removed_by = np.zeros((horizon, len(days)))
     if d.id != "odr" or not defect_ages:

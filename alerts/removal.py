@@ -30,6 +30,8 @@ Removals = Mapping[tuple[date, int], int]  # (day the defect appeared, days unti
 
 @dataclass(frozen=True)
 class RemovalBelief:
+    """What the account's removals say: how many of its defects go, and how soon."""
+
     share: float  # of the account's defects, the part that ends removed
     delays: np.ndarray  # R at 0..LONGEST_DELAY days after the defect appeared
 
@@ -47,6 +49,7 @@ class RemovalBelief:
 
 
 def default_delays() -> np.ndarray:
+    """R at 0..LONGEST_DELAY days from the default knots."""
     return np.interp(np.arange(LONGEST_DELAY + 1), [x for x, _ in DEFAULT_DELAY_KNOTS],
                      [y for _, y in DEFAULT_DELAY_KNOTS])
 

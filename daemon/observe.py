@@ -139,7 +139,8 @@ def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> 
 
 def _removals(session: Session, account: str, marketplace_id: str, first) -> dict[str, dict[tuple[date, int], int]]:
     """By fulfillment channel, (day a negative feedback was left, days until it was seen removed) -> feedbacks, for
-    orders placed from `first`: how often and how soon the account's defects leave Amazon's figure (alerts/removal.py)."""
+    orders placed from `first`: how often and how soon the account's defects leave Amazon's figure
+    (alerts/removal.py)."""
     o, f = m.Order, m.Feedback
     since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
     removed: dict[str, dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
