@@ -81,7 +81,7 @@ CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often 
 # prior carries it: with a month, an episode over for two weeks was still taken as going on, and ODR chances of 40-50%
 # at warning or above came true 18% of the time on the tuning accounts (23% with two weeks, the same lead times; ten
 # days gave the same as two weeks). A shipping backlog lasts longer: taken to end within two weeks, the late-shipment
-# notices that said 10-20% came true 24-29% of the time on the tuning accounts (notices' Brier 0.137 and 0.131 for the
+# notices that said 10-20% came true 23-30% of the time on the tuning accounts (notices' Brier 0.137 and 0.131 for the
 # 10- and 30-day rates; 0.136 and 0.123 with a month, 0.136 and 0.125 with six weeks).
 EPISODE_END_HAZARD = {"odr": 1 / 14, "cr_7d": 1 / 14, "lsr_10d": 1 / 30, "lsr_30d": 1 / 30, "vtr_30d": 1 / 30,
                       "otdr_14d": 1 / 30}
