@@ -256,14 +256,7 @@ class _Model:
         if np.all((share == 0) | (share == 1)):  # no lag: a defect is seen on its anchor day
             arrived = eventual @ (share * self.windows).T
         else:
-            arrived = np.zeros((paths, self.horizon))
-            visible = np.zeros_like(eventual)
-            before = np.zeros(len(self.days))
-            for t in range(self.horizon):
-                step = np.clip((share[t] - before) / np.clip(1 - before, 1e-12, None), 0, 1)
-                visible = visible + rng.binomial(eventual - visible, step[None, :])
-                before = share[t]
-                arrived[:, t] = visible @ self.windows[t]
+            arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
         orders = new_orders @ (self.orders_seen * self.future).T
         bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad - self._removed(rng, paths)
         den = (self.known_orders @ (self.orders_seen * ~self.future).T)[None, :] + orders + self.certain_orders
@@ -275,17 +268,25 @@ class _Model:
 
     def _removed(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: known defects gone from the window Amazon shows on day today + t + 1 (feedback removed)."""
-        gone = np.zeros((paths, self.horizon))
         if not self.removable.any():
-            return gone
-        removed = np.zeros((paths, len(self.days)), dtype=np.int64)
-        before = np.zeros(len(self.days))
-        for t in range(self.horizon):
-            step = np.clip((self.removed_by[t] - before) / np.clip(1 - before, 1e-12, None), 0, 1)
-            removed = removed + rng.binomial(self.removable[None, :] - removed, step[None, :])
-            before = self.removed_by[t]
-            gone[:, t] = removed @ self.windows[t]
-        return gone
+            return np.zeros((paths, self.horizon))
+        totals = np.broadcast_to(self.removable, (paths, len(self.days)))
+        return _drawn_day_by_day(rng, totals, self.removed_by, self.windows)
+
+
+def _drawn_day_by_day(rng: np.random.Generator, totals: np.ndarray, shares: np.ndarray,
+                      windows: np.ndarray) -> np.ndarray:
+    """[path, t]: of `totals` [path, j], how many have happened by day t in the days of windows[t], each day j's
+    reaching `shares` [t, j] (non-decreasing in t) on average; drawn day by day, so a path's counts only grow."""
+    happened = np.zeros(totals.shape, dtype=np.int64)
+    counted = np.zeros((totals.shape[0], len(shares)))
+    before = np.zeros(totals.shape[1])
+    for t in range(len(shares)):
+        step = np.clip((shares[t] - before) / np.clip(1 - before, 1e-12, None), 0, 1)
+        happened = happened + rng.binomial(totals - happened, step[None, :])
+        before = shares[t]
+        counted[:, t] = happened @ windows[t]
+    return counted
 
 
 def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, defect_ages: DefectAges,

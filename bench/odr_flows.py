@@ -35,7 +35,7 @@ def flows(cases: list[Case], changes) -> tuple[int, int]:
         marketplace, metric, fulfillment = case.key
         first, end = definition(metric, fulfillment).window.days(case.at.date() + timedelta(days=DAYS))
         for instant, bucket, anchor, num, _ in defects:
-            if (bucket == (metric, fulfillment, marketplace) and num and first <= anchor < end
+            if (bucket == (metric, fulfillment, marketplace) and first <= anchor < end
                     and case.at < instant <= case.at + DAYS * DAY):
                 entered, left = (entered + num, left) if num > 0 else (entered, left - num)
     return entered, left

@@ -37,8 +37,10 @@ def observations(
     (still_reading) are marked as not yet seen whole, to be judged on Amazon's report."""
     out = []
     for marketplace_id in sorted(marketplaces):
-        ages = _defect_ages(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
-        removals = _removals(session, account, marketplace_id, at.date() - timedelta(days=HISTORY_DAYS))
+        first = at.date() - timedelta(days=HISTORY_DAYS)
+        feedback = _negative_feedback(session, account, marketplace_id, first)
+        ages = _defect_ages(session, account, marketplace_id, first, feedback)
+        removals = _removals(feedback)
         # Read once for the longest late-shipment window; each window takes its own days.
         past_due = _past_due(session, account, marketplace_id, at, min(
             d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS))
@@ -106,21 +108,31 @@ def _series(session: Session, account: str, marketplace_id: str, metric: str, fu
     return DaySeries({row.day: (row.numerator, row.denominator) for row in rows})
 
 
-def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> dict[str, dict[tuple[date, int], int]]:
+NegativeFeedback = tuple[str, str, datetime, date, datetime | None]  # order, channel, purchase, day left, removed at
+
+
+def _negative_feedback(session: Session, account: str, marketplace_id: str, first) -> list[NegativeFeedback]:
+    """The 1- and 2-star feedback left from `first` on orders placed from `first`, standing or removed since."""
+    o, f = m.Order, m.Feedback
+    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    # Driven from the few negative feedbacks (indexed by day and by account), each joined to its order by key;
+    # conditions on the orders would have the database walk months of orders instead.
+    return [(i, channel, p, day, removed_at) for i, p, day, channel, removed_at in session.execute(
+        select(f.order_id, o.purchase_at, f.feedback_day, o.channel, f.removed_at).select_from(f)
+        .join(o, and_(o.account == f.account, o.order_id == f.order_id))
+        .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2)
+    ) if p >= since]
+
+
+def _defect_ages(session: Session, account: str, marketplace_id: str, first,
+                 negative: list[NegativeFeedback]) -> dict[str, dict[tuple[date, int], int]]:
     """By fulfillment channel, (order day, age in days at which its defect appeared) -> orders, for orders placed from
     `first`: the ODR lag profile learns from them (alerts/lag.py). The age is taken from the facts' own dates (the feedback's day, the
     claim's grant), not from when the daemon first read them, so a backfill does not make old defects look late."""
-    o, f, e = m.Order, m.Feedback, m.FinancialEvent
+    o, e = m.Order, m.FinancialEvent
     since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
     appeared: dict[str, tuple[str, date, date]] = {}  # order id -> (channel, order day, first day it was defective)
-    # Driven from the few negative feedbacks and claims (indexed by day and by account), each joined to its order by
-    # key; conditions on the orders would have the database walk months of orders instead.
-    feedback = [(i, channel, p, day) for i, p, day, channel in session.execute(
-        select(f.order_id, o.purchase_at, f.feedback_day, o.channel).select_from(f)
-        .join(o, and_(o.account == f.account, o.order_id == f.order_id))
-        .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
-               f.removed_at.is_(None))
-    ) if p >= since]
+    feedback = [(i, channel, p, day) for i, channel, p, day, removed_at in negative if removed_at is None]
     grants = [(i, channel, p, at.date()) for i, p, at, channel, mp in session.execute(
         select(e.order_id, o.purchase_at, func.min(e.posted_at), o.channel, o.marketplace_id).select_from(e)
         .join(o, and_(o.account == e.account, o.order_id == e.order_id))
@@ -137,20 +149,12 @@ def _defect_ages(session: Session, account: str, marketplace_id: str, first) -> 
     return {channel: dict(by_age) for channel, by_age in ages.items()}
 
 
-def _removals(session: Session, account: str, marketplace_id: str, first) -> dict[str, dict[tuple[date, int], int]]:
-    """By fulfillment channel, (day a negative feedback was left, days until it was seen removed) -> feedbacks, for
-    orders placed from `first`: how often and how soon the account's defects leave Amazon's figure
-    (alerts/removal.py)."""
-    o, f = m.Order, m.Feedback
-    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+def _removals(negative: list[NegativeFeedback]) -> dict[str, dict[tuple[date, int], int]]:
+    """By fulfillment channel, (day a negative feedback was left, days until it was seen removed) -> feedbacks: how
+    often and how soon the account's defects leave Amazon's figure (alerts/removal.py)."""
     removed: dict[str, dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
-    for day, removed_at, purchase_at, channel in session.execute(
-        select(f.feedback_day, f.removed_at, o.purchase_at, o.channel).select_from(f)
-        .join(o, and_(o.account == f.account, o.order_id == f.order_id))
-        .where(f.account == account, f.marketplace_id == marketplace_id, f.feedback_day >= first, f.rating <= 2,
-               f.removed_at.is_not(None))
-    ):
-        if purchase_at >= since:
+    for _, channel, _, day, removed_at in negative:
+        if removed_at is not None:
             removed[channel][(day, max((removed_at.date() - day).days, 0))] += 1
     return {channel: dict(by_delay) for channel, by_delay in removed.items()}
 
