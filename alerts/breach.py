@@ -40,7 +40,9 @@ new day without new data moves nothing but the calendar):
    the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
    shares for orders and for defects already known; defects still to come are drawn day by day with
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
-   after it appears; past-due unshipped orders count from the fourth day. ODR's defects are shown when
+   after it appears; past-due unshipped orders count from the fourth day. For the late-shipment rates, the
+   shipments of past ship-by days are all seen, and which of them Amazon's report shows on each of the next days
+   follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's defects are shown when
    F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
    days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
    Amazon's figure, the one that suspends.
@@ -61,6 +63,7 @@ from threadpoolctl import threadpool_limits
 from alerts.lag import DefectAges, learned_profile, profile_cdf
 from alerts.removal import Removals, learned_removals
 from alerts.series import DaySeries
+from alerts.unreported import Unreported
 from alerts.metrics.definitions import MetricDefinition
 
 # The model's products are a few hundred paths by a few dozen days: more BLAS threads than one only spin and take a
@@ -111,6 +114,9 @@ ODR_REPORT_LAG_DAYS = 0
 # fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
 # metrics (open claims) is already in Amazon's report.
 CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
+# The late-shipment rates' facts of past ship-by days are shipments the daemon has seen: which of them Amazon's report
+# shows on each of the next days is known (alerts/unreported.py), and the shares above are for ship-by days to come.
+REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
 
 
 def chance_text(probability: float) -> str:
@@ -156,16 +162,18 @@ class Outlook:
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
             certain: tuple[int, int] = (0, 0), key: str = "", open_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
-            past_due: Mapping[date, int] | None = None, removals: Removals | None = None) -> Outlook:
+            past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
+            unreported: Unreported | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
     `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
     unshipped orders past their ship-by date, by that date (late-shipment rates); `removals` the account's ODR defects
-    removed, by the day they appeared and how long after (alerts/removal.py); `open_claims` the claims and
+    removed, by the day they appeared and how long after (alerts/removal.py); `unreported` the shipments of past
+    ship-by days Amazon's report does not show yet (late-shipment rates, alerts/unreported.py); `open_claims` the claims and
     chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
     model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {},
-                   removals or {})
+                   removals or {}, unreported or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -174,7 +182,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals):
+                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals,
+                 unreported: Unreported):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
@@ -217,14 +226,20 @@ class _Model:
         self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
         self.shown_now = self.lag_cdf(ages_now)
         if defects_shown is None:  # ODR: what is known now stays; the rest arrives with the lag profile
-            self.known_seen = self.windows.astype(float)
+            known_seen = self.windows.astype(float)
             self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)
         else:  # shown by Amazon in the measured share at each age
             shown = _share_at(defects_shown, ages)
-            self.known_seen = self.windows * shown
+            known_seen = self.windows * shown
             # A known day's defects that have not happened yet (yesterday's orders still being cancelled) arrive as
             # Amazon's share catches up with what the daemon has seen.
             self.arrivals = np.where(self.future[None, :], shown, np.clip(shown - self.shown_now[None, :], 0.0, None))
+        # [t]: the known defects and orders in the window Amazon shows on day today + t + 1.
+        if d.id in REPORTED_FROM_SHIPMENTS:
+            self.known_in_report = _shipments_in_report(self.days, self.known_bad, self.known_orders, self.windows,
+                                                        unreported)
+        else:
+            self.known_in_report = (self.known_bad @ known_seen.T, self.known_orders @ (self.orders_seen * ~self.future).T)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
@@ -258,8 +273,9 @@ class _Model:
         else:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
         orders = new_orders @ (self.orders_seen * self.future).T
-        bad = (self.known_bad @ self.known_seen.T)[None, :] + arrived + self.certain_bad - self._removed(rng, paths)
-        den = (self.known_orders @ (self.orders_seen * ~self.future).T)[None, :] + orders + self.certain_orders
+        known_bad, known_orders = self.known_in_report
+        bad = known_bad[None, :] + arrived + self.certain_bad - self._removed(rng, paths)
+        den = known_orders[None, :] + orders + self.certain_orders
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
         if self.upper:
@@ -287,6 +303,24 @@ def _drawn_day_by_day(rng: np.random.Generator, totals: np.ndarray, shares: np.n
         before = shares[t]
         counted[:, t] = happened @ windows[t]
     return counted
+
+
+def _shipments_in_report(days: list[date], known_bad: np.ndarray, known_orders: np.ndarray, windows: np.ndarray,
+                         unreported: Unreported) -> tuple[np.ndarray, np.ndarray]:
+    """[t]: the late shipments and shipments of past ship-by days in the window Amazon shows on day today + t + 1: all
+    the daemon has seen, but those confirmed too recently for that day's report (alerts/unreported.py)."""
+    horizon = len(windows)
+    bad = np.tile(known_bad, (horizon, 1))
+    orders = np.tile(known_orders, (horizon, 1))
+    index = {a: j for j, a in enumerate(days)}
+    ahead = np.arange(1, horizon + 1)
+    for (ship_by_day, in_days), (late, shipped) in unreported.items():
+        j = index.get(ship_by_day)
+        if j is not None:
+            not_yet = ahead < in_days
+            bad[not_yet, j] -= late
+            orders[not_yet, j] -= shipped
+    return (np.clip(bad, 0, None) * windows).sum(axis=1), (np.clip(orders, 0, None) * windows).sum(axis=1)
 
 
 def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, defect_ages: DefectAges,

@@ -11,6 +11,7 @@ from alerts.removal import Removals
 from alerts.metrics.definitions import MetricDefinition
 from alerts.model import Level
 from alerts.series import DaySeries, Projection, pending
+from alerts.unreported import Unreported
 
 LOW_VOLUME_ORDERS = 100  # METRICS.md, last section: say so when fewer orders are in the window
 
@@ -79,6 +80,8 @@ class Observation:
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
     defect_ages: DefectAges = field(default_factory=dict)  # ODR: when the account's defects appeared (alerts/lag.py)
     removals: Removals = field(default_factory=dict)  # ODR: the account's defects removed since (alerts/removal.py)
+    # Late-shipment rates: shipments seen that Amazon's report does not show yet (alerts/unreported.py).
+    unreported: Unreported = field(default_factory=dict)
     # The day from which the daemon's own count covers the whole window; before it (deliveries made before the
     # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
     whole_from: date | None = None
@@ -125,7 +128,8 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
-                    obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals) if den else None
+                    obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
+                    unreported=obs.unreported) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK

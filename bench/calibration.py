@@ -8,6 +8,7 @@ and its default margins, over the bench observer's view of what a complete sync 
 from __future__ import annotations
 
 import argparse
+from bisect import bisect_right
 import hashlib
 import pickle
 import random
@@ -26,6 +27,7 @@ from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
 from alerts.series import DaySeries
+from alerts.unreported import SHIPPING_REPORT_LAG, shown_in_days
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
@@ -105,6 +107,7 @@ def run_account(member: Member, chances: Chances | None = None,
     margins = default_config(Path("unused")).alerts  # the default margins; nothing is written
     chances = chances or margins.chances
     defects = _defect_events(local)
+    shipments = _shipments(local)
     ages: dict[tuple[str, str], dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
     removed: dict[tuple[str, str], dict[tuple[date, date, int], int]] = defaultdict(lambda: defaultdict(int))
     position = 0
@@ -128,7 +131,7 @@ def run_account(member: Member, chances: Chances | None = None,
                 if at == monitor_from:
                     continue
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)],
-                                   removed[(mp, d.fulfillment)])
+                                   removed[(mp, d.fulfillment)], shipments.get(mp, ([], [])))
                 thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
                 ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
                 case = None
@@ -181,7 +184,7 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
         result.notifications += bool(notified)
 
 
-def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, removed) -> Observation:
+def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, removed, shipments) -> Observation:
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
@@ -192,9 +195,10 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
         granted = mine.window(("odr_granted_claims", d.fulfillment, mp), first, end)[0]
         unattributed = max(0, reported - granted)
-    past_due = {}
+    past_due, unreported = {}, {}
     if d.id in ("lsr_10d", "lsr_30d"):
         past_due = {day: n for day, (n, _) in mine.series((OVERDUE, "MFN", mp), first, today).items() if n}
+        unreported = _unreported(shipments, at)
     defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from and n} if d.id == "odr" else {}
     removals = defaultdict(int)
     if d.id == "odr":
@@ -203,7 +207,33 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
                 removals[(appeared, delay)] += n
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
                        unattributed=unattributed, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
-                       defect_ages=defect_ages, removals=dict(removals))
+                       defect_ages=defect_ages, removals=dict(removals), unreported=unreported)
+
+
+def _shipments(local) -> dict[str, tuple[list[datetime], list[tuple[date, int, int]]]]:
+    """By marketplace, the late-shipment buckets' changes in the daemon's view (each a shipment confirmed, at its
+    instant): their instants, and (ship-by day, late, shipped) of each, in order."""
+    out: dict[str, tuple[list[datetime], list[tuple[date, int, int]]]] = {}
+    for seen, key, anchor, num, den in local:
+        if key[0] == "lsr_10d":
+            instants, changes = out.setdefault(key[2], ([], []))
+            instants.append(seen)
+            changes.append((anchor, num, den))
+    return out
+
+
+def _unreported(shipments, at: datetime) -> dict[tuple[date, int], tuple[int, int]]:
+    """The shipments confirmed by `at` that Amazon's report does not show yet, as the daemon reads them
+    (daemon/observe.py, alerts/unreported.py)."""
+    instants, changes = shipments
+    out: dict[tuple[date, int], tuple[int, int]] = {}
+    for k in range(bisect_right(instants, at - SHIPPING_REPORT_LAG), bisect_right(instants, at)):
+        days = shown_in_days(instants[k], at)
+        if days > 0:
+            anchor, num, den = changes[k]
+            late, shipped = out.get((anchor, days), (0, 0))
+            out[(anchor, days)] = (late + num, shipped + den)
+    return out
 
 
 def _defect_events(local) -> list[tuple[datetime, tuple[str, str], date, int, int | None]]:

@@ -14,6 +14,7 @@ from alerts.breach import HISTORY_DAYS
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from alerts.series import DaySeries
+from alerts.unreported import SHIPPING_REPORT_LAG, Unreported, unreported
 from storage import models as m
 from storage.repo import window_counts
 
@@ -42,10 +43,12 @@ def observations(
         ages = _defect_ages(session, account, marketplace_id, first, feedback)
         removals = _removals(feedback)
         # Read once for the longest late-shipment window; each window takes its own days.
-        past_due = _past_due(session, account, marketplace_id, at, min(
-            d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS))
+        lsr_first = min(d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS)
+        past_due = _past_due(session, account, marketplace_id, at, lsr_first)
+        shipments = _unreported_shipments(session, account, marketplace_id, at, lsr_first)
         for definition in METRICS:
-            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, past_due)
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, past_due,
+                           shipments)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -55,7 +58,7 @@ def observations(
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
     defect_ages: dict[str, dict[tuple[date, int], int]], removals: dict[str, dict[tuple[date, int], int]],
-    past_due_lsr: dict[date, int],
+    past_due_lsr: dict[date, int], unreported_lsr: Unreported,
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -74,6 +77,7 @@ def _observe(
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
     past_due = {day: n for day, n in past_due_lsr.items() if day >= first} if d.id in LSR_METRICS else {}
+    unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if d.id in LSR_METRICS else {}
     whole_from = None
     if d.id == "otdr_14d":
         # Deliveries promised in the window must all be after the first day the daemon evaluated (its installation):
@@ -83,7 +87,8 @@ def _observe(
     return Observation(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
-        unattributed=unattributed, past_due=past_due, amazon_value=amazon.value if amazon else None,
+        unattributed=unattributed, past_due=past_due, unreported=unreported,
+        amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
         removals=removals.get(d.fulfillment, {}) if d.id == "odr" else {},
@@ -180,3 +185,18 @@ def _past_due(session: Session, account: str, marketplace_id: str, at: datetime,
         )
     )
     return dict(Counter(instant.date() for instant in ship_by))  # the ship-by day, as a late shipment is dated
+
+
+def _unreported_shipments(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> Unreported:
+    """Seller-fulfilled shipments of the late-shipment windows confirmed too recently for Amazon's report to show
+    them yet (alerts/unreported.py), by ship-by day and the day it will."""
+    o = m.Order
+    first_instant = datetime.combine(window_first, datetime.min.time(), tzinfo=at.tzinfo)
+    rows = session.execute(
+        select(o.latest_ship_at, o.ship_confirmed_at).where(
+            o.account == account, o.channel == "MFN", o.marketplace_id == marketplace_id,
+            o.latest_ship_at >= first_instant, o.latest_ship_at < at, o.cancelled_at.is_(None),
+            o.ship_confirmed_at > at - SHIPPING_REPORT_LAG, o.ship_confirmed_at <= at,
+        )
+    ).all()
+    return unreported(((ship_by.date(), confirmed, confirmed > ship_by) for ship_by, confirmed in rows), at)

@@ -91,13 +91,15 @@ def test_otdr_outside_enforcing_marketplaces_never_alerts():
 
 def lsr_burst(amazon_value: float) -> Observation:
     """41 late shipments of 1,000 in the 10-day window: 20 on days about to leave it, which Amazon already counts, and
-    21 from the last two days, which Amazon counts days from now, once the first 20 have left."""
+    21 from the last two days, confirmed too recently for Amazon's report, which shows them on the third day, once the
+    first 20 have left."""
     first_day = date(2026, 4, 1)
     ages = {9: 10, 8: 10, 2: 10, 1: 11}
     series = flat(first_day, 30, 100, {(T.date() - first_day).days - age: n for age, n in ages.items()})
     first, end = LSR.window.days(T.date())
     num, den = series.window(first, end)
-    return Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, amazon_value=amazon_value)
+    unreported = {(T.date() - timedelta(days=2), 3): (10, 100), (T.date() - timedelta(days=1), 3): (11, 100)}
+    return Observation(LSR, "ATVPDKIKX0DER", T, num, den, series, amazon_value=amazon_value, unreported=unreported)
 
 
 def test_over_the_limit_by_the_daemons_count_alone_is_a_warning_until_amazons_figure_is_likely_to_show_it():

@@ -184,6 +184,17 @@ def test_unshipped_orders_past_their_ship_by_date_are_observed_by_that_date(stor
     assert [o.overdue for o in lsr] == [3, 3]
 
 
+def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
+    # Ship-by 3 March 01:00 for all three; Amazon's report shows a shipment 72 hours after its confirmation.
+    save(store, order(1, "Shipped", T0 + timedelta(days=1, hours=10)),  # on time, shown on 6 March
+         order(2, "Shipped", T0 + timedelta(days=3, hours=5)),  # late, shown on 8 March
+         order(3, "Shipped", T0 + timedelta(days=1)))  # shown on 5 March: already in the report
+    at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        lsr = [o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id.startswith("lsr")]
+    assert [o.unreported for o in lsr] == [{(date(2026, 3, 3), 1): (0, 1), (date(2026, 3, 3), 3): (1, 1)}] * 2
+
+
 @pytest.mark.postgres
 def test_the_same_storage_code_runs_on_postgresql(pg_store):
     page = [order(1), order(2, "Shipped", T0 + timedelta(days=3)), order(3, "Canceled", T0 + timedelta(hours=5))]
