@@ -42,8 +42,8 @@ new day without new data moves nothing but the calendar):
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
    after it appears; past-due unshipped orders count from the fourth day. For the late-shipment rates, the
    shipments of past ship-by days are all seen, and which of them Amazon's report shows on each of the next days
-   follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's defects are shown when
-   F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
+   follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's
+   defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
    days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
    Amazon's figure, the one that suspends.
 
@@ -168,8 +168,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
     unshipped orders past their ship-by date, by that date (late-shipment rates); `removals` the account's ODR defects
     removed, by the day they appeared and how long after (alerts/removal.py); `unreported` the shipments of past
-    ship-by days Amazon's report does not show yet (late-shipment rates, alerts/unreported.py); `open_claims` the claims and
-    chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
+    ship-by days Amazon's report does not show yet (late-shipment rates, alerts/unreported.py); `open_claims` the
+    claims and chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
     model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {},
@@ -239,7 +239,8 @@ class _Model:
             self.known_in_report = _shipments_in_report(self.days, self.known_bad, self.known_orders, self.windows,
                                                         unreported)
         else:
-            self.known_in_report = (self.known_bad @ known_seen.T, self.known_orders @ (self.orders_seen * ~self.future).T)
+            self.known_in_report = (self.known_bad @ known_seen.T,
+                                    self.known_orders @ (self.orders_seen * ~self.future).T)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = np.where(self.future, self.volume, 0.0)
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect

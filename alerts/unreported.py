@@ -26,7 +26,8 @@ def shown_in_days(confirmed_at: datetime, at: datetime) -> int:
     return (publication - at.date()).days
 
 
-def unreported(shipments: Iterable[tuple[date, datetime, bool]], at: datetime) -> dict[tuple[date, int], tuple[int, int]]:
+def unreported(shipments: Iterable[tuple[date, datetime, bool]],
+               at: datetime) -> dict[tuple[date, int], tuple[int, int]]:
     """From (ship-by day, confirmation instant, late) of the shipments confirmed by `at`, those Amazon's report does
     not show yet, counted by ship-by day and by the day it will."""
     out: dict[tuple[date, int], tuple[int, int]] = {}

@@ -8,11 +8,11 @@ and its default margins, over the bench observer's view of what a complete sync 
 from __future__ import annotations
 
 import argparse
-from bisect import bisect_right
 import hashlib
 import pickle
 import random
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
