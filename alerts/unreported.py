@@ -26,14 +26,14 @@ def shown_in_days(confirmed_at: datetime, at: datetime) -> int:
     return (publication - at.date()).days
 
 
-def unreported(shipments: Iterable[tuple[date, datetime, bool]],
+def unreported(shipments: Iterable[tuple[date, datetime, int, int]],
                at: datetime) -> dict[tuple[date, int], tuple[int, int]]:
-    """From (ship-by day, confirmation instant, late) of the shipments confirmed by `at`, those Amazon's report does
-    not show yet, counted by ship-by day and by the day it will."""
+    """From (ship-by day, confirmation instant, late, shipped) of the shipments confirmed by `at` (counts, so a bucket's
+    changes can be given as they are), those Amazon's report does not show yet, by ship-by day and the day it will."""
     out: dict[tuple[date, int], tuple[int, int]] = {}
-    for ship_by_day, confirmed_at, late in shipments:
+    for ship_by_day, confirmed_at, late, shipped in shipments:
         days = shown_in_days(confirmed_at, at)
         if days > 0:
             num, den = out.get((ship_by_day, days), (0, 0))
-            out[(ship_by_day, days)] = (num + int(late), den + 1)
+            out[(ship_by_day, days)] = (num + late, den + shipped)
     return out

@@ -27,7 +27,7 @@ from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
 from alerts.series import DaySeries
-from alerts.unreported import SHIPPING_REPORT_LAG, shown_in_days
+from alerts.unreported import SHIPPING_REPORT_LAG, unreported
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
@@ -226,14 +226,8 @@ def _unreported(shipments, at: datetime) -> dict[tuple[date, int], tuple[int, in
     """The shipments confirmed by `at` that Amazon's report does not show yet, as the daemon reads them
     (daemon/observe.py, alerts/unreported.py)."""
     instants, changes = shipments
-    out: dict[tuple[date, int], tuple[int, int]] = {}
-    for k in range(bisect_right(instants, at - SHIPPING_REPORT_LAG), bisect_right(instants, at)):
-        days = shown_in_days(instants[k], at)
-        if days > 0:
-            anchor, num, den = changes[k]
-            late, shipped = out.get((anchor, days), (0, 0))
-            out[(anchor, days)] = (late + num, shipped + den)
-    return out
+    recent = range(bisect_right(instants, at - SHIPPING_REPORT_LAG), bisect_right(instants, at))
+    return unreported(((changes[k][0], instants[k], changes[k][1], changes[k][2]) for k in recent), at)
 
 
 def _defect_events(local) -> list[tuple[datetime, tuple[str, str], date, int, int | None]]:

@@ -199,4 +199,4 @@ def _unreported_shipments(session: Session, account: str, marketplace_id: str, a
             o.ship_confirmed_at > at - SHIPPING_REPORT_LAG, o.ship_confirmed_at <= at,
         )
     ).all()
-    return unreported(((ship_by.date(), confirmed, confirmed > ship_by) for ship_by, confirmed in rows), at)
+    return unreported(((ship_by.date(), confirmed, int(confirmed > ship_by), 1) for ship_by, confirmed in rows), at)

@@ -14,8 +14,8 @@ def test_a_shipment_shows_on_the_first_daily_publication_72_hours_after_its_conf
 
 def test_unreported_shipments_are_counted_by_ship_by_day_and_by_the_day_they_show():
     ship_by = date(2026, 4, 30)
-    seen = [(ship_by, datetime(2026, 5, 1, 8, tzinfo=timezone.utc), True),
-            (ship_by, datetime(2026, 5, 1, 20, tzinfo=timezone.utc), False),
-            (ship_by, datetime(2026, 4, 30, 9, tzinfo=timezone.utc), False),
-            (date(2026, 4, 25), datetime(2026, 4, 27, tzinfo=timezone.utc), True)]  # already in the report
+    seen = [(ship_by, datetime(2026, 5, 1, 8, tzinfo=timezone.utc), 1, 1),
+            (ship_by, datetime(2026, 5, 1, 20, tzinfo=timezone.utc), 0, 1),
+            (ship_by, datetime(2026, 4, 30, 9, tzinfo=timezone.utc), 0, 1),
+            (date(2026, 4, 25), datetime(2026, 4, 27, tzinfo=timezone.utc), 1, 1)]  # already in the report
     assert unreported(seen, AT) == {(ship_by, 3): (1, 2), (ship_by, 2): (0, 1)}

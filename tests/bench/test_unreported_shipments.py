@@ -14,6 +14,6 @@ def test_the_bench_counts_the_shipments_of_the_last_72_hours_as_the_daemon_does(
     local = [(at, ("lsr_10d", "MFN", MP), ship_by, int(late), 1) for at, late in sorted(confirmed)]
     local.append((AT - timedelta(hours=1), ("cr_7d", "MFN", MP), ship_by, 1, 1))  # not a shipment
     local.append((AT + timedelta(hours=1), ("lsr_10d", "MFN", MP), ship_by, 1, 1))  # not yet confirmed at AT
-    by_daemon = unreported([(ship_by, at, late) for at, late in confirmed], AT)
+    by_daemon = unreported([(ship_by, at, int(late), 1) for at, late in confirmed], AT)
     assert by_daemon == {(ship_by, 3): (1, 1), (ship_by, 2): (0, 1), (ship_by, 1): (1, 1)}
     assert _unreported(_shipments(local)[MP], AT) == by_daemon
