@@ -14,7 +14,7 @@ import random
 import statistics
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -306,11 +306,15 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
         for low, high, label in VOLUME_CLASSES:
             subsets[(name, "all", label)] = reliability(
                 results, 14, lambda c, lo=low, hi=high: chosen(c) and lo <= c.orders < hi)
+    # Every evaluation is the one set that stays the same when the model changes (which evaluations notify does not):
+    # a change to one metric's model is judged first on its Brier here.
+    brier_by_metric = {metric: brier(results, 14, lambda c, m=metric: c.key[1] == m)
+                       for metric in sorted({case.key[1] for r in results for case in r.cases})}
     median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
     point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
         **counts, "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
-        "subsets": subsets, "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
+        "subsets": subsets, "brier_by_metric": brier_by_metric, "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
         "point_hits": point_hits, "points": sum(len(r.points) for r in results),
     }
 
@@ -326,6 +330,27 @@ def reliability(results: list[AccountResult], days: int,
     A decile's cases are far from independent (one episode gives a metric days of similar chances), so each row also
     says how many accounts its cases come from and a 90% interval of the observed share, resampling accounts."""
     bins: dict[int, dict[str, list[tuple[float, bool]]]] = defaultdict(lambda: defaultdict(list))
+    for name, stated, happened in _judged(results, days, chosen):
+        bins[min(int(stated * 10), 9)][name].append((stated, happened))
+    table = []
+    for decile in range(10):
+        by_account = bins.get(decile, {})
+        cases = [case for account in by_account.values() for case in account]
+        if cases:
+            table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
+                          sum(h for _, h in cases) / len(cases), len(by_account), _interval(list(by_account.values()))))
+    return table, brier(results, days, chosen)
+
+
+def brier(results: list[AccountResult], days: int, chosen: Callable[[Case], bool] = lambda case: True) -> float:
+    """The Brier score of the `chosen` evaluations' P(Amazon over within `days`), as `reliability` counts them."""
+    squares = [(stated - happened) ** 2 for _, stated, happened in _judged(results, days, chosen)]
+    return sum(squares) / len(squares) if squares else 0.0
+
+
+def _judged(results: list[AccountResult], days: int,
+            chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool]]:
+    """(account, stated chance, came true) of each `chosen` evaluation whose horizon ends within its account."""
     for r in results:
         end = r.monitor_from + r.months * 30 * DAY
         for case in r.cases:
@@ -333,18 +358,7 @@ def reliability(results: list[AccountResult], days: int,
                 continue
             stated = case.p3 if days == 3 else case.p14
             over = set(r.breach_days.get(case.key, ()))
-            happened = any(case.at + k * DAY in over for k in range(1, days + 1))
-            bins[min(int(stated * 10), 9)][r.name].append((stated, happened))
-    table, squares, count = [], 0.0, 0
-    for decile in range(10):
-        by_account = bins.get(decile, {})
-        cases = [case for account in by_account.values() for case in account]
-        if cases:
-            table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
-                          sum(h for _, h in cases) / len(cases), len(by_account), _interval(list(by_account.values()))))
-        squares += sum((p - h) ** 2 for p, h in cases)
-        count += len(cases)
-    return table, squares / count if count else 0.0
+            yield r.name, stated, any(case.at + k * DAY in over for k in range(1, days + 1))
 
 
 def _interval(accounts: list[list[tuple[float, bool]]], draws: int = 2000) -> tuple[float, float]:
@@ -398,6 +412,8 @@ def render(part: str, s: dict) -> str:
         for label, cases, stated, observed, accounts, (low, high) in s[f"reliability_{days}"]:
             lines.append(f"  {label:>8} {cases:>7} {accounts:>9} {stated * 100:>11.1f}% {observed * 100:>8.1f}% "
                          f"{f'{low * 100:.1f}-{high * 100:.1f}%':>34}")
+    lines.append("Brier of P(over within 14 days) by metric, every evaluation inside the limit: "
+                 + ", ".join(f"{metric} {score:.4f}" for metric, score in s["brier_by_metric"].items()))
     lines.append("calibration of P(over within 14 days) where it matters: evaluations that sent a notice, and those at "
                  "warning or above (stated / observed % (cases, accounts) per decile; Brier):")
     for (name, metric, volume), (table, brier) in s["subsets"].items():

@@ -1,0 +1,41 @@
+"""The calibration's scores: a chance is judged against Amazon's figure over the days it spoke of, per metric."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bench.calibration import AccountResult, Case, brier, reliability, summarize
+
+START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+CR = ("ATVPDKIKX0DER", "cr_7d", "MFN")
+ODR = ("ATVPDKIKX0DER", "odr", "MFN")
+
+
+def account() -> AccountResult:
+    """Two metrics, 60 days: cancellations over the limit on day 10, ODR never."""
+    result = AccountResult("seller", tuning=False, months=2.0, monitor_from=START, breach_days={CR: [START + 10 * DAY]})
+    result.cases = [
+        Case(CR, START + 1 * DAY, p3=0.0, p14=0.8, level="warning", orders=40),  # over on day 10: came true
+        Case(CR, START + 20 * DAY, p3=0.0, p14=0.3, level="ok", orders=40),  # nothing after: did not
+        Case(ODR, START + 1 * DAY, p3=0.0, p14=0.1, level="ok", orders=900),  # did not
+        Case(ODR, START + 50 * DAY, p3=0.0, p14=0.9, level="ok", orders=900),  # its 14 days run past the end: left out
+    ]
+    return result
+
+
+def test_the_brier_score_is_the_mean_square_gap_between_the_chance_and_what_happened():
+    assert brier([account()], 14) == pytest.approx(((0.8 - 1) ** 2 + 0.3 ** 2 + 0.1 ** 2) / 3)
+    assert brier([account()], 14, lambda case: case.key == CR) == pytest.approx(((0.8 - 1) ** 2 + 0.3 ** 2) / 2)
+    assert brier([account()], 14, lambda case: False) == 0.0
+
+
+def test_reliability_reports_the_same_brier_score_beside_its_deciles():
+    table, score = reliability([account()], 14)
+    assert score == brier([account()], 14)
+    assert [(label, cases, observed) for label, cases, _, observed, _, _ in table] == [
+        ("10-20%", 1, 0.0), ("30-40%", 1, 0.0), ("80-90%", 1, 1.0)]
+
+
+def test_the_summary_gives_each_metric_its_every_evaluation_brier_score():
+    scores = summarize([account()])["brier_by_metric"]
+    assert scores == pytest.approx({"cr_7d": ((0.8 - 1) ** 2 + 0.3 ** 2) / 2, "odr": 0.1 ** 2})
