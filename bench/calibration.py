@@ -306,16 +306,17 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
         for low, high, label in VOLUME_CLASSES:
             subsets[(name, "all", label)] = reliability(
                 results, 14, lambda c, lo=low, hi=high: chosen(c) and lo <= c.orders < hi)
-    # Every evaluation is the one set that stays the same when the model changes (which evaluations notify does not):
-    # a change to one metric's model is judged first on its Brier here.
+    # The evaluations inside the limit are the one set a change to the model leaves the same (which of them notify
+    # changes with it), so a change to one metric's model is judged first on this score.
     brier_by_metric = {metric: brier(results, 14, lambda c, m=metric: c.key[1] == m)
                        for metric in sorted({case.key[1] for r in results for case in r.cases})}
     median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
     point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
         **counts, "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
-        "subsets": subsets, "brier_by_metric": brier_by_metric, "median_hits": median_hits, "medians": sum(len(r.medians) for r in results),
-        "point_hits": point_hits, "points": sum(len(r.points) for r in results),
+        "subsets": subsets, "brier_by_metric": brier_by_metric, "median_hits": median_hits,
+        "medians": sum(len(r.medians) for r in results), "point_hits": point_hits,
+        "points": sum(len(r.points) for r in results),
     }
 
 
@@ -416,11 +417,11 @@ def render(part: str, s: dict) -> str:
                  + ", ".join(f"{metric} {score:.4f}" for metric, score in s["brier_by_metric"].items()))
     lines.append("calibration of P(over within 14 days) where it matters: evaluations that sent a notice, and those at "
                  "warning or above (stated / observed % (cases, accounts) per decile; Brier):")
-    for (name, metric, volume), (table, brier) in s["subsets"].items():
+    for (name, metric, volume), (table, score) in s["subsets"].items():
         if table:
             cells = ", ".join(f"{label}: {stated * 100:.1f} / {observed * 100:.1f} ({cases}, {accounts})"
                               for label, cases, stated, observed, accounts, _ in table)
-            lines.append(f"  {name}, metric {metric}, window orders {volume}: {cells}; Brier {brier:.4f}")
+            lines.append(f"  {name}, metric {metric}, window orders {volume}: {cells}; Brier {score:.4f}")
     lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
                  f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
                  f"({_share(s['point_hits'], s['points'])})")
