@@ -330,8 +330,9 @@ def reliability(results: list[AccountResult], days: int,
 
     A decile's cases are far from independent (one episode gives a metric days of similar chances), so each row also
     says how many accounts its cases come from and a 90% interval of the observed share, resampling accounts."""
+    judged = list(_judged(results, days, chosen))
     bins: dict[int, dict[str, list[tuple[float, bool]]]] = defaultdict(lambda: defaultdict(list))
-    for name, stated, happened in _judged(results, days, chosen):
+    for name, stated, happened in judged:
         bins[min(int(stated * 10), 9)][name].append((stated, happened))
     table = []
     for decile in range(10):
@@ -340,13 +341,16 @@ def reliability(results: list[AccountResult], days: int,
         if cases:
             table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
                           sum(h for _, h in cases) / len(cases), len(by_account), _interval(list(by_account.values()))))
-    return table, brier(results, days, chosen)
+    return table, _mean_square(judged)
 
 
 def brier(results: list[AccountResult], days: int, chosen: Callable[[Case], bool] = lambda case: True) -> float:
     """The Brier score of the `chosen` evaluations' P(Amazon over within `days`), as `reliability` counts them."""
-    squares = [(stated - happened) ** 2 for _, stated, happened in _judged(results, days, chosen)]
-    return sum(squares) / len(squares) if squares else 0.0
+    return _mean_square(list(_judged(results, days, chosen)))
+
+
+def _mean_square(judged: list[tuple[str, float, bool]]) -> float:
+    return sum((stated - happened) ** 2 for _, stated, happened in judged) / len(judged) if judged else 0.0
 
 
 def _judged(results: list[AccountResult], days: int,
