@@ -224,7 +224,9 @@ class _Model:
             self.windows[t] = [first <= a < end for a in self.days]
         orders_shown, defects_shown = AMAZON_SEES[d.id]
         self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
-        self.shown_now = self.lag_cdf(ages_now)
+        # Today's anchor day is drawn like the days to come (its orders are Poisson, none known), so none of its
+        # defects are seen yet; a step profile's F(0) = 1 gave today's orders no late shipment on any path.
+        self.shown_now = np.where(self.future, 0.0, self.lag_cdf(ages_now))
         if defects_shown is None:  # ODR: what is known now stays; the rest arrives with the lag profile
             known_seen = self.windows.astype(float)
             self.arrivals = np.clip(self.lag_cdf(ages - ODR_REPORT_LAG_DAYS) - self.shown_now[None, :], 0.0, None)

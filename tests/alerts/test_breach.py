@@ -49,6 +49,16 @@ def test_late_shipments_confirmed_yesterday_breach_on_the_day_amazons_report_sho
     assert ahead.within(2) < 0.05 and ahead.within(3) == 1.0
 
 
+def test_todays_orders_may_still_ship_late():
+    # 100 orders a day, 1% shipped late for months and 28 late in the last five ship-by days. Amazon's 10-day window
+    # on the fifth day holds those five days, today's ship-by day (whose late shipments it shows from then on) and
+    # the orders of the next days: 28 late of about 774, where 31 are over 4%. Only today's orders can bring the rest.
+    counts = {TODAY - timedelta(days=k): (1, 100) for k in range(6, 121)}
+    counts |= {TODAY - timedelta(days=k): (late, 100) for k, late in zip(range(1, 6), (6, 5, 6, 5, 6))}
+    ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False)
+    assert ahead.within(4) < 0.02 and ahead.within(5) > 0.2, ahead.by_day[:6]
+
+
 def test_a_backlog_whose_latest_late_orders_have_not_shipped_yet_is_still_a_backlog():
     # 30-day late-shipment rate at 2.4%: 1% for months, 7% for the last week. The late orders of the last two ship-by
     # days are still unshipped (past due): the daemon sees a late shipment only once it ships.
