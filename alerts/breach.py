@@ -234,8 +234,8 @@ class _Model:
             shown = _share_at(defects_shown, ages)
             known_seen = self.windows * shown
             # A known day's defects that have not happened yet (yesterday's orders still being cancelled) arrive as
-            # Amazon's share catches up with what the daemon has seen.
-            self.arrivals = np.where(self.future[None, :], shown, np.clip(shown - self.shown_now[None, :], 0.0, None))
+            # Amazon's share catches up with what the daemon has seen; a day to come has seen none.
+            self.arrivals = np.clip(shown - self.shown_now[None, :], 0.0, None)
         # [t]: the known defects and orders in the window Amazon shows on day today + t + 1.
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.known_in_report = _shipments_in_report(self.days, self.known_bad, self.known_orders, self.windows,
