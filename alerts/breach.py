@@ -7,8 +7,8 @@ new day without new data moves nothing but the calendar):
 1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
    window on its date (the shrinking denominator). Only a negative feedback may go sooner: the account's known ODR
    defects are removed as often, and as long after they appeared, as its past ones were (alerts/removal.py).
-   Past-due unshipped orders (which can only end late) are added to every future window (`certain`; see 5 for
-   when). They are also the late shipments of their ship-by days in the rate's evidence (3): a late shipment
+   Past-due unshipped orders (which can only end late) are late shipments of their ship-by day in every window that
+   holds it (see 5 for when Amazon shows them). They are also the late shipments of their ship-by days in the rate's evidence (3): a late shipment
    reaches the daemon only once shipped, so without them the last days of a backlog look quiet and the episode
    over. Open claims Amazon counts on orders the daemon
    cannot name (`open_claims`, ODR) are a rate: per order in the window they were counted in, added to every
@@ -40,7 +40,8 @@ new day without new data moves nothing but the calendar):
    the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
    shares for orders and for defects already known; defects still to come are drawn day by day with
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
-   after it appears; past-due unshipped orders count from the fourth day. For the late-shipment rates, the
+   after it appears; past-due unshipped orders count from the fourth day, as
+   late shipments of their ship-by day's age. For the late-shipment rates, the
    shipments of past ship-by days are all seen, and which of them Amazon's report shows on each of the next days
    follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's
    defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
@@ -110,10 +111,11 @@ AMAZON_SEES = {"odr": ((1.0,), None), "cr_7d": ((0.0, 1.0), (0.0, 0.37, 0.98, 1.
 # its grant, which is when the daemon sees it: the two are taken to cancel. With 48 h, the ODR's chances of 10-20% of
 # a crossing within three days came true a third of the time on the tuning accounts.
 ODR_REPORT_LAG_DAYS = 0
-# Past-due unshipped orders reach the late-shipment rate once shipped, and Amazon's report 72 h after that: from the
-# fourth day on, until their ship-by day (taken as yesterday) leaves the window. What is certain for the other
-# metrics (open claims) is already in Amazon's report.
-CERTAIN_FROM_DAY = {"lsr_10d": 4, "lsr_30d": 4}
+# Past-due unshipped orders reach the late-shipment rate once shipped (today at the earliest), and Amazon's report 72 h
+# after that: from the fourth day on, in the share a late shipment of their ship-by day's age is shown, until that
+# day leaves the window. All taken as yesterday's, they counted in full on the fourth day, where Amazon shows half of
+# yesterday's, and a day too long for older ones: 1.8 points too much on each of those days on near-limit sellers.
+PAST_DUE_FROM_DAY = 4
 # The late-shipment rates' facts of past ship-by days are shipments the daemon has seen: which of them Amazon's report
 # shows on each of the next days is known (alerts/unreported.py), and the shares above are for ship-by days to come.
 REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
@@ -160,19 +162,18 @@ class Outlook:
 
 
 def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: int,
-            certain: tuple[int, int] = (0, 0), key: str = "", open_claims: int = 0,
+            key: str = "", open_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
             unreported: Unreported | None = None) -> Outlook:
-    """P(breach by each day) for the metric `d` on `series`, `certain` (numerator, denominator) in every window;
-    `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
+    """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR defects appeared (alerts/lag.py); `past_due` are the
     unshipped orders past their ship-by date, by that date (late-shipment rates); `removals` the account's ODR defects
     removed, by the day they appeared and how long after (alerts/removal.py); `unreported` the shipments of past
     ship-by days Amazon's report does not show yet (late-shipment rates, alerts/unreported.py); `open_claims` the
     claims and chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above). With `screen`, a first
     small run whose paths never breach settles it at 0; a metric near its limit is never screened, since 0 breaches
     in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
-    model = _Model(series, d, today, horizon_days, certain, open_claims, defect_ages or {}, past_due or {},
+    model = _Model(series, d, today, horizon_days, open_claims, defect_ages or {}, past_due or {},
                    removals or {}, unreported or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
@@ -181,8 +182,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 
 
 class _Model:
-    def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, certain: tuple[int, int],
-                 open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals,
+    def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, open_claims: int, defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals,
                  unreported: Unreported):
         self.d, self.horizon = d, horizon
         self.upper = d.limit.direction == "upper"
@@ -193,12 +193,6 @@ class _Model:
         self.known_orders = np.array([den for _, den in known], dtype=float)
         self.known_bad = np.array([num if self.upper else den - num for num, den in known], dtype=float)
         self.future = np.array([a >= today for a in self.days])
-        days_out = np.arange(1, horizon + 1)
-        counted = days_out >= CERTAIN_FROM_DAY.get(d.id, 1)
-        if d.id in CERTAIN_FROM_DAY:  # past-due orders missed a recent ship-by date: they leave the window with it
-            counted &= days_out < d.window.length_days
-        self.certain_bad = counted * (certain[0] if self.upper else certain[1] - certain[0])
-        self.certain_orders = counted * certain[1]
         self.lag_cdf = _lag_cdf(d, defect_ages, today)
         history = {a: c for a, c in series.counts.items() if a < today}
         for a, claims in _placed(history, open_claims if self.upper else 0, d.window.days(today),
@@ -222,6 +216,8 @@ class _Model:
         for t in range(horizon):
             first, end = d.window.days(today + timedelta(days=t + 1))
             self.windows[t] = [first <= a < end for a in self.days]
+        # Past-due orders are late shipments of their own ship-by day: in Amazon's numerator and denominator alike.
+        self.certain = _past_due_shown(past_due, self.days, self.windows, ages)
         orders_shown, defects_shown = AMAZON_SEES[d.id]
         self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
         # Today's anchor day is drawn like the days to come (its orders are Poisson, none known), so none of its
@@ -277,8 +273,8 @@ class _Model:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
         orders = new_orders @ (self.orders_seen * self.future).T
         known_bad, known_orders = self.known_in_report
-        bad = known_bad[None, :] + arrived + self.certain_bad - self._removed(rng, paths)
-        den = known_orders[None, :] + orders + self.certain_orders
+        bad = known_bad[None, :] + arrived + self.certain - self._removed(rng, paths)
+        den = known_orders[None, :] + orders + self.certain
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
         if self.upper:
@@ -306,6 +302,15 @@ def _drawn_day_by_day(rng: np.random.Generator, totals: np.ndarray, shares: np.n
         before = shares[t]
         counted[:, t] = happened @ windows[t]
     return counted
+
+
+def _past_due_shown(past_due: Mapping[date, int], days: list[date], windows: np.ndarray,
+                    ages: np.ndarray) -> np.ndarray:
+    """[t]: the past-due orders in the window Amazon shows on day today + t + 1: none before they can have shipped
+    and been reported, then as a late shipment of their ship-by day's age is shown, until that day leaves the window."""
+    counts = np.array([past_due.get(a, 0) for a in days], dtype=float)
+    reported = np.arange(1, len(windows) + 1)[:, None] >= PAST_DUE_FROM_DAY
+    return (windows * reported * _share_at(LATE_SHIPMENT_SHOWN[1], ages)) @ counts
 
 
 def _shipments_in_report(days: list[date], known_bad: np.ndarray, known_orders: np.ndarray, windows: np.ndarray,

@@ -124,10 +124,9 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
         return _on_amazons_report(obs, thresholds, num, den, chances)
     dtb = d.limit.defects_to_breach(num, den) if den else None
     open_claims = obs.unattributed if upper else 0
-    certain = (obs.overdue, obs.overdue)
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
-    ahead = outlook(obs.series, d, today, horizon_days, certain, obs.marketplace_id, open_claims,
+    ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims,
                     obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS

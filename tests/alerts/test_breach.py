@@ -35,9 +35,24 @@ def test_more_defects_make_a_breach_more_likely():
 
 
 def test_past_due_unshipped_orders_reach_amazons_figure_from_the_fourth_day():
-    ahead = outlook(steady(10, 0), LSR, TODAY, 30, certain=(6, 6))
+    ahead = outlook(steady(10, 0), LSR, TODAY, 30, past_due={TODAY - timedelta(days=2): 6})
     assert ahead.within(3) == 0.0 and ahead.within(4) == 1.0
     assert ahead.crossing_day() == 4
+
+
+def test_past_due_orders_whose_ship_by_day_leaves_the_window_before_amazon_shows_them_never_count():
+    # Due nine days ago and still unshipped: reported on the fourth day at the earliest, when the 10-day window no
+    # longer holds their ship-by day. Due five days ago: still in it then.
+    leaving = outlook(steady(10, 0), LSR, TODAY, 30, key="mp", past_due={TODAY - timedelta(days=9): 6})
+    staying = outlook(steady(10, 0), LSR, TODAY, 30, key="mp", past_due={TODAY - timedelta(days=5): 6})
+    assert leaving.within(8) == 0.0 and staying.within(4) == 1.0
+
+
+def test_yesterdays_past_due_orders_are_half_shown_on_the_fourth_day():
+    # As late shipments of yesterday's ship-by day: half confirmed today and reported on the fourth day, the rest a
+    # day later. 3 of about 80 is under 4%, all 6 over it.
+    ahead = outlook(steady(10, 0), LSR, TODAY, 30, key="mp", past_due={TODAY - timedelta(days=1): 6})
+    assert ahead.within(4) < 0.05 and ahead.within(5) == 1.0
 
 
 def test_late_shipments_confirmed_yesterday_breach_on_the_day_amazons_report_shows_them():
@@ -67,8 +82,8 @@ def test_a_backlog_whose_latest_late_orders_have_not_shipped_yet_is_still_a_back
     counts |= {TODAY - timedelta(days=2): (10, 289), TODAY - timedelta(days=1): (0, 279)}
     past_due = {TODAY - timedelta(days=2): 11, TODAY - timedelta(days=1): 21}
     series, lsr_30d = DaySeries(counts), definition("lsr_30d", "MFN")
-    backlog = outlook(series, lsr_30d, TODAY, 30, certain=(32, 32), key="mp", past_due=past_due)
-    quiet_looking = outlook(series, lsr_30d, TODAY, 30, certain=(32, 32), key="mp")  # two days without a late one
+    backlog = outlook(series, lsr_30d, TODAY, 30, key="mp", past_due=past_due)
+    quiet_looking = outlook(series, lsr_30d, TODAY, 30, key="mp")  # two days without a late one
     assert backlog.within(14) > 0.5 and quiet_looking.within(14) < 0.05
 
 
