@@ -172,3 +172,14 @@ def test_recent_negative_feedback_of_a_seller_who_gets_it_removed_may_leave_the_
     keeps = outlook(series, ODR, TODAY, 30, key="mp", defect_ages=ages)
     removes = outlook(series, ODR, TODAY, 30, key="mp", defect_ages=ages, removals=removals)
     assert removes.within(14) < keeps.within(14) - 0.1, (removes.within(14), keeps.within(14))
+
+
+def test_units_of_one_order_late_together_spread_on_time_delivery_wider():
+    # 60 units a day, 55 of them on time (91.7%, the limit 90%): units that come two and three to an order are late
+    # together, so the 14-day window strays further from its mean than sixty independent units a day would.
+    otdr = definition("otdr_14d", "MFN")
+    series = DaySeries({TODAY - timedelta(days=k): (55, 60) for k in range(1, 121)})
+    single = outlook(series, otdr, TODAY, 30, key="mp", screen=False).within(14)
+    grouped = outlook(series, otdr, TODAY, 30, key="mp", screen=False, order_size=2.5).within(14)
+    assert 0 < 2 * single < grouped, (single, grouped)
+

@@ -1,4 +1,5 @@
 """The data path's storage: idempotent upserts, cursors in the same transaction, quarantine, incremental buckets."""
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -193,6 +194,17 @@ def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and
     with store.sessions() as session:
         lsr = [o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id.startswith("lsr")]
     assert [o.unreported for o in lsr] == [{(date(2026, 3, 3), 1): (0, 1), (date(2026, 3, 3), 3): (1, 1)}] * 2
+
+
+def test_on_time_delivery_is_observed_with_the_size_of_the_order_a_unit_belongs_to(store):
+    # Units of one order arrive late together: three single-unit orders and one of three units hold six units, half of
+    # them in an order of three: (1 + 1 + 1 + 9) / 6 = 2. The other metrics count orders.
+    sizes = {1: 1, 2: 1, 3: 1, 4: 3}
+    save(store, *(replace(order(n, day=n), quantity=q) for n, q in sizes.items()))
+    with store.sessions() as session:
+        seen = {o.definition.id: o.order_size for o in observations(session, "main", (MP,), T0 + timedelta(days=10),
+                                                                   frozenset())}
+    assert seen["otdr_14d"] == 2.0 and {v for k, v in seen.items() if k != "otdr_14d"} == {1.0}
 
 
 @pytest.mark.postgres
