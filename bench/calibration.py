@@ -424,11 +424,13 @@ def render(part: str, s: dict) -> str:
     lines.append("Brier of P(over within 14 days) by metric, every evaluation inside the limit: "
                  + ", ".join(f"{metric} {score:.4f}" for metric, score in s["brier_by_metric"].items()))
     lines.append("calibration of P(over within 14 days) where it matters: evaluations that sent a notice, and those at "
-                 "warning or above (stated / observed % (cases, accounts) per decile; Brier):")
+                 "warning or above (stated / observed % (cases, accounts; observed's 90% interval, resampling accounts) "
+                 "per decile; Brier):")
     for (name, metric, volume), (table, score) in s["subsets"].items():
         if table:
-            cells = ", ".join(f"{label}: {stated * 100:.1f} / {observed * 100:.1f} ({cases}, {accounts})"
-                              for label, cases, stated, observed, accounts, _ in table)
+            cells = ", ".join(f"{label}: {stated * 100:.1f} / {observed * 100:.1f} ({cases}, {accounts}; "
+                              f"{low * 100:.0f}-{high * 100:.0f})"
+                              for label, cases, stated, observed, accounts, (low, high) in table)
             lines.append(f"  {name}, metric {metric}, window orders {volume}: {cells}; Brier {score:.4f}")
     lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
                  f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
