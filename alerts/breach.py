@@ -4,14 +4,14 @@ A stated model of what is still unknown, sampled by seeded Monte Carlo (`PATHS` 
 from the metric's identity and not from the day, so the same data always give the same answer and a
 new day without new data moves nothing but the calendar):
 
-1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the
-   window on its date (the shrinking denominator). Only a negative feedback may go sooner: the account's known ODR
-   defects are removed as often, and as long after they appeared, as its past ones were (alerts/removal.py).
-   Past-due unshipped orders (which can only end late) are late shipments of their ship-by day in every window that
-   holds it (see 5 for when Amazon shows them). They are also in the rate's evidence (3): a late shipment reaches the
-   daemon only once shipped, so without them the last days of a backlog look quiet and the episode over. Open claims
-   Amazon counts on orders the daemon cannot name (`open_claims`, ODR) are a rate: per order in the window they were
-   counted in, added to every known day's defects, in Amazon's figure now and in the rate's evidence. Most of a seller's claims may never be
+1. **Certain.** Every anchor day already seen keeps its orders and its known defects; it leaves the window on its date
+   (the shrinking denominator). Only a negative feedback may go sooner: the account's known ODR defects are removed as
+   often, and as long after they appeared, as its past ones were (alerts/removal.py). Past-due unshipped orders (which
+   can only end late) are late shipments of their ship-by day in every window that holds it (see 5 for when Amazon
+   shows them). They are also in the rate's evidence (3): a late shipment reaches the daemon only once shipped, so
+   without them the last days of a backlog look quiet and the episode over. Open claims Amazon counts on orders the
+   daemon cannot name (`open_claims`, ODR) are a rate: per order in the window they were counted in, added to every
+   known day's defects, in Amazon's figure now and in the rate's evidence. Most of a seller's claims may never be
    granted, and so never be seen, yet Amazon counts each from its filing: taken as grants still to come, they
    cancelled the account's next defects, and a seller at 0.82% was told no new defect was expected in 14 days.
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
@@ -166,13 +166,14 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
             unreported: Unreported | None = None, order_size: float = 1.0) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR
-    defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date (late-shipment rates); `removals` the account's ODR defects
-    removed, by the day they appeared and how long after (alerts/removal.py); `unreported` the shipments of past
-    ship-by days Amazon's report does not show yet (late-shipment rates, alerts/unreported.py); `open_claims` the
-    claims and chargebacks in Amazon's ODR figure the daemon cannot tie to an order (1 above); `order_size` the units
-    counted together, for a metric that counts units (on-time delivery): the mean size of the order a unit belongs to.
-    With `screen`, a first small run whose paths never breach settles it at 0; a metric near its limit is never
-    screened, since 0 breaches in 48 paths still allows a chance of a few percent, which is what a seller with a warning needs to know."""
+    defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date
+    (late-shipment rates); `removals` the account's ODR defects removed, by the day they appeared and how long after
+    (alerts/removal.py); `unreported` the shipments of past ship-by days Amazon's report does not show yet
+    (late-shipment rates, alerts/unreported.py); `open_claims` the claims and chargebacks in Amazon's ODR figure the
+    daemon cannot tie to an order (1 above); `order_size` the units counted together, for a metric that counts units
+    (on-time delivery): the mean size of the order a unit belongs to. With `screen`, a first small run whose paths never
+    breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows a
+    chance of a few percent, which is what a seller with a warning needs to know."""
     model = _Model(series, d, today, horizon_days, open_claims, defect_ages or {}, past_due or {},
                    removals or {}, unreported or {}, order_size)
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())

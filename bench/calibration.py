@@ -424,8 +424,8 @@ def render(part: str, s: dict) -> str:
     lines.append("Brier of P(over within 14 days) by metric, every evaluation inside the limit: "
                  + ", ".join(f"{metric} {score:.4f}" for metric, score in s["brier_by_metric"].items()))
     lines.append("calibration of P(over within 14 days) where it matters: evaluations that sent a notice, and those at "
-                 "warning or above (stated / observed % (cases, accounts; observed's 90% interval, resampling accounts) "
-                 "per decile; Brier):")
+                 "warning or above (stated / observed % (cases, accounts; observed's 90% interval, resampling "
+                 "accounts) per decile; Brier):")
     for (name, metric, volume), (table, score) in s["subsets"].items():
         if table:
             cells = ", ".join(f"{label}: {stated * 100:.1f} / {observed * 100:.1f} ({cases}, {accounts}; "
