@@ -39,10 +39,9 @@ new day without new data moves nothing but the calendar):
    the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
    shares for orders and for defects already known; defects still to come are drawn day by day with
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
-   after it appears; past-due unshipped orders count from the fourth day, as
-   late shipments of their ship-by day's age. For the late-shipment rates, the
-   shipments of past ship-by days are all seen, and which of them Amazon's report shows on each of the next days
-   follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's
+   after it appears; past-due unshipped orders count from the fourth day, as late shipments of their ship-by
+   day's age. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
+   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's
    defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
    days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
    Amazon's figure, the one that suspends.

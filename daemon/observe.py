@@ -99,7 +99,6 @@ def _observe(
     )
 
 
-
 def _order_size(session: Session, account: str, marketplace_id: str, since: datetime) -> float:
     """The mean size of the order a seller-fulfilled unit belongs to, over the orders placed since `since`: a metric
     counted in units spreads that much wider than one counted in orders. 1 without orders."""

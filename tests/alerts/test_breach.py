@@ -182,4 +182,3 @@ def test_units_of_one_order_late_together_spread_on_time_delivery_wider():
     single = outlook(series, otdr, TODAY, 30, key="mp", screen=False).within(14)
     grouped = outlook(series, otdr, TODAY, 30, key="mp", screen=False, order_size=2.5).within(14)
     assert 0 < 2 * single < grouped, (single, grouped)
-
