@@ -41,7 +41,8 @@ new day without new data moves nothing but the calendar):
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
    after it appears; past-due unshipped orders count from the fourth day, as late shipments of their ship-by
    day's age. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
-   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); the shares are for ship-by days to come. ODR's
+   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); the
+   shares are for ship-by days to come. ODR's
    defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
    days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
    Amazon's figure, the one that suspends.
