@@ -23,8 +23,8 @@ new day without new data moves nothing but the calendar):
    (k up to `CHANGE_DAYS`, each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
    weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
    once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
-   a stock-out ends when stock arrives, a run of defects within weeks, a shipping backlog, a carrier's or
-   a tracking problem later),
+   a stock-out ends when stock arrives, a run of defects or a carrier's delays within weeks, a shipping
+   backlog or a tracking problem later),
    the same hazard weighing how long a past episode lasted: on each path a changed rate goes back to the
    rate before the change from a day so drawn, for the orders placed from then on. Lower-bound metrics
    (valid tracking, on-time delivery) are modelled through their bad count.
