@@ -18,8 +18,9 @@ new day without new data moves nothing but the calendar):
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
    Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
-   `PRIOR_LIMIT_ORDERS` pseudo-orders at half the limit, so a window with few orders leans on the history
-   and a small account's history is not taken as surer than it is), or a rate that changed k days ago
+   `PRIOR_DEFECTS` pseudo-defects at `PRIOR_SHARE_OF_LIMIT` of the limit, so a window with few orders leans on the
+   history, a small account's history is not taken as surer than it is, and a seller with no defect yet is not taken
+   as one that never has any), or a rate that changed k days ago
    (k up to `CHANGE_DAYS`, each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
    weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
    once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
@@ -27,7 +28,8 @@ new day without new data moves nothing but the calendar):
    backlog or a tracking problem later),
    the same hazard weighing how long a past episode lasted: on each path a changed rate goes back to the
    rate before the change from a day so drawn, for the orders placed from then on. Lower-bound metrics
-   (valid tracking, on-time delivery) are modelled through their bad count.
+   (valid tracking, on-time delivery) are modelled through their bad count. A metric counted in units (on-time
+   delivery) draws orders, each late with all its units, of the sizes the seller's recent orders have.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F: for ODR, feedback, claims and chargebacks come days to weeks after the order, and
    F is learned from the ages at which the account's own defects appeared, starting from a default that
@@ -94,7 +96,12 @@ EPISODE_END_HAZARD = {"odr": 1 / 14, "cr_7d": 1 / 14, "lsr_10d": 1 / 30, "lsr_30
 # shipped, so one quiet day says little (with one, the stock-out example's 14-day chance two days before its breach
 # was 16% instead of 19%).
 QUIET_DAYS_TO_END = 2
-PRIOR_LIMIT_ORDERS = 30.0  # pseudo-orders at half the limit, so a new account's few orders are not the whole prior
+# The prior of a steady rate: one defect's weight at a quarter of the limit. Its weight near a rate of 0 sets the
+# chance of a first defect where one order decides: 30 orders at half the limit, Beta(0.375, 29.6) for cancellations,
+# gave one among the next 28 orders 5% after none in 150, and such notices came true 16% of the time (README).
+PRIOR_DEFECTS = 1.0
+PRIOR_SHARE_OF_LIMIT = 0.25
+NEW_RATE_PRIOR_ORDERS = 30.0  # pseudo-orders at half the limit in the mean a changed rate is drawn around
 WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
 DATE_CONFIDENCE = 0.7  # a crossing date is stated when the crossing falls within two days of it this often
@@ -166,18 +173,18 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
             key: str = "", open_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
-            unreported: Unreported | None = None, order_size: float = 1.0) -> Outlook:
+            unreported: Unreported | None = None, order_quantities: Mapping[int, int] | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR
     defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date
     (late-shipment rates); `removals` the account's ODR defects removed, by the day they appeared and how long after
     (alerts/removal.py); `unreported` the shipments of past ship-by days Amazon's report does not show yet
     (late-shipment rates, alerts/unreported.py); `open_claims` the claims and chargebacks in Amazon's ODR figure the
-    daemon cannot tie to an order (1 above); `order_size` the units counted together, for a metric that counts units
-    (on-time delivery): the mean size of the order a unit belongs to. With `screen`, a first small run whose paths never
+    daemon cannot tie to an order (1 above); `order_quantities` the seller's recent orders by their units, for a
+    metric that counts units (on-time delivery; none: every unit alone). With `screen`, a first small run whose paths never
     breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows a
     chance of a few percent, which is what a seller with a warning needs to know."""
     model = _Model(series, d, today, horizon_days, open_claims, defect_ages or {}, past_due or {},
-                   removals or {}, unreported or {}, order_size)
+                   removals or {}, unreported or {}, _OrderSizes.of(order_quantities or {}))
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -187,12 +194,9 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, open_claims: int,
                  defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals, unreported: Unreported,
-                 order_size: float):
+                 sizes: _OrderSizes):
         self.d, self.horizon = d, horizon
-        # A metric counted in units is drawn in orders of `order_size` units: an order's units are late together, so
-        # its figure spreads that much wider than independent units would (on-time delivery's spread 1.9 to 2.6 times
-        # the model's on the generated sellers, whose orders hold 1.6 units in this sense).
-        self.order_size = order_size
+        self.sizes = sizes
         self.upper = d.limit.direction == "upper"
         first_window = d.window.days(today + timedelta(days=1))
         last_window = d.window.days(today + timedelta(days=horizon))
@@ -212,7 +216,8 @@ class _Model:
         for a, late in past_due.items():  # late shipments the daemon will see once they ship
             num, den = history.get(a, (0, 0))
             history[a] = (num + late, den + late)
-        in_orders = {a: (num / order_size, den / order_size) for a, (num, den) in history.items()}
+        weight = sizes.unit_weighted
+        in_orders = {a: (num / weight, den / weight) for a, (num, den) in history.items()}
         self.rate = _rate_belief(d, in_orders, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
         self.removable, self.removed_by = _removable(d, self.days, self.known_bad, defect_ages, removals, today,
                                                      horizon)
@@ -269,13 +274,13 @@ class _Model:
         # An episode ends: from a day drawn per path, orders placed go back to the rate before the change.
         ends = rng.geometric(self.rate.end_hazard, paths)
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
-        size = self.order_size
-        new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume / size, 0.0),
+        units = self.sizes.mean
+        new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume / units, 0.0),
                                                  (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
-        unseen = np.rint(np.maximum(self.known_orders - self.known_bad, 0) / size)
+        unseen = np.rint(np.maximum(self.known_orders - self.known_bad, 0) / units)
         candidates = (unseen[None, :] + new_orders).astype(np.int64)
-        eventual = rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1))
+        eventual = self.sizes.units_of(rng, rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1)))
         # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
         remaining = np.clip(1 - self.shown_now, 1e-12, None)
         share = np.clip(self.arrivals / remaining[None, :], 0.0, 1.0)  # [t, j], non-decreasing in t
@@ -283,8 +288,7 @@ class _Model:
             arrived = eventual @ (share * self.windows).T
         else:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
-        arrived = arrived * size
-        orders = (new_orders * size) @ (self.orders_seen * self.future).T
+        orders = (new_orders * units) @ (self.orders_seen * self.future).T
         known_bad, known_orders = self.known_in_report
         bad = known_bad[None, :] + arrived + self.certain - self._removed(rng, paths)
         den = known_orders[None, :] + orders + self.certain
@@ -396,6 +400,42 @@ def _lag_cdf(d: MetricDefinition, defect_ages: DefectAges, today: date):
 
 
 @dataclass(frozen=True)
+class _OrderSizes:
+    """The units of the seller's orders, for a metric counted in units: an order's units are late together. Drawn as
+    independent units, on-time delivery's figure strayed from the model's mean by 1.9 to 2.6 times the model's spread;
+    drawn as late orders of the mean size a unit's order has (1.6 units on the generated sellers), one late order
+    weighed 1.6 units where four in five are of one, and a small window one order from the limit was taken over it:
+    notices that said 20-30% came true 8% of the time (README)."""
+
+    quantities: np.ndarray  # units in an order
+    shares: np.ndarray  # the share of orders of each quantity
+
+    @classmethod
+    def of(cls, order_quantities: Mapping[int, int]) -> _OrderSizes:
+        counted = {q: n for q, n in order_quantities.items() if q > 0 and n > 0} or {1: 1}
+        quantities = np.array(sorted(counted), dtype=np.int64)
+        counts = np.array([counted[q] for q in quantities], dtype=float)
+        return cls(quantities, counts / counts.sum())
+
+    @property
+    def mean(self) -> float:
+        """Units in an order."""
+        return float(self.shares @ self.quantities)
+
+    @property
+    def unit_weighted(self) -> float:
+        """The mean size of the order a unit belongs to (sum of squared quantities over their sum): units counted in
+        this many at a time weigh as much evidence as the orders they come in."""
+        return float(self.shares @ self.quantities ** 2) / self.mean
+
+    def units_of(self, rng: np.random.Generator, orders: np.ndarray) -> np.ndarray:
+        """The units in `orders` orders (an array of counts), each of a quantity drawn from the seller's."""
+        if len(self.quantities) == 1:
+            return orders * int(self.quantities[0])
+        return rng.multinomial(orders, self.shares) @ self.quantities
+
+
+@dataclass(frozen=True)
 class RateBelief:
     """The per-order defect probability as a mixture of Beta posteriors, one per hypothesis: its weight, the Beta of
     the rate now, whether an episode is going on, and the Beta of the rate it returns to when it ends."""
@@ -428,8 +468,8 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
                  end_hazard: float) -> RateBelief:
     """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
 
-    Hypothesis 0: one rate all along: the account's longer history updating `PRIOR_LIMIT_ORDERS` pseudo-orders at half
-    the limit.
+    Hypothesis 0: one rate all along: the account's longer history updating `PRIOR_DEFECTS` pseudo-defects at
+    `PRIOR_SHARE_OF_LIMIT` of the limit.
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
     mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
     the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
@@ -448,11 +488,13 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
         exposure_all += exposure
         if age <= CHANGE_DAYS:
             days.append((age, bad, exposure))
-    prior_rate = (bad_all + PRIOR_LIMIT_ORDERS * limit / 2) / (exposure_all + PRIOR_LIMIT_ORDERS)
     # The account's own days are the evidence (rest_bad, rest_exposure below); the prior they update is only the
-    # pseudo-orders at half the limit. Centred on the history and PRIOR_ORDERS strong, it counted a small account's
-    # history twice and four times over: 0 defects in 44 orders read as a rate known to be 0.1%, and a 2% chance.
-    a0, b0 = PRIOR_LIMIT_ORDERS * limit / 2, PRIOR_LIMIT_ORDERS * (1 - limit / 2)
+    # pseudo-defects. Centred on the history and 400 orders strong, it counted a small account's history twice and
+    # four times over: 0 defects in 44 orders read as a rate known to be 0.1%, and a 2% chance.
+    a0 = PRIOR_DEFECTS
+    b0 = PRIOR_DEFECTS * (1 / (PRIOR_SHARE_OF_LIMIT * limit) - 1)
+    # The mean a new rate is drawn around: the history with 30 orders at half the limit, as measured (README).
+    prior_rate = (bad_all + NEW_RATE_PRIOR_ORDERS * limit / 2) / (exposure_all + NEW_RATE_PRIOR_ORDERS)
     # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.
     new_a, new_b = prior_rate / limit, (1 - prior_rate) / limit
     days.sort()

@@ -86,9 +86,9 @@ class Observation:
     # installation, which nothing bounds, are left out) the metric is judged on Amazon's report alone.
     whole_from: date | None = None
     reading_history: bool = False  # a first start is still reading the orders of this window: judged on Amazon's report
-    # On-time delivery counts units: the mean size of the order a unit belongs to (sum of squared quantities over their
-    # sum), since an order's units arrive late together.
-    order_size: float = 1.0
+    # On-time delivery counts units, and an order's units arrive late together: the seller's recent orders by their
+    # units (alerts/breach.py). Empty: every unit alone.
+    order_quantities: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def overdue(self) -> int:
@@ -131,7 +131,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims,
                     obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
-                    unreported=obs.unreported, order_size=obs.order_size) if den else None
+                    unreported=obs.unreported, order_quantities=obs.order_quantities) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK

@@ -44,9 +44,9 @@ DAY = timedelta(days=1)
 HORIZON_DAYS = 30
 OTDR_ENFORCED = "ATVPDKIKX0DER"
 CACHE = Path(__file__).parent / ".cache"
-# The mean size of the order a unit belongs to, sum q^2 / sum q, for the generator's orders (one unit four times in
-# five, else two or three): what the daemon reads off its last four weeks of orders (daemon/observe.py).
-GENERATED_ORDER_SIZE = (0.8 * 1 + 0.1 * 4 + 0.1 * 9) / (0.8 * 1 + 0.1 * 2 + 0.1 * 3)
+# The generator's orders by their units (one unit four times in five, else two or three), as shares: what the daemon
+# reads off its last four weeks of orders (daemon/observe.py).
+GENERATED_ORDER_QUANTITIES = {1: 8, 2: 1, 3: 1}
 FAMILY_SIZE = 252  # the first 216 as before, then the widened kinds (bench/family.py)
 ROUND = 36  # twelve kinds, three accounts each: every kind in both parts
 
@@ -211,7 +211,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
                        unattributed=unattributed, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
                        defect_ages=defect_ages, removals=dict(removals), unreported=unreported,
-                       order_size=GENERATED_ORDER_SIZE if d.id == "otdr_14d" else 1.0)
+                       order_quantities=GENERATED_ORDER_QUANTITIES if d.id == "otdr_14d" else {})
 
 
 def _shipments(local) -> dict[str, tuple[list[datetime], list[tuple[date, int, int]]]]:

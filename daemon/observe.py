@@ -80,9 +80,10 @@ def _observe(
     past_due = {day: n for day, n in past_due_lsr.items() if day >= first} if d.id in LSR_METRICS else {}
     unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if d.id in LSR_METRICS else {}
     whole_from = None
-    order_size = 1.0
+    order_quantities: dict[int, int] = {}
     if d.id == "otdr_14d":
-        order_size = _order_size(session, account, marketplace_id, at - ORDER_SIZE_DAYS * timedelta(days=1))
+        order_quantities = _order_quantities(session, account, marketplace_id,
+                                             at - ORDER_SIZE_DAYS * timedelta(days=1))
         # Deliveries promised in the window must all be after the first day the daemon evaluated (its installation):
         # one made earlier and seen only once delivered cannot be dated and is left out of the count.
         reach = d.window.length_days + d.window.offset_days
@@ -95,19 +96,20 @@ def _observe(
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
         removals=removals.get(d.fulfillment, {}) if d.id == "odr" else {},
-        order_size=order_size,
+        order_quantities=order_quantities,
     )
 
 
-def _order_size(session: Session, account: str, marketplace_id: str, since: datetime) -> float:
-    """The mean size of the order a seller-fulfilled unit belongs to, over the orders placed since `since`: a metric
-    counted in units spreads that much wider than one counted in orders. 1 without orders."""
+def _order_quantities(session: Session, account: str, marketplace_id: str, since: datetime) -> dict[int, int]:
+    """The seller-fulfilled orders placed since `since`, counted by their units: a metric counted in units spreads
+    wider than one counted in orders, and one late order moves it by its own units."""
     o = m.Order
-    squares, units = session.execute(
-        select(func.sum(o.quantity * o.quantity), func.sum(o.quantity)).where(
-            o.account == account, o.marketplace_id == marketplace_id, o.purchase_at >= since, o.channel == "MFN")
-    ).one()
-    return float(squares) / float(units) if units else 1.0
+    rows = session.execute(
+        select(o.quantity, func.count()).where(
+            o.account == account, o.marketplace_id == marketplace_id, o.purchase_at >= since, o.channel == "MFN",
+            o.quantity > 0).group_by(o.quantity)
+    ).all()
+    return {int(quantity): int(count) for quantity, count in rows}
 
 
 def _first_evaluated(session: Session, account: str, marketplace_id: str, d: MetricDefinition) -> date | None:

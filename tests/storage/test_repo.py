@@ -196,15 +196,15 @@ def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and
     assert [o.unreported for o in lsr] == [{(date(2026, 3, 3), 1): (0, 1), (date(2026, 3, 3), 3): (1, 1)}] * 2
 
 
-def test_on_time_delivery_is_observed_with_the_size_of_the_order_a_unit_belongs_to(store):
-    # Units of one order arrive late together: three single-unit orders and one of three units hold six units, half of
-    # them in an order of three: (1 + 1 + 1 + 9) / 6 = 2. The other metrics count orders.
+def test_on_time_delivery_is_observed_with_the_sizes_of_the_sellers_orders(store):
+    # Units of one order arrive late together: three single-unit orders and one of three units. The other metrics
+    # count orders.
     sizes = {1: 1, 2: 1, 3: 1, 4: 3}
     save(store, *(replace(order(n, day=n), quantity=q) for n, q in sizes.items()))
     with store.sessions() as session:
-        seen = {o.definition.id: o.order_size for o in observations(session, "main", (MP,), T0 + timedelta(days=10),
+        seen = {o.definition.id: o.order_quantities for o in observations(session, "main", (MP,), T0 + timedelta(days=10),
                                                                    frozenset())}
-    assert seen["otdr_14d"] == 2.0 and {v for k, v in seen.items() if k != "otdr_14d"} == {1.0}
+    assert seen["otdr_14d"] == {1: 3, 3: 1} and all(v == {} for k, v in seen.items() if k != "otdr_14d")
 
 
 @pytest.mark.postgres
