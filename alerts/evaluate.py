@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from alerts.breach import Outlook, chance_text, outlook
+from alerts.breach import RECENT_CLAIMS_DAYS, Outlook, chance_text, outlook
 from alerts.lag import DefectAges
 from alerts.removal import Removals
 from alerts.metrics.definitions import MetricDefinition
@@ -72,6 +72,7 @@ class Observation:
     denominator: int
     series: DaySeries
     unattributed: int = 0  # in Amazon's report but not attributable through the API (open claims, chargebacks)
+    recent_claims: int = 0  # how many of them Amazon's count gained in the last RECENT_CLAIMS_DAYS (alerts/breach.py)
     # Late-shipment rates: unshipped seller-fulfilled orders in the window past their ship-by date, by that date. They
     # can only end as late shipments, which the daemon sees only once they ship.
     past_due: Mapping[date, int] = field(default_factory=dict)
@@ -129,7 +130,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     open_claims = obs.unattributed if upper else 0
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
-    ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims,
+    ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims, obs.recent_claims,
                     obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported, order_quantities=obs.order_quantities) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
@@ -259,7 +260,10 @@ def _explain(obs: Observation, num: int, den: int, dtb: int | None, ahead: Outlo
         out.append(f"{defects(d.id, dtb).replace(' ', ' more ', 1)} in the window {'breaches' if dtb == 1 else 'breach'} the limit.")
     if obs.unattributed and upper:
         claims = "open A-to-z claim or chargeback" if obs.unattributed == 1 else "open A-to-z claims or chargebacks"
-        out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted too.")
+        lately = min(obs.recent_claims, obs.unattributed)
+        since = f"; {lately} of them came in the last {RECENT_CLAIMS_DAYS} days" if lately and obs.unattributed > 1 else ""
+        out.append(f"{obs.unattributed} {claims} in Amazon's report {'is' if obs.unattributed == 1 else 'are'} counted "
+                   f"too{since}.")
     if obs.claims_unknown and upper:
         out.append("Amazon's latest report left out its claim and chargeback counts, so open claims are not included.")
     out.extend(_pending_sentences(obs, name, num, den, pending(obs.series, d, obs.at.date(), (obs.overdue, obs.overdue))))

@@ -22,7 +22,7 @@ from functools import partial
 from itertools import groupby
 from pathlib import Path
 
-from alerts.breach import HISTORY_DAYS
+from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
@@ -113,6 +113,7 @@ def run_account(member: Member, chances: Chances | None = None,
     shipments = _shipments(local)
     ages: dict[tuple[str, str], dict[tuple[date, int], int]] = defaultdict(lambda: defaultdict(int))
     removed: dict[tuple[str, str], dict[tuple[date, date, int], int]] = defaultdict(lambda: defaultdict(int))
+    claims_reported: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)  # Amazon's ODR claim count by day
     position = 0
     for (at, mine), (_, theirs) in zip(sweep(local, instants), sweep(amazon, instants)):
         while position < len(defects) and defects[position][0] <= at:
@@ -134,7 +135,8 @@ def run_account(member: Member, chances: Chances | None = None,
                 if at == monitor_from:
                     continue
                 obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)],
-                                   removed[(mp, d.fulfillment)], shipments.get(mp, ([], [])))
+                                   removed[(mp, d.fulfillment)], shipments.get(mp, ([], [])),
+                                   claims_reported[(mp, d.fulfillment)])
                 thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
                 ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
                 case = None
@@ -187,17 +189,24 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
         result.notifications += bool(notified)
 
 
-def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, removed, shipments) -> Observation:
+def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, removed, shipments,
+                 claims_reported: dict[date, int]) -> Observation:
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
     history_from = min(first, today - HISTORY_DAYS * DAY)
     series = DaySeries(mine.series(bucket, history_from, today))
-    unattributed = 0
+    unattributed = recent_claims = 0
     if d.id == "odr":
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
         granted = mine.window(("odr_granted_claims", d.fulfillment, mp), first, end)[0]
         unattributed = max(0, reported - granted)
+        claims_reported[today] = reported
+        then = today - RECENT_CLAIMS_DAYS * DAY
+        if then in claims_reported:  # as the daemon reads it: the grants it knows now, in the window of then
+            first_then, end_then = d.window.days(then)
+            granted_then = mine.window(("odr_granted_claims", d.fulfillment, mp), first_then, end_then)[0]
+            recent_claims = unattributed - max(0, claims_reported[then] - granted_then)
     past_due, unreported = {}, {}
     if d.id in ("lsr_10d", "lsr_30d"):
         past_due = {day: n for day, (n, _) in mine.series((OVERDUE, "MFN", mp), first, today).items() if n}
@@ -209,7 +218,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
             if anchor >= history_from:
                 removals[(appeared, delay)] += n
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
-                       unattributed=unattributed, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
+                       unattributed=unattributed, recent_claims=recent_claims, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
                        defect_ages=defect_ages, removals=dict(removals), unreported=unreported,
                        order_quantities=GENERATED_ORDER_QUANTITIES if d.id == "otdr_14d" else {})
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
-from alerts.breach import HISTORY_DAYS
+from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from alerts.series import DaySeries
@@ -69,7 +69,7 @@ def _observe(
     if amazon is not None:
         details = json.loads(amazon.details or "{}")
         d = with_target(d, details.get("target"), details.get("target_condition"))
-    unattributed = 0
+    unattributed = recent_claims = 0
     claims_unknown = False
     if d.id == "odr" and amazon is not None:
         details = json.loads(amazon.details or "{}")
@@ -77,6 +77,7 @@ def _observe(
         reported = int(details.get("claims") or 0) + int(details.get("chargebacks") or 0)
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
+        recent_claims = _recent_claims(session, account, marketplace_id, d, at, unattributed)
     past_due = {day: n for day, n in past_due_lsr.items() if day >= first} if d.id in LSR_METRICS else {}
     unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if d.id in LSR_METRICS else {}
     whole_from = None
@@ -91,7 +92,7 @@ def _observe(
     return Observation(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
-        unattributed=unattributed, past_due=past_due, unreported=unreported,
+        unattributed=unattributed, recent_claims=recent_claims, past_due=past_due, unreported=unreported,
         amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
@@ -179,6 +180,29 @@ def _removals(negative: list[NegativeFeedback]) -> dict[str, dict[tuple[date, in
         if removed_at is not None:
             removed[channel][(day, max((removed_at.date() - day).days, 0))] += 1
     return {channel: dict(by_delay) for channel, by_delay in removed.items()}
+
+
+def _recent_claims(session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime,
+                   unattributed: int) -> int:
+    """How many of the open claims in Amazon's ODR figure came in the last `RECENT_CLAIMS_DAYS` (alerts/breach.py):
+    today's against Amazon's count of then, less the grants the daemon now knows in that window. 0 without a report
+    of about then (within two days), or one that did not say its claims."""
+    then = at - timedelta(days=RECENT_CLAIMS_DAYS)
+    a = m.AmazonFigure
+    old = session.scalars(
+        select(a).where(a.account == account, a.marketplace_id == marketplace_id, a.metric == d.id,
+                        a.fulfillment == d.fulfillment, a.fetched_at <= then,
+                        a.fetched_at > then - timedelta(days=2))
+        .order_by(a.fetched_at.desc()).limit(1)
+    ).first()
+    if old is None:
+        return 0
+    details = json.loads(old.details or "{}")
+    if details.get("claims") is None or details.get("chargebacks") is None:
+        return 0
+    first, end = d.window.days(then.date())
+    granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
+    return max(0, unattributed - max(0, int(details["claims"]) + int(details["chargebacks"]) - granted))
 
 
 def latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:

@@ -164,6 +164,22 @@ def test_open_claims_amazon_counts_are_defects_now_and_evidence_of_the_rate_to_c
     assert outlook(half_the_limit, ODR, TODAY, 30, key="mp", open_claims=32).within(1) == 1.0
 
 
+def test_open_claims_that_came_lately_are_a_run_of_claims_not_the_accounts_old_rate():
+    # 170 orders a day, a defect every other day: 30 in Amazon's 60-day window of 10,200 orders, plus 48 open claims it
+    # counts that the daemon cannot tie to an order (0.76%, 25 defects from the limit). If they came over months, the
+    # rate goes on as before; if 24 of them came in the last two weeks, claims are coming on recent orders twice as
+    # fast as the window's average, and the figure is climbing.
+    series = steady(170, 2)
+    spread = outlook(series, ODR, TODAY, 30, key="mp", open_claims=48)
+    lately = outlook(series, ODR, TODAY, 30, key="mp", open_claims=48, recent_claims=24)
+    assert lately.expected_defects[13] > 1.2 * spread.expected_defects[13]
+    assert lately.within(14) > 3 * spread.within(14) > 0
+    # Amazon's figure now is the same either way, and more recent claims than open ones are only the open ones.
+    assert lately.within(1) == spread.within(1)
+    assert outlook(series, ODR, TODAY, 30, key="mp", open_claims=48, recent_claims=99) == \
+        outlook(series, ODR, TODAY, 30, key="mp", open_claims=48, recent_claims=48)
+
+
 def test_recent_negative_feedback_of_a_seller_who_gets_it_removed_may_leave_the_figure():
     # 20 orders a day and a defect every eighth day; three more came yesterday: ODR 10 of 1,200, two under the limit. A
     # seller who has had 12 negative feedbacks removed, each three days after it came, may see yesterday's go too.

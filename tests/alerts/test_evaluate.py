@@ -70,6 +70,12 @@ def test_open_claims_in_amazons_report_count_toward_the_estimate():
     assert ev.level == Level.BREACH and ev.numerator == 2
 
 
+def test_the_explanation_says_how_many_open_claims_came_lately():
+    ev = evaluate(odr_observation(flat(date(2026, 2, 1), 89, 3), unattributed=5, recent_claims=3), ODR_MARGINS, 30)
+    assert "5 open A-to-z claims or chargebacks in Amazon's report are counted too; 3 of them came in the last 14 " \
+           "days." in ev.explanation
+
+
 def test_unshipped_orders_past_their_ship_by_date_are_certain_late_shipments():
     series = flat(date(2026, 4, 17), 14, 10)
     first, end = LSR.window.days(T.date())

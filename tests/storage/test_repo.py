@@ -207,6 +207,30 @@ def test_on_time_delivery_is_observed_with_the_sizes_of_the_sellers_orders(store
     assert seen["otdr_14d"] == {1: 3, 3: 1} and all(v == {} for k, v in seen.items() if k != "otdr_14d")
 
 
+def test_open_claims_amazons_count_gained_in_the_last_two_weeks_are_observed_as_recent(store):
+    # Amazon's ODR figure counted 22 claims and chargebacks the daemon cannot name 14 days ago, and 42 now: 20 came
+    # lately. A count from three weeks ago says nothing of the last two.
+    now = T0 + timedelta(days=30)
+    save(store, *(order(n, day=n % 20) for n in range(1, 41)))
+
+    def figure(at, claims):
+        return m.AmazonFigure(account="main", marketplace_id=MP, metric="odr", fulfillment="MFN", fetched_at=at,
+                              numerator=claims, denominator=1000, value=claims / 1000,
+                              details=f'{{"claims": {claims - 2}, "chargebacks": 2}}')
+
+    def odr(at):
+        with store.sessions() as session:
+            return next(o for o in observations(session, "main", (MP,), at, frozenset())
+                        if o.definition.id == "odr" and o.definition.fulfillment == "MFN")
+
+    with store.transaction() as session:
+        session.add_all([figure(now - timedelta(days=21), 10), figure(now - timedelta(days=14, hours=1), 22),
+                         figure(now - timedelta(hours=1), 42)])
+    seen = odr(now)
+    assert (seen.unattributed, seen.recent_claims) == (42, 20)
+    assert odr(now - timedelta(days=2)).recent_claims == 0  # the nearest count before then is three weeks old
+
+
 @pytest.mark.postgres
 def test_the_same_storage_code_runs_on_postgresql(pg_store):
     page = [order(1), order(2, "Shipped", T0 + timedelta(days=3)), order(3, "Canceled", T0 + timedelta(hours=5))]
