@@ -41,5 +41,6 @@ def test_forecasts_are_checked_against_amazons_figures(example_replays, capsys):
         print(f"\nforecast_breach_at within ±2 days of a day Amazon's figure was over the limit: {hits}/{total}")
     # Deterministic replays: the figures themselves, so a change in the forecasts shows here. Since open claims are a
     # rate rather than grants certain to come, odr_creep's MFN warning of 05-29 (91.75%) spreads its crossing too
-    # widely to name a day; the dates still named all came true.
-    assert (hits, total) == (6, 6)
+    # widely to name a day; with the claims that came lately placed on recent orders, one more date is named, and every
+    # date named came true.
+    assert (hits, total) == (7, 7)
