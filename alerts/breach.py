@@ -187,10 +187,10 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     (alerts/removal.py); `unreported` the shipments of past ship-by days Amazon's report does not show yet
     (late-shipment rates, alerts/unreported.py); `open_claims` the claims and chargebacks in Amazon's ODR figure the
     daemon cannot tie to an order (1 above), `recent_claims` how many of them came in the last `RECENT_CLAIMS_DAYS`;
-    `order_quantities` the seller's recent orders by their units, for a
-    metric that counts units (on-time delivery; none: every unit alone). With `screen`, a first small run whose paths never
-    breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows a
-    chance of a few percent, which is what a seller with a warning needs to know."""
+    `order_quantities` the seller's recent orders by their units, for a metric that counts units (on-time delivery;
+    none: every unit alone). With `screen`, a first small run whose paths never breach settles it at 0; a metric near
+    its limit is never screened, since 0 breaches in 48 paths still allows a chance of a few percent, which is what a
+    seller with a warning needs to know."""
     claims = (open_claims, max(0, min(recent_claims, open_claims)))
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
                    unreported or {}, _OrderSizes.of(order_quantities or {}))

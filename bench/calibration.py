@@ -218,8 +218,9 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
             if anchor >= history_from:
                 removals[(appeared, delay)] += n
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
-                       unattributed=unattributed, recent_claims=recent_claims, past_due=past_due, amazon_value=a_num / a_den if a_den else None,
-                       defect_ages=defect_ages, removals=dict(removals), unreported=unreported,
+                       unattributed=unattributed, recent_claims=recent_claims, past_due=past_due,
+                       amazon_value=a_num / a_den if a_den else None, defect_ages=defect_ages,
+                       removals=dict(removals), unreported=unreported,
                        order_quantities=GENERATED_ORDER_QUANTITIES if d.id == "otdr_14d" else {})
 
 
