@@ -136,6 +136,13 @@ RECENT_CLAIMS_DAYS = 14
 REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
 
 
+def recent_open_claims(open_now: int, reported_then: int, granted_then: int) -> int:
+    """Of the `open_now` claims in Amazon's ODR figure the daemon cannot name, those that came in the last
+    `RECENT_CLAIMS_DAYS`: Amazon's count of then (`reported_then`) less the grants the daemon knows in that window
+    (`granted_then`) were open then; the rest came since."""
+    return max(0, open_now - max(0, reported_then - granted_then))
+
+
 def chance_text(probability: float) -> str:
     """A chance as a person says it: never 0% or 100% for what is only likely, and no precision the model does not
     have at the low end, where it has been too sure near the limit."""

@@ -22,7 +22,7 @@ from functools import partial
 from itertools import groupby
 from pathlib import Path
 
-from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS
+from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
@@ -206,7 +206,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
         if then in claims_reported:  # as the daemon reads it: the grants it knows now, in the window of then
             first_then, end_then = d.window.days(then)
             granted_then = mine.window(("odr_granted_claims", d.fulfillment, mp), first_then, end_then)[0]
-            recent_claims = unattributed - max(0, claims_reported[then] - granted_then)
+            recent_claims = recent_open_claims(unattributed, claims_reported[then], granted_then)
     past_due, unreported = {}, {}
     if d.id in ("lsr_10d", "lsr_30d"):
         past_due = {day: n for day, (n, _) in mine.series((OVERDUE, "MFN", mp), first, today).items() if n}

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
-from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS
+from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from alerts.series import DaySeries
@@ -202,7 +202,7 @@ def _recent_claims(session: Session, account: str, marketplace_id: str, d: Metri
         return 0
     first, end = d.window.days(then.date())
     granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
-    return max(0, unattributed - max(0, int(details["claims"]) + int(details["chargebacks"]) - granted))
+    return recent_open_claims(unattributed, int(details["claims"]) + int(details["chargebacks"]), granted)
 
 
 def latest_amazon(session: Session, account: str, marketplace_id: str, metric: str, fulfillment: str) -> m.AmazonFigure | None:
