@@ -73,6 +73,7 @@ class Observation:
     series: DaySeries
     unattributed: int = 0  # in Amazon's report but not attributable through the API (open claims, chargebacks)
     recent_claims: int = 0  # how many of them Amazon's count gained in the last RECENT_CLAIMS_DAYS (alerts/breach.py)
+    granted_claims: int = 0  # claims and chargebacks of Amazon's window the daemon saw granted
     # Late-shipment rates: unshipped seller-fulfilled orders in the window past their ship-by date, by that date. They
     # can only end as late shipments, which the daemon sees only once they ship.
     past_due: Mapping[date, int] = field(default_factory=dict)
@@ -131,6 +132,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims, obs.recent_claims,
+                    obs.granted_claims if upper else 0,
                     obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported, order_quantities=obs.order_quantities) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS

@@ -196,7 +196,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
     today = at.date()
     history_from = min(first, today - HISTORY_DAYS * DAY)
     series = DaySeries(mine.series(bucket, history_from, today))
-    unattributed = recent_claims = 0
+    unattributed = recent_claims = granted = 0
     if d.id == "odr":
         reported = theirs.window((AMAZON_CLAIMS, d.fulfillment, mp), first, end)[0]
         granted = mine.window(("odr_granted_claims", d.fulfillment, mp), first, end)[0]
@@ -218,7 +218,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
             if anchor >= history_from:
                 removals[(appeared, delay)] += n
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
-                       unattributed=unattributed, recent_claims=recent_claims, past_due=past_due,
+                       unattributed=unattributed, recent_claims=recent_claims, granted_claims=granted, past_due=past_due,
                        amazon_value=a_num / a_den if a_den else None, defect_ages=defect_ages,
                        removals=dict(removals), unreported=unreported,
                        order_quantities=GENERATED_ORDER_QUANTITIES if d.id == "otdr_14d" else {})

@@ -69,7 +69,7 @@ def _observe(
     if amazon is not None:
         details = json.loads(amazon.details or "{}")
         d = with_target(d, details.get("target"), details.get("target_condition"))
-    unattributed = recent_claims = 0
+    unattributed = recent_claims = granted = 0
     claims_unknown = False
     if d.id == "odr" and amazon is not None:
         details = json.loads(amazon.details or "{}")
@@ -92,7 +92,8 @@ def _observe(
     return Observation(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
-        unattributed=unattributed, recent_claims=recent_claims, past_due=past_due, unreported=unreported,
+        unattributed=unattributed, recent_claims=recent_claims, granted_claims=granted, past_due=past_due,
+        unreported=unreported,
         amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},

@@ -4,7 +4,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from alerts.breach import _OrderSizes, outlook
+from alerts.breach import _OpenClaims, _OrderSizes, _placed, outlook
+from alerts.lag import learned_profile, profile_cdf
 from alerts.metrics.definitions import definition
 from alerts.series import DaySeries
 
@@ -178,6 +179,28 @@ def test_open_claims_that_came_lately_are_a_run_of_claims_not_the_accounts_old_r
     assert lately.within(1) == spread.within(1)
     assert outlook(series, ODR, TODAY, 30, key="mp", open_claims=48, recent_claims=99) == \
         outlook(series, ODR, TODAY, 30, key="mp", open_claims=48, recent_claims=48)
+
+
+def test_a_run_of_claims_goes_on_for_the_orders_amazon_reports_later_as_far_as_they_stay_unseen():
+    # 24 of 48 open claims came in the last two weeks on the window's orders. Amazon reports none for the two weeks of
+    # orders after its window; claims come on them too, and only those the daemon will not see granted are its to place.
+    series = steady(170, 2)
+    window, cdf = ODR.window.days(TODAY), profile_cdf(learned_profile({}, TODAY))
+    history = dict(series.counts)
+
+    def rate(claims: _OpenClaims, day: date) -> float:
+        placed = _placed(history, claims, window, cdf, TODAY)
+        return placed.get(day, 0.0) / (history[day][1] * float(cdf((TODAY - day).days)))
+
+    last, after = window[1] - timedelta(days=1), window[1] + timedelta(days=2)
+    denied = _OpenClaims(48, 24, granted=2)  # nearly all of the window's claims still open: a seller's denied claims
+    granted = _OpenClaims(48, 24, granted=100)
+    old_rate_only = _OpenClaims(48, 0, granted=2)
+    assert rate(old_rate_only, after) < rate(granted, after) < rate(denied, after) < rate(denied, last)
+    assert rate(denied, after + timedelta(days=3)) < rate(denied, after)  # the run may have ended since
+    # Amazon's figure now holds the open claims it counts, no more.
+    assert sum(v for a, v in _placed(history, denied, window, cdf, TODAY).items() if window[0] <= a < window[1]) == \
+        pytest.approx(48)
 
 
 def test_recent_negative_feedback_of_a_seller_who_gets_it_removed_may_leave_the_figure():

@@ -208,10 +208,12 @@ def test_on_time_delivery_is_observed_with_the_sizes_of_the_sellers_orders(store
 
 
 def test_open_claims_amazons_count_gained_in_the_last_two_weeks_are_observed_as_recent(store):
-    # Amazon's ODR figure counted 22 claims and chargebacks the daemon cannot name 14 days ago, and 42 now: 20 came
-    # lately. A count from three weeks ago says nothing of the last two.
+    # Amazon's ODR figure counted 22 claims and chargebacks 14 days ago and 42 now, one of them granted and seen by the
+    # daemon: 41 it cannot name, 20 of which came lately. A count from three weeks ago says nothing of the last two.
     now = T0 + timedelta(days=30)
     save(store, *(order(n, day=n % 20) for n in range(1, 41)))
+    save(store, FinancialEventRecord("g1", order(1).order_id, "claim", 1, T0 + timedelta(days=9), Decimal("10.00"), "USD"),
+         source="finances")
 
     def figure(at, claims):
         return m.AmazonFigure(account="main", marketplace_id=MP, metric="odr", fulfillment="MFN", fetched_at=at,
@@ -227,7 +229,7 @@ def test_open_claims_amazons_count_gained_in_the_last_two_weeks_are_observed_as_
         session.add_all([figure(now - timedelta(days=21), 10), figure(now - timedelta(days=14, hours=1), 22),
                          figure(now - timedelta(hours=1), 42)])
     seen = odr(now)
-    assert (seen.unattributed, seen.recent_claims) == (42, 20)
+    assert (seen.unattributed, seen.recent_claims, seen.granted_claims) == (41, 20, 1)
     assert odr(now - timedelta(days=2)).recent_claims == 0  # the nearest count before then is three weeks old
 
 
