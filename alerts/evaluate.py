@@ -132,8 +132,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     level_now = _level_now(d, thresholds, num, den, dtb) if den else Level.OK
     near = level_now.rank >= Level.WARNING.rank
     ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims, obs.recent_claims,
-                    obs.granted_claims if upper else 0,
-                    obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
+                    obs.granted_claims, obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported, order_quantities=obs.order_quantities) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
