@@ -51,6 +51,8 @@ FAMILY_SIZE = 252  # the first 216 as before, then the widened kinds (bench/fami
 ROUND = 36  # twelve kinds, three accounts each: every kind in both parts
 
 
+NOTICE_REASONS = (NotifyReason.FIRST, NotifyReason.WORSE, NotifyReason.ESCALATED, NotifyReason.DE_ESCALATED,
+                  NotifyReason.REPEAT)
 VOLUME_CLASSES = ((0, 100, "under 100"), (100, 1000, "100-1,000"), (1000, 10**12, "over 1,000"))  # orders in the window
 
 
@@ -66,6 +68,7 @@ class Case:
     orders: int  # orders in the window
     expected_new: float = 0.0  # new defects the model expects in Amazon's window by the 14th day
     notified: bool = False  # this evaluation sent a warning, critical or breach notice for the metric (notify_steps)
+    notice: str | None = None  # why it was sent: decide()'s reason (first, worse, escalated, de-escalated, repeat)
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,11 @@ def run_account(member: Member, chances: Chances | None = None,
 
 def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis | None) -> None:
     """Decide, evaluation by evaluation, what the daemon would have sent under `policy` and `hysteresis` (None: none);
-    the result's alert rows, counts and the cases' `notified` are replaced."""
+    the result's alert rows, counts and the cases' `notified` and `notice` are replaced."""
     result.alert_rows, result.notifications, result.alerts = [], 0, 0
     states, said = {}, {}
     for case in result.cases:
-        case.notified = False
+        case.notified, case.notice = False, None
     for at, steps in groupby(result.steps, key=lambda step: step.at):
         notified = 0
         for step in steps:
@@ -176,6 +179,7 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
                 continue
             if step.case is not None and decision.level.rank >= Level.WARNING.rank:
                 result.cases[step.case].notified = True
+                result.cases[step.case].notice = decision.reason.value
             said[key] = step.said
             notified += 1
             if decision.reason != NotifyReason.REPEAT:
@@ -320,6 +324,10 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
         for low, high, label in VOLUME_CLASSES:
             subsets[(name, "all", label)] = reliability(
                 results, 14, lambda c, lo=low, hi=high: chosen(c) and lo <= c.orders < hi)
+    # Which notices miss shows why: a first warning, a chance that rose, or the fall back under the limit after a breach.
+    for reason in NOTICE_REASONS:
+        subsets[(f"notified as {reason.value}", "all", "all")] = reliability(
+            results, 14, lambda c, why=reason.value: c.notified and c.notice == why)
     # The evaluations inside the limit are the one set a change to the model leaves the same (which of them notify
     # changes with it), so a change to one metric's model is judged first on this score.
     brier_by_metric = {metric: brier(results, 14, lambda c, m=metric: c.key[1] == m)

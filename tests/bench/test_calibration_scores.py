@@ -39,3 +39,15 @@ def test_reliability_reports_the_same_brier_score_beside_its_deciles():
 def test_the_summary_gives_each_metric_its_every_evaluation_brier_score():
     scores = summarize([account()])["brier_by_metric"]
     assert scores == pytest.approx({"cr_7d": ((0.8 - 1) ** 2 + 0.3 ** 2) / 2, "odr": 0.1 ** 2})
+
+
+def test_the_notices_are_judged_apart_by_why_they_were_sent():
+    result = account()
+    for case, why in zip(result.cases, ("first", "de-escalated", None, None)):
+        case.notified, case.notice = why is not None, why
+    subsets = summarize([result])["subsets"]
+    first, _ = subsets[("notified as first", "all", "all")]
+    fallen_back, _ = subsets[("notified as de-escalated", "all", "all")]
+    assert [(label, cases, observed) for label, cases, _, observed, _, _ in first] == [("80-90%", 1, 1.0)]
+    assert [(label, cases, observed) for label, cases, _, observed, _, _ in fallen_back] == [("30-40%", 1, 0.0)]
+    assert subsets[("notified as worse", "all", "all")] == ([], 0.0)
