@@ -324,7 +324,7 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
         for low, high, label in VOLUME_CLASSES:
             subsets[(name, "all", label)] = reliability(
                 results, 14, lambda c, lo=low, hi=high: chosen(c) and lo <= c.orders < hi)
-    # Which notices miss shows why: a first warning, a chance that rose, or the fall back under the limit after a breach.
+    # Which notices miss shows why: a first warning, a chance that rose, an escalation, or a fall back to warning.
     for reason in NOTICE_REASONS:
         subsets[(f"notified as {reason.value}", "all", "all")] = reliability(
             results, 14, lambda c, why=reason.value: c.notified and c.notice == why)
