@@ -67,8 +67,13 @@ class Case:
     level: str  # the evaluated level
     orders: int  # orders in the window
     expected_new: float = 0.0  # new defects the model expects in Amazon's window by the 14th day
-    notified: bool = False  # this evaluation sent a warning, critical or breach notice for the metric (notify_steps)
-    notice: str | None = None  # why it was sent: decide()'s reason (first, worse, escalated, de-escalated, repeat)
+    # Why this evaluation sent a warning, critical or breach notice for the metric: decide()'s reason (first, worse,
+    # escalated, de-escalated, repeat); None when it sent none (notify_steps).
+    notice: str | None = None
+
+    @property
+    def notified(self) -> bool:
+        return self.notice is not None
 
 
 @dataclass(frozen=True)
@@ -161,11 +166,11 @@ def run_account(member: Member, chances: Chances | None = None,
 
 def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis | None) -> None:
     """Decide, evaluation by evaluation, what the daemon would have sent under `policy` and `hysteresis` (None: none);
-    the result's alert rows, counts and the cases' `notified` and `notice` are replaced."""
+    the result's alert rows, counts and the cases' `notice` are replaced."""
     result.alert_rows, result.notifications, result.alerts = [], 0, 0
     states, said = {}, {}
     for case in result.cases:
-        case.notified, case.notice = False, None
+        case.notice = None
     for at, steps in groupby(result.steps, key=lambda step: step.at):
         notified = 0
         for step in steps:
@@ -178,7 +183,6 @@ def notify_steps(result: AccountResult, policy: Policy, hysteresis: Hysteresis |
             if decision.reason is None:
                 continue
             if step.case is not None and decision.level.rank >= Level.WARNING.rank:
-                result.cases[step.case].notified = True
                 result.cases[step.case].notice = decision.reason.value
             said[key] = step.said
             notified += 1
@@ -327,7 +331,7 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
     # Which notices miss shows why: a first warning, a chance that rose, an escalation, or a fall back to warning.
     for reason in NOTICE_REASONS:
         subsets[(f"notified as {reason.value}", "all", "all")] = reliability(
-            results, 14, lambda c, why=reason.value: c.notified and c.notice == why)
+            results, 14, lambda c, why=reason.value: c.notice == why)
     # The evaluations inside the limit are the one set a change to the model leaves the same (which of them notify
     # changes with it), so a change to one metric's model is judged first on this score.
     brier_by_metric = {metric: brier(results, 14, lambda c, m=metric: c.key[1] == m)
