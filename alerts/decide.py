@@ -5,8 +5,9 @@ Escalation speaks at once; de-escalation and resolution wait until the lower lev
 every poll. A raised metric resolves only once it is clear of its margin (alerts/hysteresis.py) and has stayed
 clear for `clear_for`: while it hovers just under the margin, its warning stays open. An unchanged raised level is
 said again only when it got worse (got_worse: the chance of a breach up by a step, defects closer to the limit, a
-breached rate further over it) or, while it is
-critical or breached, after the long repeat interval (Alertmanager's repeat_interval). A raised level that was never
+breached rate further over it) and stayed worse for `worse_hold`, so a one-day jump of the chance is not announced as
+news; when something new went wrong (a new policy violation); or, while it is critical or breached, after the long
+repeat interval (Alertmanager's repeat_interval). A raised level that was never
 announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
 evaluation after the silence ends.
 """
@@ -36,6 +37,7 @@ class Policy:
     pending_evaluations: int = 1  # evaluations a raise must hold before it is sent
     settle: timedelta = timedelta(hours=24)  # how long a lower level must hold before de-escalating or resolving
     clear_for: timedelta = timedelta(0)  # how long a metric must stay clear of its margin before its alert resolves
+    worse_hold: timedelta = timedelta(0)  # how long a worsening at the same level must last before it is said
 
 
 @dataclass(frozen=True)
@@ -96,24 +98,32 @@ def initial_state(now: datetime) -> StateView:
 
 
 def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, worse: bool = False,
-           clear: bool | None = None) -> Decision:
-    """Whether this evaluation notifies, and the state to store; `worse` says something new went wrong at the
-    same level (a new policy violation), which is said at once; `clear` whether a metric is clear of its margin
-    (None for what has no margin: operational and Amazon's own alerts resolve after `settle` alone)."""
+           clear: bool | None = None, violation: bool = False) -> Decision:
+    """Whether this evaluation notifies, and the state to store. `worse`: the figures are worse than the last
+    notice said (got_worse), said once that has lasted `policy.worse_hold`; `violation`: something new went wrong
+    at the same level (a new policy violation), said at once; `clear`: whether a metric is clear of its margin (None
+    for what has no margin: operational and Amazon's own alerts resolve after `settle` alone)."""
     current = previous.level
     if observed == Level.OK and current.rank >= Level.WARNING.rank and clear is False:
         observed = Level.WARNING  # hovering under the margin: the warning stays open, and the wait to resolve restarts
     if observed == current:
-        state = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
-        if current.rank >= Level.WARNING.rank and worse:
-            return _notify(state, NotifyReason.WORSE, current, now)
-        if current.rank >= Level.WARNING.rank and previous.last_notified_at is None:
-            return _notify(state, NotifyReason.FIRST, current, now)  # raised while silenced: said once it may be
+        settled = replace(previous, candidate_level=None, candidate_count=0, candidate_since=None)
+        raised = current.rank >= Level.WARNING.rank
+        # A worsening waits as a candidate at the current level (no other candidate ever has it).
+        worsening = raised and worse
+        waited = previous.candidate_level == current and previous.candidate_since is not None
+        since = previous.candidate_since if waited else now
+        if raised and (violation or (worsening and now - since >= policy.worse_hold)):
+            return _notify(settled, NotifyReason.WORSE, current, now)
+        if raised and previous.last_notified_at is None:
+            return _notify(settled, NotifyReason.FIRST, current, now)  # raised while silenced: said once it may be
         due = previous.last_notified_at is not None and now - previous.last_notified_at >= policy.repeat_interval
         # Warnings are said once (digests keep them in view); critical and breach repeat, rarely, until they end.
         if current.rank >= Level.CRITICAL.rank and due:
-            return _notify(state, NotifyReason.REPEAT, current, now)
-        return Decision(None, state, current)
+            return _notify(settled, NotifyReason.REPEAT, current, now)
+        pending = replace(previous, candidate_level=current,
+                          candidate_count=previous.candidate_count + 1 if waited else 1, candidate_since=since)
+        return Decision(None, pending if worsening else settled, current)
 
     same = previous.candidate_level == observed
     count = previous.candidate_count + 1 if same else 1

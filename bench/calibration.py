@@ -1,6 +1,6 @@
 """How early, how quiet and how right the alerts are on the generated family, against Amazon's published (lagged)
 figures: `python -m bench.calibration [--part held_out|tuning|all] [--jobs N] [--size N] [--metrics ID,...]
-[--hysteresis-grid] [--save FILE | --load FILE]`.
+[--hysteresis-grid] [--worse-hold-hours H] [--save FILE | --load FILE]`.
 
 Each account is evaluated once a day for its 180 monitored days with the daemon's own evaluate() and decide()
 and its default margins, over the bench observer's view of what a complete sync shows (bench/observer.py).
@@ -479,21 +479,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, metavar="N",
                         help="of the first 216 accounts, only every Nth round of 36 (each round holds every kind in "
                              "both parts); the widened kinds are always kept")
+    parser.add_argument("--worse-hold-hours", type=float, metavar="H",
+                        help="decide with this worse_hold_hours instead of the default (0: a worsening said at once)")
     parser.add_argument("--save", type=Path, help="keep the evaluations in this file, for --load")
     parser.add_argument("--load", type=Path, help="decide and report on evaluations kept by --save, without the model")
     args = parser.parse_args(argv)
     if args.load:
         results = [r for r in pickle.loads(args.load.read_bytes())
                    if args.part == "all" or r.tuning == (args.part == "tuning")]
-        alerts = default_config(Path("unused")).alerts
-        for r in results:  # decided again under the current defaults
-            notify_steps(r, policy_of(alerts), alerts.hysteresis)
     else:
         members = [m for m in family(args.size) if (args.part == "all" or m.tuning == (args.part == "tuning"))
                    and (m.index >= ORIGINAL_SIZE or (m.index // ROUND) % args.rounds == 0)]
         members.sort(key=lambda m: -m.profile.orders_per_day)  # the largest first, so the pool ends together
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             results = list(pool.map(partial(run_account, metrics=args.metrics), members))
+    if args.load or args.worse_hold_hours is not None:  # decided again: the current defaults, or the hold asked for
+        alerts = default_config(Path("unused")).alerts
+        policy = policy_of(alerts)
+        if args.worse_hold_hours is not None:
+            policy = replace(policy, worse_hold=timedelta(hours=args.worse_hold_hours))
+        for r in results:
+            notify_steps(r, policy, alerts.hysteresis)
     if args.save:
         args.save.write_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
     parts = ("tuning", "held_out") if args.part == "all" else (args.part,)

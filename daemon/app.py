@@ -192,7 +192,8 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
 def policy_of(alerts: AlertsConfig) -> Policy:
     """When the configured alerts notify, repeat and resolve."""
     return Policy(timedelta(hours=alerts.repeat_interval_hours), alerts.pending_evaluations,
-                  timedelta(hours=alerts.settle_hours), timedelta(days=alerts.margin_clear_days))
+                  timedelta(hours=alerts.settle_hours), timedelta(days=alerts.margin_clear_days),
+                  timedelta(hours=alerts.worse_hold_hours))
 
 
 def endpoint_of(account: AccountConfig, config: Config, api_url: str = "") -> AccountEndpoint:

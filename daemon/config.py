@@ -149,6 +149,7 @@ class AlertsConfig:
     forecast_horizon_days: int = 30
     pending_evaluations: int = 1
     settle_hours: float = 24
+    worse_hold_hours: float = 24  # how long figures worse than the last notice must last before they are said again
     margin_clear_band: float = Hysteresis.band
     margin_clear_days: int = Hysteresis.days
     margin_clear_chance: float = Hysteresis.negligible
@@ -521,6 +522,13 @@ def _positive(t: _Table, key: str, default: float) -> float:
     return value
 
 
+def _not_negative(t: _Table, key: str, default: float) -> float:
+    value = t.get(key, float, float(default))
+    if value < 0:
+        raise t.fail(key, f"is {value:g}", "use 0 (at once) or a number of hours above 0")
+    return value
+
+
 def _simulator(t: _Table) -> SimulatorConfig:
     out = SimulatorConfig(enabled=t.get("enabled", bool, False), scenario=t.get("scenario", str, "builtin:demo"),
                           speed=_positive(t, "speed", 1.0), seed=t.get("seed", int, 1))
@@ -631,6 +639,7 @@ def _alerts(t: _Table, accounts: set[str]) -> AlertsConfig:
         repeat_interval_hours=_positive(t, "repeat_interval_hours", 168),
         forecast_horizon_days=t.get("forecast_horizon_days", int, 30),
         pending_evaluations=t.get("pending_evaluations", int, 1), settle_hours=t.get("settle_hours", float, 24.0),
+        worse_hold_hours=_not_negative(t, "worse_hold_hours", 24),
         poll_failure_minutes=_positive(t, "poll_failure_minutes", 60),
         secret_expiry_warning_days=t.get("secret_expiry_warning_days", int, 30),
         ahr_floor=t.get("ahr_floor", int, 200), ahr_drop_step=t.get("ahr_drop_step", int, 50),

@@ -35,7 +35,7 @@ class Finding:
     level: Level
     headline: str
     fields: dict  # the remaining Alert fields (value, limit, explanation, ...)
-    worse: bool = False  # something new went wrong at the same level
+    violation: bool = False  # something new went wrong at the same level (one more policy violation): said at once
     clear: bool | None = None  # a metric clear of its margin (alerts/hysteresis.py); None for what has no margin
     # Adds what is costly to gather (the orders behind a metric) to the fields, only when a notification goes out.
     attach: Callable[[dict, Level], dict] | None = None
@@ -55,7 +55,7 @@ def notify(session: Session, finding: Finding, now: datetime, policy: Policy, ro
     said = _last_said(session, finding) if unchanged else None
     saying = said_of(finding.fields)
     worse = got_worse(said, saying) if said is not None else False
-    decision = decide(previous, finding.level, now, policy, finding.worse or worse, finding.clear)
+    decision = decide(previous, finding.level, now, policy, worse, finding.clear, finding.violation)
     if decision.reason is not None and finding.attach is not None:
         finding = replace(finding, fields=finding.attach(finding.fields, decision.level))
     if decision.reason == NotifyReason.WORSE and worse:

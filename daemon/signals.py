@@ -112,7 +112,7 @@ def _policy(account: str, seller_id: str, marketplace_id: str, metric: str, figu
                 if count else f"{where}: no {noun} in Amazon's report")
     return Finding(
         key=AlertKey(account, marketplace_id, metric, ALL), kind="amazon", level=level, headline=headline,
-        worse=before is not None and count > before,
+        violation=before is not None and count > before,
         fields={"explanation": (f"{section}: {count} in the last 180 days; Amazon's target is 0.",) if count else (),
                 "seller_id": seller_id, "defects_to_breach": None, "value": float(count),
                 "advice": ("Open Account Health in Seller Central, read the notice and answer it or appeal before "

@@ -75,12 +75,44 @@ def test_the_same_level_is_said_again_only_when_it_got_worse():
     assert not got_worse(None, said)
 
 
-def test_a_worse_situation_is_said_at_once_at_the_same_level():
+def test_a_worse_situation_is_said_at_once_without_a_hold():
     raised = decide(initial_state(T), Level.WARNING, T, POLICY).state
     quiet = decide(raised, Level.WARNING, T + timedelta(hours=1), POLICY)
     assert quiet.reason is None
     worse = decide(raised, Level.WARNING, T + timedelta(hours=1), POLICY, worse=True)
     assert worse.reason == NotifyReason.WORSE and worse.state.sequence == raised.sequence + 1
+
+
+HOLDING = Policy(repeat_interval=timedelta(days=7), settle=timedelta(hours=24), worse_hold=timedelta(hours=24))
+
+
+def run_worse(worse_days, policy=HOLDING, violations=()):
+    """A warning raised on day 0, then whether its figures are worse than the last notice, per daily evaluation."""
+    state, reasons = decide(initial_state(T), Level.WARNING, T, policy).state, []
+    for i, worse in enumerate(worse_days, start=1):
+        decision = decide(state, Level.WARNING, T + i * timedelta(days=1), policy, worse=worse, violation=i in violations)
+        state = decision.state
+        reasons.append(decision.reason.value if decision.reason else None)
+    return reasons
+
+
+def test_a_worsening_is_said_once_it_has_lasted_the_hold():
+    assert run_worse([False, True, True, True]) == [None, None, "worse", None]
+
+
+def test_a_one_day_jump_of_the_chance_is_not_said():
+    assert run_worse([True, False, True, False, True, False]) == [None] * 6
+
+
+def test_a_new_policy_violation_is_said_at_once_whatever_the_hold():
+    assert run_worse([False, False, False], violations=(2,)) == [None, "worse", None]
+
+
+def test_a_pending_worsening_gives_way_to_an_escalation():
+    state = decide(initial_state(T), Level.WARNING, T, HOLDING).state
+    state = decide(state, Level.WARNING, T + timedelta(days=1), HOLDING, worse=True).state
+    escalated = decide(state, Level.CRITICAL, T + timedelta(days=2), HOLDING)
+    assert escalated.reason == NotifyReason.ESCALATED and escalated.state.candidate_level is None
 
 
 HOVERING = Policy(repeat_interval=timedelta(days=7), settle=timedelta(hours=24), clear_for=timedelta(days=7))

@@ -1,9 +1,12 @@
 """The calibration's scores: a chance is judged against Amazon's figure over the days it spoke of, per metric."""
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
-from bench.calibration import AccountResult, Case, brier, reliability, summarize
+from alerts.decide import Policy, Said
+from alerts.model import Level
+from bench.calibration import AccountResult, Case, Step, brier, notify_steps, reliability, summarize
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -51,3 +54,20 @@ def test_the_notices_are_judged_apart_by_why_they_were_sent():
     assert [(label, cases, observed) for label, cases, _, observed, _, _ in first] == [("80-90%", 1, 1.0)]
     assert [(label, cases, observed) for label, cases, _, observed, _, _ in fallen_back] == [("30-40%", 1, 0.0)]
     assert subsets[("notified as worse", "all", "all")] == ([], 0.0)
+
+
+def test_the_bench_decides_as_the_daemon_does_a_worsening_said_once_it_has_held():
+    chances = [0.2, 0.4, 0.2, 0.4, 0.45]
+    result = AccountResult("seller", tuning=False, months=1.0, monitor_from=START)
+    for day, chance in enumerate(chances):
+        at = START + day * DAY
+        result.cases.append(Case(ODR, at, p3=0.0, p14=chance, level="warning", orders=900))
+        evaluation = SimpleNamespace(value=0.008, forecast_breach_at=None)  # all decide() and the alert rows read
+        result.steps.append(Step(ODR, at, Level.WARNING, Said(chance, 4, 0.008), evaluation, None, day))
+
+    def notices(hold: timedelta) -> list[str | None]:
+        notify_steps(result, Policy(settle=DAY, worse_hold=hold), None)
+        return [case.notice for case in result.cases]
+
+    assert notices(timedelta(0)) == ["first", "worse", None, None, None]
+    assert notices(DAY) == ["first", None, None, None, "worse"]
