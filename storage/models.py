@@ -217,7 +217,8 @@ class AlertState(Base):
     level: Mapped[str] = mapped_column(String(16))
     since: Mapped[datetime] = mapped_column(UtcDateTime)
     last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    candidate_level: Mapped[str | None] = mapped_column(String(16))  # a change waiting out the pending period
+    # A change waiting out the pending period; at the current level, a worsening waiting out its hold.
+    candidate_level: Mapped[str | None] = mapped_column(String(16))
     candidate_count: Mapped[int] = mapped_column(Integer, default=0)
     candidate_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # notifications sent for this key
