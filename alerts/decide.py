@@ -7,9 +7,8 @@ clear for `clear_for`: while it hovers just under the margin, its warning stays 
 said again only when it got worse (got_worse: the chance of a breach up by a step, defects closer to the limit, a
 breached rate further over it) and stayed worse for `worse_hold`, so a one-day jump of the chance is not announced as
 news; when something new went wrong (a new policy violation); or, while it is critical or breached, after the long
-repeat interval (Alertmanager's repeat_interval). A raised level that was never
-announced (a silence swallowed it: notify() leaves last_notified_at unset) is announced at the first
-evaluation after the silence ends.
+repeat interval (Alertmanager's repeat_interval). A raised level that was never announced (a silence swallowed it:
+notify() leaves last_notified_at unset) is announced at the first evaluation after the silence ends.
 """
 from __future__ import annotations
 
@@ -121,9 +120,11 @@ def decide(previous: StateView, observed: Level, now: datetime, policy: Policy, 
         # Warnings are said once (digests keep them in view); critical and breach repeat, rarely, until they end.
         if current.rank >= Level.CRITICAL.rank and due:
             return _notify(settled, NotifyReason.REPEAT, current, now)
-        pending = replace(previous, candidate_level=current,
-                          candidate_count=previous.candidate_count + 1 if waited else 1, candidate_since=since)
-        return Decision(None, pending if worsening else settled, current)
+        if worsening:
+            count = previous.candidate_count + 1 if waited else 1
+            return Decision(None, replace(previous, candidate_level=current, candidate_count=count,
+                                          candidate_since=since), current)
+        return Decision(None, settled, current)
 
     same = previous.candidate_level == observed
     count = previous.candidate_count + 1 if same else 1
