@@ -21,9 +21,9 @@ new day without new data moves nothing but the calendar):
    `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
    Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
-   `PRIOR_DEFECTS` pseudo-defects at `PRIOR_SHARE_OF_LIMIT` of the limit, so a window with few orders leans on the
-   history, a small account's history is not taken as surer than it is, and a seller with no defect yet is not taken
-   as one that never has any), or a rate that changed k days ago
+   `PRIOR_DEFECTS` pseudo-defects at the metric's `PRIOR_SHARE_OF_LIMIT` of the limit, so a window with few orders
+   leans on the history, a small account's history is not taken as surer than it is, and a seller with no defect yet
+   is not taken as one that never has any), or a rate that changed k days ago
    (k up to `CHANGE_DAYS`, each a priori `CHANGE_HAZARD` likely), or an episode that began k days ago and ended since; each
    weighed by how well it explains the recent days, so an episode (a stock-out's cancellations) shows at
    once and the quiet days after it end it. Episodes end with `EPISODE_END_HAZARD` per day (by metric:
@@ -99,11 +99,17 @@ EPISODE_END_HAZARD = {"odr": 1 / 14, "cr_7d": 1 / 14, "lsr_10d": 1 / 30, "lsr_30
 # shipped, so one quiet day says little (with one, the stock-out example's 14-day chance two days before its breach
 # was 16% instead of 19%).
 QUIET_DAYS_TO_END = 2
-# The prior of a steady rate: one defect's weight at a quarter of the limit. Its weight near a rate of 0 sets the
+# The prior of a steady rate: one defect's weight at a share of the limit. Its weight near a rate of 0 sets the
 # chance of a first defect where one order decides: 30 orders at half the limit, Beta(0.375, 29.6) for cancellations,
 # gave one among the next 28 orders 5% after none in 150, and such notices came true 16% of the time (README).
 PRIOR_DEFECTS = 1.0
-PRIOR_SHARE_OF_LIMIT = 0.25
+# Where a seller's steady rate usually sits, by metric. Cancellations, invalid tracking and late deliveries sit further
+# below their limits than defects and late shipments do. At a quarter of the limit, a small seller's rate was read too
+# high: on the tuning accounts, cancellation chances of 20% or more in windows of under 100 orders expected 0.34 new
+# cancellations in 14 days where 0.28 came (README). ODR and late shipments keep a quarter: at 15% for every metric,
+# the 30-day late-shipment rate's notices got worse (README, "Which notices miss").
+PRIOR_SHARE_OF_LIMIT = {"odr": 0.25, "lsr_10d": 0.25, "lsr_30d": 0.25, "cr_7d": 0.15, "vtr_30d": 0.15,
+                        "otdr_14d": 0.15}
 NEW_RATE_PRIOR_ORDERS = 30.0  # pseudo-orders at half the limit in the mean a changed rate is drawn around
 WEEKDAY_MIN_DAYS = 28
 WEEKDAY_MIN_VOLUME = 10.0
@@ -519,7 +525,7 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
 
     Hypothesis 0: one rate all along: the account's longer history updating `PRIOR_DEFECTS` pseudo-defects at
-    `PRIOR_SHARE_OF_LIMIT` of the limit.
+    the metric's `PRIOR_SHARE_OF_LIMIT` of the limit.
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
     mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
     the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
@@ -542,7 +548,7 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     # pseudo-defects. Centred on the history and 400 orders strong, it counted a small account's history twice and
     # four times over: 0 defects in 44 orders read as a rate known to be 0.1%, and a 2% chance.
     a0 = PRIOR_DEFECTS
-    b0 = PRIOR_DEFECTS * (1 / (PRIOR_SHARE_OF_LIMIT * limit) - 1)
+    b0 = PRIOR_DEFECTS * (1 / (PRIOR_SHARE_OF_LIMIT[d.id] * limit) - 1)
     # The mean a new rate is drawn around: the history with 30 orders at half the limit, as measured (README).
     prior_rate = (bad_all + NEW_RATE_PRIOR_ORDERS * limit / 2) / (exposure_all + NEW_RATE_PRIOR_ORDERS)
     # A new rate: the old one on average, but only 1/limit orders strong, so a few days of data can place it anywhere.

@@ -150,6 +150,14 @@ def test_yesterdays_orders_are_still_being_cancelled():
     assert yesterday.within(3) > day_before.within(3) + 0.1
 
 
+def test_a_small_seller_who_never_cancelled_is_read_as_one_who_rarely_does():
+    # Two orders a day for 120 days, none cancelled. Sellers' cancellations sit far below the 2.5% limit, so the rate
+    # drawn for the next orders is under 8% of it; read at a quarter of the limit a priori, it was 9%.
+    ahead = outlook(steady(2, 0), CR, TODAY, 30, key="mp")
+    orders_in_window = 7 * 2
+    assert ahead.expected_defects[13] / orders_in_window < 0.08 * CR.limit.value
+
+
 def test_open_claims_amazon_counts_are_defects_now_and_evidence_of_the_rate_to_come():
     # 100 orders a day, a negative feedback every fourth day: 0.25% by the daemon's own count. A seller whose claims
     # are mostly denied has 40 open claims in Amazon's window that the daemon cannot tie to an order: Amazon's figure
