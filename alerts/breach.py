@@ -46,8 +46,8 @@ new day without new data moves nothing but the calendar):
    them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
    after it appears; past-due unshipped orders count from the fourth day, as late shipments of their ship-by
    day's age. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
-   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); the
-   shares are for ship-by days to come. ODR's
+   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); so
+   does it for the shipments of ship-by days to come confirmed early, and the shares are for the rest. ODR's
    defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
    days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
    Amazon's figure, the one that suspends.
@@ -143,7 +143,10 @@ PAST_DUE_FROM_DAY = 4
 # went from 0.0120 to 0.0118 (README).
 RECENT_CLAIMS_DAYS = 14
 # The late-shipment rates' facts of past ship-by days are shipments the daemon has seen: which of them Amazon's report
-# shows on each of the next days is known (alerts/unreported.py), and the shares above are for ship-by days to come.
+# shows on each of the next days is known (alerts/unreported.py). So is it for the shipments of ship-by days to come
+# that were confirmed early, and the shares above make up the rest of those days' orders. Drawn as a share of each
+# day's orders alone, a window with 2 late shipments in 52 orders (over 4% at 50) was taken to shrink to 50 within
+# three days (89%), where the early shipments the daemon had seen kept it at 52, as it stayed.
 REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
 
 
@@ -262,6 +265,19 @@ class _Model:
         self.certain = _past_due_shown(past_due, self.days, self.windows, ages)
         orders_shown, defects_shown = AMAZON_SEES[d.id]
         self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
+        # Orders of days to come: those already confirmed (`confirmed`, shown on days the daemon knows) and the rest,
+        # drawn, of which Amazon shows what the measured share still adds.
+        self.confirmed = np.zeros(len(self.days))
+        self.confirmed_seen = np.zeros(horizon)  # [t]: confirmed orders in the window Amazon shows on day today + t + 1
+        self.rest_volume = np.where(self.future, self.volume, 0.0)
+        if d.id in REPORTED_FROM_SHIPMENTS:
+            self.confirmed, shown = _confirmed_ahead(self.days, self.future, unreported, horizon)
+            shown = shown * self.windows
+            self.confirmed_seen = shown.sum(axis=1)
+            self.rest_volume = np.maximum(self.rest_volume - self.confirmed, 0.0)
+            rest_seen = (self.orders_seen * self.volume[None, :] - shown) / np.maximum(self.rest_volume, 1e-12)[None, :]
+            self.orders_seen = np.where(self.future[None, :], np.clip(rest_seen, 0.0, 1.0) * self.windows,
+                                        self.orders_seen)
         # Today's anchor day is drawn like the days to come (its orders are Poisson, none known), so none of its
         # defects are seen yet; a step profile's F(0) = 1 gave today's orders no late shipment on any path.
         self.shown_now = np.where(self.future, 0.0, self.lag_cdf(ages_now))
@@ -282,11 +298,12 @@ class _Model:
             self.known_in_report = (self.known_bad @ known_seen.T,
                                     self.known_orders @ (self.orders_seen * ~self.future).T)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
-        future_orders = np.where(self.future, self.volume, 0.0)
+        future_orders = self.confirmed + self.rest_volume
         unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
         expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
         self.mean_defects = tuple(float(x) for x in expected)
-        self.mean_orders = tuple(float(x) for x in (future_orders * self.orders_seen * self.future).sum(axis=1))
+        self.mean_orders = tuple(float(x) for x in
+                                 (self.rest_volume * self.orders_seen * self.future).sum(axis=1) + self.confirmed_seen)
 
     def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
         return bool(self._breached(rng, paths).any())
@@ -303,10 +320,11 @@ class _Model:
         ends = rng.geometric(self.rate.end_hazard, paths)
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         units = self.sizes.mean
-        new_orders = rng.poisson(np.broadcast_to(np.where(self.future, self.volume / units, 0.0),
+        new_orders = rng.poisson(np.broadcast_to(self.rest_volume / units,
                                                  (paths, len(self.days))))
-        # Defects still to appear on each day's orders (known ones not yet defective, and the new ones)...
-        unseen = np.rint(np.maximum(self.known_orders - self.known_bad, 0) / units)
+        # Defects still to appear on each day's orders (known ones not yet defective, and the new ones; a day to come's
+        # late shipments at the rate measured on all its orders, confirmed ones included)...
+        unseen = np.rint(np.maximum(self.known_orders - self.known_bad, 0) / units) + self.confirmed
         candidates = (unseen[None, :] + new_orders).astype(np.int64)
         eventual = self.sizes.units_of(rng, rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1)))
         # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
@@ -316,7 +334,7 @@ class _Model:
             arrived = eventual @ (share * self.windows).T
         else:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
-        orders = (new_orders * units) @ (self.orders_seen * self.future).T
+        orders = (new_orders * units) @ (self.orders_seen * self.future).T + self.confirmed_seen
         known_bad, known_orders = self.known_in_report
         bad = known_bad[None, :] + arrived + self.certain - self._removed(rng, paths)
         den = known_orders[None, :] + orders + self.certain
@@ -374,6 +392,22 @@ def _shipments_in_report(days: list[date], known_bad: np.ndarray, known_orders: 
             bad[not_yet, j] -= late
             orders[not_yet, j] -= shipped
     return (np.clip(bad, 0, None) * windows).sum(axis=1), (np.clip(orders, 0, None) * windows).sum(axis=1)
+
+
+def _confirmed_ahead(days: list[date], future: np.ndarray, unreported: Unreported,
+                     horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shipments of ship-by days to come confirmed already (shipped early, so on time): [j] how many of each day, and
+    [t, j] how many of them Amazon's report shows on day today + t + 1 (alerts/unreported.py)."""
+    confirmed = np.zeros(len(days))
+    shown = np.zeros((horizon, len(days)))
+    index = {a: j for j, a in enumerate(days) if future[j]}
+    ahead = np.arange(1, horizon + 1)
+    for (ship_by_day, in_days), (_, shipped) in unreported.items():
+        j = index.get(ship_by_day)
+        if j is not None:
+            confirmed[j] += shipped
+            shown[ahead >= in_days, j] += shipped
+    return confirmed, shown
 
 
 def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, defect_ages: DefectAges,

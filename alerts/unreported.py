@@ -29,10 +29,13 @@ def shown_in_days(confirmed_at: datetime, at: datetime) -> int:
 def unreported(shipments: Iterable[tuple[date, datetime, int, int]],
                at: datetime) -> dict[tuple[date, int], tuple[int, int]]:
     """From (ship-by day, confirmation instant, late, shipped) of the shipments confirmed by `at` (counts, so a bucket's
-    changes can be given as they are), those Amazon's report does not show yet, by ship-by day and the day it will."""
+    changes can be given as they are), those Amazon's report does not show yet, by ship-by day and the day it will.
+    A ship-by day still to come is in no window yet: its shipments count from its first window on, whenever confirmed."""
     out: dict[tuple[date, int], tuple[int, int]] = {}
     for ship_by_day, confirmed_at, late, shipped in shipments:
         days = shown_in_days(confirmed_at, at)
+        if ship_by_day >= at.date():
+            days = max(days, 1)
         if days > 0:
             num, den = out.get((ship_by_day, days), (0, 0))
             out[(ship_by_day, days)] = (num + late, den + shipped)

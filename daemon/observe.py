@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
@@ -231,14 +231,15 @@ def _past_due(session: Session, account: str, marketplace_id: str, at: datetime,
 
 def _unreported_shipments(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> Unreported:
     """Seller-fulfilled shipments of the late-shipment windows confirmed too recently for Amazon's report to show
-    them yet (alerts/unreported.py), by ship-by day and the day it will."""
+    them yet, and those of ship-by days still to come, confirmed early (alerts/unreported.py), by ship-by day and the
+    day Amazon's report first shows them."""
     o = m.Order
     first_instant = datetime.combine(window_first, datetime.min.time(), tzinfo=at.tzinfo)
     rows = session.execute(
         select(o.latest_ship_at, o.ship_confirmed_at).where(
             o.account == account, o.channel == "MFN", o.marketplace_id == marketplace_id,
-            o.latest_ship_at >= first_instant, o.latest_ship_at < at, o.cancelled_at.is_(None),
-            o.ship_confirmed_at > at - SHIPPING_REPORT_LAG, o.ship_confirmed_at <= at,
+            o.latest_ship_at >= first_instant, o.cancelled_at.is_(None), o.ship_confirmed_at <= at,
+            or_(o.latest_ship_at >= at, o.ship_confirmed_at > at - SHIPPING_REPORT_LAG),
         )
     ).all()
     return unreported(((ship_by.date(), confirmed, int(confirmed > ship_by), 1) for ship_by, confirmed in rows), at)

@@ -68,6 +68,17 @@ def test_late_shipments_confirmed_yesterday_breach_on_the_day_amazons_report_sho
     assert ahead.within(2) < 0.05 and ahead.within(3) == 1.0
 
 
+def test_shipments_of_days_to_come_confirmed_early_count_once_their_day_enters_amazons_window():
+    # 6 orders a day, 2 shipped late six days ago: 2 of 54 in the 10-day window. As old days leave it, the second
+    # day's window keeps 48 known orders and whether it is over 4% turns on today's ship-by day. 5 of its orders
+    # shipped two days ago (early, so on time), and Amazon's report shows them from tomorrow: 2 of 53 at least.
+    counts = {TODAY - timedelta(days=k): (0, 6) for k in range(1, 121)} | {TODAY - timedelta(days=6): (2, 6)}
+    confirmed = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False, unreported={(TODAY, 1): (0, 5)})
+    drawn = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False)
+    assert confirmed.within(2) == 0.0 and drawn.within(2) > 0.9, (confirmed.by_day[:3], drawn.by_day[:3])
+    assert confirmed.expected_orders[1] >= 5
+
+
 def test_todays_orders_may_still_ship_late():
     # 100 orders a day, 1% shipped late for months and 28 late in the last five ship-by days. Amazon's 10-day window
     # on the fifth day holds those five days, today's ship-by day (whose late shipments it shows from then on) and

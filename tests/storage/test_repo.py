@@ -196,6 +196,17 @@ def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and
     assert [o.unreported for o in lsr] == [{(date(2026, 3, 3), 1): (0, 1), (date(2026, 3, 3), 3): (1, 1)}] * 2
 
 
+def test_shipments_confirmed_early_for_ship_by_days_to_come_are_observed_with_the_day_amazon_shows_them(store):
+    # Ordered 4 March 01:00, due to ship by 6 March, shipped on the 4th at noon: in no window on 5 March, on time, and
+    # in Amazon's report from 8 March on. One still unshipped and one due the day before are not among them.
+    save(store, order(1, "Shipped", T0 + timedelta(days=3, hours=12), day=3), order(2, day=3),
+         order(3, "Shipped", T0 + timedelta(days=1), day=0))
+    at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        lsr = [o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id.startswith("lsr")]
+    assert [o.unreported for o in lsr] == [{(date(2026, 3, 6), 3): (0, 1)}] * 2
+
+
 def test_on_time_delivery_is_observed_with_the_sizes_of_the_sellers_orders(store):
     # Units of one order arrive late together: three single-unit orders and one of three units. The other metrics
     # count orders.
