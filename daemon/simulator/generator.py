@@ -58,7 +58,7 @@ class Profile:
     monitor_from_day: int
     afn_share: float = 0.0
     marketplace: str = "ATVPDKIKX0DER"
-    other_marketplaces: tuple[str, ...] = ()  # orders are spread evenly over all marketplaces
+    other_marketplaces: tuple[str, ...] = ()  # each order goes to one of all the marketplaces at random
     handling_days: int = 2
     rates: Rates = field(default_factory=Rates)
     episodes: tuple[Episode, ...] = ()
@@ -123,7 +123,7 @@ def generate_events(profile: Profile, seed: int) -> list[tuple[datetime, dict[st
         for _ in range(_poisson(rng, profile.orders_on(day))):
             serial += 1
             purchase = profile.start + day * DAY + timedelta(seconds=rng.randrange(86400))
-            marketplace = profile.marketplaces[serial % len(profile.marketplaces)]
+            marketplace = _marketplace(rng, profile.marketplaces)
             for at, event in _order_events(rng, profile, rates, serial, purchase, marketplace):
                 if at < end:
                     events.append((at, len(events), event))
@@ -144,6 +144,12 @@ def write_scenario(path: Path, profile: Profile, seed: int) -> Path:
     """Write a generated scenario file."""
     path.write_text("\n".join(generate(profile, seed)) + "\n", encoding="utf-8")
     return path
+
+
+def _marketplace(rng: random.Random, marketplaces: tuple[str, ...]) -> str:
+    # At random, as a real seller's buyers choose, so each marketplace's daily count varies as independent orders'
+    # would; a one-marketplace seller draws nothing, which keeps its scenarios the same for a seed.
+    return marketplaces[0] if len(marketplaces) == 1 else rng.choice(marketplaces)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -40,6 +40,23 @@ def test_an_episode_raises_its_rates_only_on_its_days():
     assert len(inside) > 0.8 * len(cancels)
 
 
+def test_each_marketplace_gets_orders_at_random_so_its_daily_count_varies_as_independent_orders_would():
+    # Dealt in turn, a marketplace's daily count would vary a third as much as its mean: steadier than a seller's.
+    profile = Profile("t", orders_per_day=25, days=300, monitor_from_day=10,
+                      other_marketplaces=("A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"))
+    counts: dict[tuple[str, str], int] = {}
+    for line in generate(profile, 3)[1:]:
+        event = json.loads(line)
+        if event["type"] == "order":
+            key = (event["marketplace_id"], event["at"][:10])
+            counts[key] = counts.get(key, 0) + 1
+    for marketplace in profile.marketplaces:
+        daily = [n for (m, _), n in counts.items() if m == marketplace]
+        mean = sum(daily) / len(daily)
+        variance = sum((n - mean) ** 2 for n in daily) / (len(daily) - 1)
+        assert 7 < mean < 10 and 0.75 < variance / mean < 1.3
+
+
 def test_the_bench_profile_is_about_forty_thousand_events():
     assert 35_000 < len(generate(builtin_profile("bench"), 1)) < 45_000
 
