@@ -238,12 +238,14 @@ class _Model:
         self.future = np.array([a >= today for a in self.days])
         self.lag_cdf = _lag_cdf(d, defect_ages, today)
         history = {a: c for a, c in series.counts.items() if a < today}
-        for a, claims in _placed(history, open_claims if self.upper else _OpenClaims(), d.window.days(today),
-                                 self.lag_cdf, today).items():
+        placed = _placed(history, open_claims if self.upper else _OpenClaims(), d.window.days(today), self.lag_cdf,
+                         today)
+        for a, claims in placed.items():
             num, den = history[a]
             history[a] = (num + claims, den)
-            if a in self.days:
-                self.known_bad[self.days.index(a)] += claims
+        self.claims = _PlacedClaims.of(placed, self.days, d.window.days(today), open_claims.count if self.upper else 0)
+        # Orders already carrying a defect, or expected to (an open claim): they cannot show another.
+        self.defective = self.known_bad + self.claims.expected
         for a, late in past_due.items():  # late shipments the daemon will see once they ship
             num, den = history.get(a, (0, 0))
             history[a] = (num + late, den + late)
@@ -290,6 +292,7 @@ class _Model:
             # A known day's defects that have not happened yet (yesterday's orders still being cancelled) arrive as
             # Amazon's share catches up with what the daemon has seen; a day to come has seen none.
             self.arrivals = np.clip(shown - self.shown_now[None, :], 0.0, None)
+        self.claims_seen = known_seen
         # [t]: the known defects and orders in the window Amazon shows on day today + t + 1.
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.known_in_report = _shipments_in_report(self.days, self.known_bad, self.known_orders, self.windows,
@@ -299,7 +302,7 @@ class _Model:
                                     self.known_orders @ (self.orders_seen * ~self.future).T)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
         future_orders = self.confirmed + self.rest_volume
-        unseen = (self.known_orders - self.known_bad) + future_orders  # orders that may still show a defect
+        unseen = (self.known_orders - self.defective) + future_orders  # orders that may still show a defect
         expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
         self.mean_defects = tuple(float(x) for x in expected)
         self.mean_orders = tuple(float(x) for x in
@@ -324,7 +327,7 @@ class _Model:
                                                  (paths, len(self.days))))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones; a day to come's
         # late shipments at the rate measured on all its orders, confirmed ones included)...
-        unseen = np.rint(np.maximum(self.known_orders - self.known_bad, 0) / units) + self.confirmed
+        unseen = np.rint(np.maximum(self.known_orders - self.defective, 0) / units) + self.confirmed
         candidates = (unseen[None, :] + new_orders).astype(np.int64)
         eventual = self.sizes.units_of(rng, rng.binomial(candidates, np.clip(p * (1 - self.shown_now[None, :]), 0, 1)))
         # ...and the share of them visible on each Amazon day, thinned day by day so a path's counts only grow.
@@ -336,7 +339,8 @@ class _Model:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
         orders = (new_orders * units) @ (self.orders_seen * self.future).T + self.confirmed_seen
         known_bad, known_orders = self.known_in_report
-        bad = known_bad[None, :] + arrived + self.certain - self._removed(rng, paths)
+        claims = self.claims.draw(rng, paths) @ self.claims_seen.T
+        bad = known_bad[None, :] + claims + arrived + self.certain - self._removed(rng, paths)
         den = known_orders[None, :] + orders + self.certain
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
@@ -430,6 +434,39 @@ def _removable(d: MetricDefinition, days: list[date], known_bad: np.ndarray, def
     removable = np.minimum(removable, known_bad.astype(np.int64))
     shares = removed_by / np.maximum(removable, 1)[None, :]
     return removable, np.clip(shares, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class _PlacedClaims:
+    """Open claims on the model's days, as whole claims on each path. The `count` in Amazon's window now are known, and
+    only their orders are not: they lie on its days in the shares `known` (the rest on its first day, gone from
+    tomorrow's window). Those on later days are the claims expected to come (`run`, per day). Added to the defects as
+    expected fractions, they were certain: a window of 7 defects in 702 orders, 1% at 7.02, with a tenth of a claim
+    expected on the orders about to enter it, was a breach on every path, and a 100% chance within three days that
+    did not come true."""
+
+    count: int
+    known: np.ndarray
+    run: np.ndarray
+
+    @classmethod
+    def of(cls, placed: dict[date, float], days: list[date], window: tuple[date, date], count: int) -> _PlacedClaims:
+        known, run = np.zeros(len(days)), np.zeros(len(days))
+        for j, a in enumerate(days):
+            (known if a < window[1] else run)[j] = placed.get(a, 0.0)
+        return cls(count if known.any() else 0, known, run)
+
+    @property
+    def expected(self) -> np.ndarray:
+        return self.known + self.run
+
+    def draw(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+        """[path, j]: the claims on each day."""
+        claims = rng.poisson(np.broadcast_to(self.run, (paths, len(self.run)))).astype(float)
+        if self.count:
+            shares = np.append(self.known, max(self.count - self.known.sum(), 0.0))
+            claims += rng.multinomial(self.count, shares / shares.sum(), size=paths)[:, :-1]
+        return claims
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ ROUND = 36  # twelve kinds, three accounts each: every kind in both parts
 NOTICE_REASONS = (NotifyReason.FIRST, NotifyReason.WORSE, NotifyReason.ESCALATED, NotifyReason.DE_ESCALATED,
                   NotifyReason.REPEAT)
 VOLUME_CLASSES = ((0, 100, "under 100"), (100, 1000, "100-1,000"), (1000, 10**12, "over 1,000"))  # orders in the window
+# The issue's mark for notices: every decile of this many cases or more within this many points, all metrics together
+# and per metric.
+MARK_CASES, MARK_POINTS = 30, 0.10
+CHANCE_DRAWS = 1000
 
 
 @dataclass
@@ -336,11 +340,13 @@ def summarize(results: list[AccountResult], tables: bool = True) -> dict:
     # changes with it), so a change to one metric's model is judged first on this score.
     brier_by_metric = {metric: brier(results, 14, lambda c, m=metric: c.key[1] == m)
                        for metric in sorted({case.key[1] for r in results for case in r.cases})}
+    notices = list(_notices(results))
     median_hits = sum(_hit(r, key, day) for r in results for key, day in r.medians)
     point_hits = sum(_hit(r, key, day) for r in results for key, day in r.points)
     return {
         **counts, "reliability_3": table3, "brier_3": brier3, "reliability_14": table14, "brier_14": brier14,
         "subsets": subsets, "brier_by_metric": brier_by_metric, "median_hits": median_hits,
+        "mark_misses": decile_misses(notices), "chance_misses": misses_by_chance(notices),
         "medians": sum(len(r.medians) for r in results), "point_hits": point_hits,
         "points": sum(len(r.points) for r in results),
     }
@@ -383,13 +389,59 @@ def _judged(results: list[AccountResult], days: int,
             chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool]]:
     """(account, stated chance, came true) of each `chosen` evaluation whose horizon ends within its account."""
     for r in results:
-        end = r.monitor_from + r.months * 30 * DAY
-        for case in r.cases:
-            if case.at + days * DAY > end or not chosen(case):
-                continue
-            stated = case.p3 if days == 3 else case.p14
-            over = set(r.breach_days.get(case.key, ()))
-            yield r.name, stated, any(case.at + k * DAY in over for k in range(1, days + 1))
+        for account, stated, happened, _ in _judged_cases(r, days, chosen):
+            yield account, stated, happened
+
+
+def _judged_cases(r: AccountResult, days: int,
+                  chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool, Case]]:
+    end = r.monitor_from + r.months * 30 * DAY
+    for case in r.cases:
+        if case.at + days * DAY > end or not chosen(case):
+            continue
+        stated = case.p3 if days == 3 else case.p14
+        over = set(r.breach_days.get(case.key, ()))
+        yield r.name, stated, any(case.at + k * DAY in over for k in range(1, days + 1)), case
+
+
+Notice = tuple[str, float, bool, tuple]  # metric, stated chance, came true, the block its outcome shares (below)
+
+
+def _notices(results: list[AccountResult]) -> Iterator[Notice]:
+    """The notified evaluations whose 14 days end within their account. Notices of one metric in the same fortnight of
+    an account speak of overlapping days, so their outcomes go together: that fortnight is their block."""
+    for r in results:
+        for account, stated, happened, case in _judged_cases(r, 14, lambda c: c.notified):
+            yield case.key[1], stated, happened, (account, case.key, (case.at - r.monitor_from).days // 14)
+
+
+def decile_misses(notices: Sequence[Notice], outcomes: Sequence[bool] | None = None) -> int:
+    """Deciles of `MARK_CASES` or more notices more than `MARK_POINTS` from what came true, all metrics together and per
+    metric; with `outcomes`, judged against those instead."""
+    bins: dict[tuple[str, int], list[tuple[float, bool]]] = defaultdict(list)
+    for k, (metric, stated, happened, _) in enumerate(notices):
+        outcome = happened if outcomes is None else outcomes[k]
+        for group in ("all", metric):
+            bins[(group, min(int(stated * 10), 9))].append((stated, outcome))
+    return sum(1 for cases in bins.values() if len(cases) >= MARK_CASES
+               and abs(sum(p for p, _ in cases) - sum(h for _, h in cases)) > MARK_POINTS * len(cases))
+
+
+def misses_by_chance(notices: Sequence[Notice], draws: int = CHANCE_DRAWS) -> dict[str, tuple[float, float]]:
+    """How many deciles a model exactly right would miss the mark by on these notices: each notice's outcome drawn from
+    its own stated chance, alone ("independent") or as one draw per block ("by fortnight", closer to how a metric's
+    successive notices share their fate). Per way: (mean misses, share of draws with none). Seeded: the same every run."""
+    rng = random.Random(17)
+    blocks = sorted({block for *_, block in notices})
+    out = {}
+    for way in ("independent", "by fortnight"):
+        counts = []
+        for _ in range(draws):
+            shared = {block: rng.random() for block in blocks} if way == "by fortnight" else {}
+            outcomes = [(shared[block] if shared else rng.random()) < stated for _, stated, _, block in notices]
+            counts.append(decile_misses(notices, outcomes))
+        out[way] = (sum(counts) / draws, sum(1 for n in counts if n == 0) / draws)
+    return out
 
 
 def _interval(accounts: list[list[tuple[float, bool]]], draws: int = 2000) -> tuple[float, float]:
@@ -454,6 +506,11 @@ def render(part: str, s: dict) -> str:
                               f"{low * 100:.0f}-{high * 100:.0f})"
                               for label, cases, stated, observed, accounts, (low, high) in table)
             lines.append(f"  {name}, metric {metric}, window orders {volume}: {cells}; Brier {score:.4f}")
+    chance = s["chance_misses"]
+    lines.append(f"notice deciles of {MARK_CASES} or more cases more than {MARK_POINTS * 100:.0f} points off, all metrics "
+                 f"together and per metric: {s['mark_misses']}; a model exactly right would miss "
+                 + " and ".join(f"{mean:.1f} on average ({none * 100:.0f}% of draws none) drawing outcomes {way}"
+                                for way, (mean, none) in chance.items()))
     lines.append(f"median crossing day within ±2 days, every evaluation that has one: {s['median_hits']}/{s['medians']} "
                  f"({_share(s['median_hits'], s['medians'])}); the old point forecast: {s['point_hits']}/{s['points']} "
                  f"({_share(s['point_hits'], s['points'])})")
