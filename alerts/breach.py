@@ -441,9 +441,9 @@ class _PlacedClaims:
     """Open claims on the model's days, as whole claims on each path. The `count` in Amazon's window now are known, and
     only their orders are not: they lie on its days in the shares `known` (the rest on its first day, gone from
     tomorrow's window). Those on later days are the claims expected to come (`run`, per day). Added to the defects as
-    expected fractions, they were certain: a window of 7 defects in 702 orders, 1% at 7.02, with a tenth of a claim
-    expected on the orders about to enter it, was a breach on every path, and a 100% chance within three days that
-    did not come true."""
+    expected fractions, they were certain: 6 defects and an open claim in 705 orders, with fractions of claims expected
+    on the orders about to enter the window, made 7.027 in the 702 orders of the window two days on, where 7.02 is 1%:
+    a breach on every path, and a 100% chance within three days that did not come true."""
 
     count: int
     known: np.ndarray
