@@ -339,7 +339,7 @@ class _Model:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
         orders = (new_orders * units) @ (self.orders_seen * self.future).T + self.confirmed_seen
         known_bad, known_orders = self.known_in_report
-        claims = self.claims.draw(rng, paths) @ self.claims_seen.T
+        claims = self.claims.draw(rng, paths) @ self.claims_seen.T if self.claims.any() else 0.0
         bad = known_bad[None, :] + claims + arrived + self.certain - self._removed(rng, paths)
         den = known_orders[None, :] + orders + self.certain
         num = bad if self.upper else den - bad
@@ -459,6 +459,10 @@ class _PlacedClaims:
     @property
     def expected(self) -> np.ndarray:
         return self.known + self.run
+
+    def any(self) -> bool:
+        """Whether there is a claim to draw: most evaluations have none, and skip the draws."""
+        return bool(self.count or self.run.any())
 
     def draw(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, j]: the claims on each day."""

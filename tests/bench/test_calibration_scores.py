@@ -83,24 +83,25 @@ def test_the_bench_decides_as_the_daemon_does_a_worsening_said_once_it_has_held(
     assert notices(DAY) == ["first", None, None, None, "worse"]
 
 
-def notices(stated: float, came_true: int, count: int = 30, metric: str = "cr_7d") -> list:
+def fortnight_of_notices(stated: float, came_true: int, count: int = 30, metric: str = "cr_7d") -> list:
     """`count` notices of one metric in one account's fortnight, the first `came_true` of them followed by a breach."""
     return [(metric, stated, k < came_true, ("seller", metric, 0)) for k in range(count)]
 
 
 def test_a_decile_of_thirty_notices_misses_the_mark_when_more_than_ten_points_off_in_its_metric_and_in_all():
-    assert decile_misses(notices(0.5, 20)) == 2  # 66.7% came true: off by 16.7 points, per metric and all together
-    assert decile_misses(notices(0.5, 17)) == 0  # 56.7%: within 10
-    assert decile_misses(notices(0.5, 20, count=29)) == 0  # too few cases to judge
-    both = notices(0.5, 20) + notices(0.5, 0, metric="odr")
+    # 66.7% came true: off by 16.7 points, per metric and all together.
+    assert decile_misses(fortnight_of_notices(0.5, 20)) == 2
+    assert decile_misses(fortnight_of_notices(0.5, 17)) == 0  # 56.7%: within 10
+    assert decile_misses(fortnight_of_notices(0.5, 20, count=29)) == 0  # too few cases to judge
+    both = fortnight_of_notices(0.5, 20) + fortnight_of_notices(0.5, 0, metric="odr")
     assert decile_misses(both) == 3  # each metric misses, and together 20 of 60 (33.3%) is off too
     assert decile_misses(both, [True] * 30 + [False] * 30) == 2  # against these outcomes, only per metric: 30 of 60
 
 
 def test_a_model_exactly_right_never_misses_when_it_is_certain_and_misses_often_on_few_shared_outcomes():
-    certain = notices(1.0, 30) + notices(0.0, 0)
+    certain = fortnight_of_notices(1.0, 30) + fortnight_of_notices(0.0, 0)
     assert misses_by_chance(certain, draws=50) == {"independent": (0.0, 1.0), "by fortnight": (0.0, 1.0)}
-    shared = misses_by_chance(notices(0.5, 15), draws=200)
+    shared = misses_by_chance(fortnight_of_notices(0.5, 15), draws=200)
     assert shared["by fortnight"] == (2.0, 0.0)  # one outcome for all 30: always 50 points off, per metric and all
     mean, none = shared["independent"]
     assert 0.2 < mean < 0.7 and 0.65 < none < 0.9  # 30 fair coins land outside 12-18 heads about a fifth of the time
