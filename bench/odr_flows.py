@@ -4,7 +4,8 @@ expected: `python -m bench.odr_flows --load FILE [--part held_out|tuning] [--ban
 
 Amazon's figure gains defects (negative feedback, claims from their filing, chargebacks) and loses them (feedback
 removed, claims denied or withdrawn). The model draws the defects still to come; of the known ones, it lets negative
-feedback go as the account's own was removed (alerts/removal.py) and takes every claim to stay.
+feedback go as the account's own was removed (alerts/removal.py), and a recent open claim as often as
+`RECENT_CLAIMS_LEAVING` says (alerts/breach.py).
 """
 from __future__ import annotations
 

@@ -223,9 +223,12 @@ def test_a_run_of_claims_goes_on_for_the_orders_amazon_reports_later_as_far_as_t
     window, cdf = ODR.window.days(TODAY), profile_cdf(learned_profile({}, TODAY))
     history = dict(series.counts)
 
+    def placed(claims: _OpenClaims) -> dict[date, float]:
+        standing, recent = _placed(history, claims, window, cdf, TODAY)
+        return {a: standing.get(a, 0.0) + recent.get(a, 0.0) for a in standing.keys() | recent.keys()}
+
     def rate(claims: _OpenClaims, day: date) -> float:
-        placed = _placed(history, claims, window, cdf, TODAY)
-        return placed.get(day, 0.0) / (history[day][1] * float(cdf((TODAY - day).days)))
+        return placed(claims).get(day, 0.0) / (history[day][1] * float(cdf((TODAY - day).days)))
 
     last, after = window[1] - timedelta(days=1), window[1] + timedelta(days=2)
     denied = _OpenClaims(48, 24, granted=2)  # nearly all of the window's claims still open: a seller's denied claims
@@ -234,7 +237,7 @@ def test_a_run_of_claims_goes_on_for_the_orders_amazon_reports_later_as_far_as_t
     assert rate(old_rate_only, after) < rate(granted, after) < rate(denied, after) < rate(denied, last)
     assert rate(denied, after + timedelta(days=3)) < rate(denied, after)  # the run may have ended since
     # Amazon's figure now holds the open claims it counts, no more.
-    assert sum(v for a, v in _placed(history, denied, window, cdf, TODAY).items() if window[0] <= a < window[1]) == \
+    assert sum(v for a, v in placed(denied).items() if window[0] <= a < window[1]) == \
         pytest.approx(48)
 
 
@@ -269,3 +272,17 @@ def test_a_late_order_moves_a_unit_counted_figure_by_its_own_units():
     assert set(np.unique(units)) == {1, 2, 3}
     assert abs((units == 1).mean() - 0.8) < 0.02 and abs(units.mean() - 1.3) < 0.03
     assert sizes.mean == pytest.approx(1.3) and sizes.unit_weighted == pytest.approx(2.1 / 1.3)
+
+
+def test_a_recent_open_claim_may_be_denied_and_leave_while_a_standing_one_stays(monkeypatch):
+    # 3 defects and 2 open claims in the window's 600 orders (0.83%): one more defect breaches while both claims stay.
+    # A claim still undecided may end denied or withdrawn, and Amazon drops it: then two more defects are needed.
+    series = DaySeries({TODAY - timedelta(days=k): (int(k % 20 == 0), 10) for k in range(1, 121)})
+
+    def chance(recent: int, leaving: float) -> float:
+        monkeypatch.setattr("alerts.breach.RECENT_CLAIMS_LEAVING", leaving)
+        return outlook(series, ODR, TODAY, 30, key="mp", open_claims=2, recent_claims=recent).within(14)
+
+    assert chance(2, 0.3) < chance(2, 0.0) - 0.05
+    # Claims open before the last two weeks were decided and kept: they stay whatever recent ones do.
+    assert chance(0, 0.3) == chance(0, 0.0)
