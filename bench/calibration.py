@@ -365,7 +365,7 @@ def reliability(results: list[AccountResult], days: int,
     judged = list(_judged(results, days, chosen))
     bins: dict[int, dict[str, list[tuple[float, bool]]]] = defaultdict(lambda: defaultdict(list))
     for name, stated, happened in judged:
-        bins[min(int(stated * 10), 9)][name].append((stated, happened))
+        bins[_decile(stated)][name].append((stated, happened))
     table = []
     for decile in range(10):
         by_account = bins.get(decile, {})
@@ -374,6 +374,11 @@ def reliability(results: list[AccountResult], days: int,
             table.append((f"{decile * 10}-{decile * 10 + 10}%", len(cases), sum(p for p, _ in cases) / len(cases),
                           sum(h for _, h in cases) / len(cases), len(by_account), _interval(list(by_account.values()))))
     return table, _mean_square(judged)
+
+
+def _decile(stated: float) -> int:
+    """0 for a chance under 10%, ..., 9 for 90% and over (100% included)."""
+    return min(int(stated * 10), 9)
 
 
 def brier(results: list[AccountResult], days: int, chosen: Callable[[Case], bool] = lambda case: True) -> float:
@@ -422,7 +427,7 @@ def decile_misses(notices: Sequence[Notice], outcomes: Sequence[bool] | None = N
     for k, (metric, stated, happened, _) in enumerate(notices):
         outcome = happened if outcomes is None else outcomes[k]
         for group in ("all", metric):
-            bins[(group, min(int(stated * 10), 9))].append((stated, outcome))
+            bins[(group, _decile(stated))].append((stated, outcome))
     return sum(1 for cases in bins.values() if len(cases) >= MARK_CASES
                and abs(sum(p for p, _ in cases) - sum(h for _, h in cases)) > MARK_POINTS * len(cases))
 
