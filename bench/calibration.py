@@ -206,7 +206,7 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
     bucket = (d.id, d.fulfillment, mp)
     num, den = mine.window(bucket, first, end)
     today = at.date()
-    history_from = min(first, today - HISTORY_DAYS * DAY)
+    history_from = min(first, today - HISTORY_DAYS[d.id] * DAY)
     series = DaySeries(mine.series(bucket, history_from, today))
     unattributed = recent_claims = granted = 0
     if d.id == "odr":

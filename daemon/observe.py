@@ -39,7 +39,7 @@ def observations(
     (still_reading) are marked as not yet seen whole, to be judged on Amazon's report."""
     out = []
     for marketplace_id in sorted(marketplaces):
-        first = at.date() - timedelta(days=HISTORY_DAYS)
+        first = at.date() - timedelta(days=HISTORY_DAYS["odr"])  # feedback and claims: ODR's history
         feedback = _negative_feedback(session, account, marketplace_id, first)
         ages = _defect_ages(session, account, marketplace_id, first, feedback)
         removals = _removals(feedback)
@@ -64,7 +64,8 @@ def _observe(
     today = at.date()
     first, end = d.window.days(today)
     num, den = window_counts(session, account, marketplace_id, d.id, d.fulfillment, first, end)
-    series = _series(session, account, marketplace_id, d.id, d.fulfillment, min(first, today - timedelta(days=HISTORY_DAYS)), today)
+    history_from = min(first, today - timedelta(days=HISTORY_DAYS[d.id]))
+    series = _series(session, account, marketplace_id, d.id, d.fulfillment, history_from, today)
     amazon = latest_amazon(session, account, marketplace_id, d.id, d.fulfillment)
     if amazon is not None:
         details = json.loads(amazon.details or "{}")
