@@ -113,7 +113,7 @@ def run_account(member: Member, chances: Chances | None = None,
                 metrics: Sequence[MetricDefinition] = METRICS) -> AccountResult:
     """Evaluate one generated account day by day, as the daemon would after each day's complete sync; only `metrics`
     (all by default: a subset makes the counts of notifications and breaches that subset's)."""
-    local, amazon = _changes(member)
+    local, amazon = account_views(member)
     profile = member.profile
     monitor_from = START + profile.monitor_from_day * DAY
     # Amazon's figure from the installation day, so a breach already there is not a crossing; evaluations the day after.
@@ -278,7 +278,7 @@ def _defect_events(local) -> list[tuple[datetime, tuple[str, str], date, int, in
     return events
 
 
-def _changes(member: Member):
+def account_views(member: Member):
     """Both views' bucket changes, cached on disk: generating the large sellers is most of a run's time."""
     sources = "".join((Path(__file__).parent / name).read_text() for name in ("observer.py", "family.py"))
     sources += (Path(__file__).parent.parent / "daemon/simulator/generator.py").read_text()

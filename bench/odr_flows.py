@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from alerts.metrics.definitions import definition
-from bench.calibration import DAY, FAMILY_SIZE, Case, _changes
+from bench.calibration import DAY, FAMILY_SIZE, Case, account_views
 from bench.family import family
 
 DAYS = 14
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
                  and c.at + DAYS * DAY <= end]
         if not cases:
             continue
-        local, amazon = _changes(members[r.name])
+        local, amazon = account_views(members[r.name])
         gained, lost = flows(cases, amazon)
         count, entered, left = count + len(cases), entered + gained, left + lost
         removed += flows(cases, local)[1]  # the daemon's own view loses only negative feedback (removed)
