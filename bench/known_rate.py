@@ -1,10 +1,12 @@
 """Is the breach model right when the seller's rate is known? Steady sellers with no episode, one late-shipment rate
 evaluated as bench/calibration.py does, with the model's belief about the rate replaced by the rate the seller's
-shipments actually had: `python -m bench.known_rate [--metric lsr_30d|lsr_10d] [--accounts N] [--volume ORDERS]
+shipments are drawn at: `python -m bench.known_rate [--metric lsr_30d|lsr_10d] [--accounts N] [--volume ORDERS]
 [--rate SHARE] [--jobs N]`.
 
 The calibration bench cannot tell a wrong belief from a wrong machinery (volumes, Amazon's reporting, the window):
-both show as a decile off. Here the belief is exact, so a decile off is the machinery's.
+both show as a decile off. Here the belief is exact, so a decile off is the machinery's. The rate is the one drawn
+at, not the share each seller's shipments had over its life: that share ties the days to come to the days seen (a
+window with many late shipments leaves fewer for the rest), which no seller's future does.
 """
 from __future__ import annotations
 
@@ -63,10 +65,9 @@ def rate_known(rate: float) -> Iterator[None]:
 
 
 def run_known(member: Member, d: MetricDefinition) -> tuple[AccountResult, float]:
-    """The account evaluated with its realised rate known, and that rate."""
-    rate = realised_rate(member)
-    with rate_known(rate):
-        return run_account(member, metrics=[d]), rate
+    """The account evaluated with the rate its shipments were drawn at known, and the rate they had."""
+    with rate_known(member.profile.rates.late_ship):
+        return run_account(member, metrics=[d]), realised_rate(member)
 
 
 def render(results: list[AccountResult], rates: list[float], d: MetricDefinition, volume: float, rate: float) -> str:
