@@ -48,10 +48,10 @@ new day without new data moves nothing but the calendar):
    after it appears; past-due unshipped orders count from the fourth day, as late shipments of their ship-by
    day's age. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
    Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); so
-   does it for the shipments of ship-by days to come confirmed early, and the shares are for the rest. ODR's
-   defects are shown when F says: Amazon's report shows feedback 48 h after the daemon sees it but a claim from its filing,
-   days before the grant the daemon sees, and the two are taken to cancel. The chance is that of
-   Amazon's figure, the one that suspends.
+   does it for the shipments of ship-by days to come confirmed early, and the shares are for the rest, of which none
+   is in the next three reports. ODR's defects are shown when F says: Amazon's report shows feedback 48 h after the
+   daemon sees it but a claim from its filing, days before the grant the daemon sees, and the two are taken to cancel.
+   The chance is that of Amazon's figure, the one that suspends.
 
 Days are anchor days of METRICS.md windows; `series` holds every known day before `today`.
 """
@@ -69,7 +69,7 @@ from threadpoolctl import threadpool_limits
 from alerts.lag import DefectAges, learned_profile, profile_cdf
 from alerts.removal import Removals, learned_removals
 from alerts.series import DaySeries
-from alerts.unreported import Unreported
+from alerts.unreported import SHIPPING_REPORT_LAG, Unreported
 from alerts.metrics.definitions import MetricDefinition
 
 # The model's products are a few hundred paths by a few dozen days: more BLAS threads than one only spin and take a
@@ -292,10 +292,15 @@ class _Model:
         self.rest_volume = np.where(self.future, self.volume, 0.0)
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.confirmed, shown = _confirmed_ahead(self.days, self.future, unreported, horizon)
-            shown = shown * self.windows
-            self.confirmed_seen = shown.sum(axis=1)
+            self.confirmed_seen = (shown * self.windows).sum(axis=1)
+            # The rest are the orders not confirmed yet, and Amazon shows none of them before 72 hours after its
+            # confirmation: none in the next three reports, then the share of a day's orders Amazon shows at each
+            # age beyond the share confirmed by now (the share shown three days on). Taken instead as the expected
+            # share less the confirmed ones, some were in reports that cannot hold them yet, and a window that was
+            # over the limit on the third day was taken as under it.
             self.rest_volume = np.maximum(self.rest_volume - self.confirmed, 0.0)
-            rest_seen = (self.orders_seen * self.volume[None, :] - shown) / np.maximum(self.rest_volume, 1e-12)[None, :]
+            confirmed_share = _share_at(orders_shown, SHIPPING_REPORT_LAG // timedelta(days=1) - self.offsets)
+            rest_seen = (self.orders_seen - confirmed_share[None, :]) / np.maximum(1 - confirmed_share, 1e-12)[None, :]
             self.orders_seen = np.where(self.future[None, :], np.clip(rest_seen, 0.0, 1.0) * self.windows,
                                         self.orders_seen)
         # Today's anchor day is drawn like the days to come (its orders are Poisson, none known), so none of its

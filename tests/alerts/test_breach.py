@@ -83,10 +83,21 @@ def test_todays_orders_may_still_ship_late():
     # 100 orders a day, 1% shipped late for months and 28 late in the last five ship-by days. Amazon's 10-day window
     # on the fifth day holds those five days, today's ship-by day (whose late shipments it shows from then on) and
     # the orders of the next days: 28 late of about 774, where 31 are over 4%. Only today's orders can bring the rest.
+    # Of the orders due today and tomorrow, those already shipped early are known, as the daemon gives them.
     counts = {TODAY - timedelta(days=k): (1, 100) for k in range(6, 121)}
     counts |= {TODAY - timedelta(days=k): (late, 100) for k, late in zip(range(1, 6), (6, 5, 6, 5, 6))}
-    ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False)
+    early = {(TODAY, 2): (0, 16), (TODAY, 3): (0, 42), (TODAY + timedelta(days=1), 3): (0, 16)}
+    ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False, unreported=early)
     assert ahead.within(4) < 0.02 and ahead.within(5) > 0.2, ahead.by_day[:6]
+
+
+def test_orders_not_confirmed_yet_are_in_none_of_amazons_next_three_reports():
+    # 10 orders a day, 3 late seven days ago, none confirmed early: a seller who ships on the ship-by day. Amazon's
+    # report shows a shipment 72 hours after its confirmation, so on the third day its 10-day window holds the seven
+    # known days alone, 3 of 70: over 4%, whatever the orders of today and tomorrow.
+    counts = {TODAY - timedelta(days=k): (0, 10) for k in range(1, 121)} | {TODAY - timedelta(days=7): (3, 10)}
+    ahead = outlook(DaySeries(counts), LSR, TODAY, 30, key="mp", screen=False)
+    assert ahead.within(2) == 0.0 and ahead.within(3) == 1.0
 
 
 def test_a_backlog_whose_latest_late_orders_have_not_shipped_yet_is_still_a_backlog():
