@@ -33,7 +33,7 @@ from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import ORIGINAL_SIZE, Member, family
 from bench.point_forecast import project
-from bench.observer import AMAZON_CLAIMS, OVERDUE, account_changes, sweep
+from bench.observer import AMAZON_CLAIMS, OVERDUE, Change, account_changes, sweep
 from daemon.app import policy_of, thresholds_of
 from daemon.clock import format_instant
 from daemon.config import default_config
@@ -278,8 +278,9 @@ def _defect_events(local) -> list[tuple[datetime, tuple[str, str], date, int, in
     return events
 
 
-def account_views(member: Member):
-    """Both views' bucket changes, cached on disk: generating the large sellers is most of a run's time."""
+def account_views(member: Member) -> tuple[list[Change], list[Change]]:
+    """The daemon's and Amazon's views as bucket changes, cached on disk: generating the large sellers is most of a
+    run's time."""
     sources = "".join((Path(__file__).parent / name).read_text() for name in ("observer.py", "family.py"))
     sources += (Path(__file__).parent.parent / "daemon/simulator/generator.py").read_text()
     digest = hashlib.sha256(f"{member.profile!r}{member.seed}{sources}".encode()).hexdigest()[:16]
