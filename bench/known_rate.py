@@ -25,7 +25,6 @@ from bench.family import HISTORY_DAYS, MONITORED_DAYS, Member
 from bench.observer import sweep
 from daemon.simulator.generator import START, Profile, Rates
 
-LATE_SHIPMENT_METRICS = ("lsr_30d", "lsr_10d")
 FIRST_SEED = 90_000  # seeds no account of the calibration family uses
 AFN_SHARE = 0.2
 KNOWN = 1e7  # pseudo-orders behind the known rate: a Beta this strong is the rate itself on every path
@@ -88,7 +87,7 @@ def render(results: list[AccountResult], rates: list[float], d: MetricDefinition
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.known_rate")
-    parser.add_argument("--metric", choices=LATE_SHIPMENT_METRICS, default="lsr_30d")
+    parser.add_argument("--metric", choices=sorted(breach.REPORTED_FROM_SHIPMENTS), default="lsr_30d")
     parser.add_argument("--accounts", type=int, default=120)
     parser.add_argument("--volume", type=float, default=2.0, help="orders a day (a fifth of them fulfilled by Amazon)")
     parser.add_argument("--rate", type=float, default=0.015, help="the share of seller-fulfilled orders shipped late")
