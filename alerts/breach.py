@@ -85,7 +85,15 @@ threadpool_limits(limits=1, user_api="blas")
 HISTORY_DAYS = {"odr": 120, "cr_7d": 240, "lsr_10d": 240, "lsr_30d": 240, "vtr_30d": 240, "otdr_14d": 240}
 PATHS = 400
 SCREEN_PATHS = 48  # a first, small run: when none of its paths breaches, the metric is safe for the horizon
-VOLUME_DAYS = 14
+# The volume to come is the mean since the volume last changed, weighed over where that was: any day from a week to
+# `VOLUME_DAYS` back, each a priori `VOLUME_CHANGE_HAZARD` likely, each weighed by how well one Poisson mean before it
+# and another since explain the days. Taken as the last 14 days' mean, a seller of 1.6 orders a day was taken to have
+# 2.1 after a busy fortnight, its 30-day late-shipment window to grow where it shrank; with the rate known, its chances
+# strayed from those of the generating process by 0.0017 in mean square, against 0.0008 (README). A week at least, so
+# a weekday's dip is not taken for a change.
+VOLUME_DAYS = 56
+VOLUME_MIN_DAYS = 7
+VOLUME_CHANGE_HAZARD = 1 / 60
 # How far back a change of rate is considered. An episode that began before the last two weeks is still one: with 14
 # days, an episode 16 days old was explained as the account's long-run rate on some days and not others.
 CHANGE_DAYS = 45
@@ -164,6 +172,12 @@ CLAIM_DECIDED_DAYS = 7
 # day's orders alone, a window with 2 late shipments in 52 orders (over 4% at 50) was taken to shrink to 50 within
 # three days (89%), where the early shipments the daemon had seen kept it at 52, as it stayed.
 REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
+# The orders of the next ship-by days are mostly bought already: the daemon knows how many are still unshipped, and the
+# share of a ship-by day's orders bought by now is the seller's handling time, read from its last `SHIP_LEAD_DAYS` of
+# orders. Only the orders still to be bought are drawn. Drawn as a whole day's, a seller with two days' handling had
+# two days of its window drawn that were known: a window of 54 orders and 2 late shipments, over the limit at 50, whose
+# next two ship-by days held no order, was told 18% where it crossed five days later (README).
+SHIP_LEAD_DAYS = 28
 
 
 def recent_open_claims(open_now: int, reported_then: int, granted_then: int) -> int:
@@ -217,7 +231,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
             key: str = "", open_claims: int = 0, recent_claims: int = 0, granted_claims: int = 0,
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
-            unreported: Unreported | None = None, order_quantities: Mapping[int, int] | None = None) -> Outlook:
+            unreported: Unreported | None = None, order_quantities: Mapping[int, int] | None = None,
+            pending: Mapping[date, int] | None = None, ship_leads: Mapping[int, int] | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR
     defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date
     (late-shipment rates); `removals` the account's ODR defects removed, by the day they appeared and how long after
@@ -226,12 +241,14 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     daemon cannot tie to an order (1 above), `recent_claims` how many of them came in the last `RECENT_CLAIMS_DAYS`,
     `granted_claims` the claims and chargebacks of the same window the daemon saw granted;
     `order_quantities` the seller's recent orders by their units, for a metric that counts units (on-time delivery;
-    none: every unit alone). With `screen`, a first small run whose paths never breach settles it at 0; a metric near
+    none: every unit alone); `pending` the unshipped orders of ship-by days to come, by that day, and `ship_leads` the
+    seller's last `SHIP_LEAD_DAYS` of orders by the days from their purchase day to their ship-by day (late-shipment
+    rates; none: those days' orders are drawn as the days after them). With `screen`, a first small run whose paths never breach settles it at 0; a metric near
     its limit is never screened, since 0 breaches in 48 paths still allows a chance of a few percent, which is what a
     seller with a warning needs to know."""
     claims = _OpenClaims(open_claims, max(0, min(recent_claims, open_claims)), granted_claims)
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
-                   unreported or {}, _OrderSizes.of(order_quantities or {}))
+                   unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, ship_leads or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -241,7 +258,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, open_claims: _OpenClaims,
                  defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals, unreported: Unreported,
-                 sizes: _OrderSizes):
+                 sizes: _OrderSizes, pending: Mapping[date, int], ship_leads: Mapping[int, int]):
         self.d, self.horizon = d, horizon
         self.sizes = sizes
         self.upper = d.limit.direction == "upper"
@@ -282,14 +299,16 @@ class _Model:
             first, end = d.window.days(today + timedelta(days=t + 1))
             self.windows[t] = [first <= a < end for a in self.days]
         # Past-due orders are late shipments of their own ship-by day: in Amazon's numerator and denominator alike.
-        self.certain = _past_due_shown(past_due, self.days, self.windows, ages)
+        self.past_due = np.array([past_due.get(a, 0) for a in self.days], dtype=np.int64)
+        self.past_due_shown = _past_due_shown(self.horizon, ages)
         orders_shown, defects_shown = AMAZON_SEES[d.id]
-        self.orders_seen = self.windows * _share_at(orders_shown, ages)  # [t, j]: expected share Amazon counts
+        self.order_shown = _share_at(orders_shown, ages)  # [t, j]: the share of day j's orders Amazon has shown
         # Orders of days to come: those already confirmed (`confirmed`, shown on days the daemon knows) and the rest,
         # drawn, of which Amazon shows what the measured share still adds.
         self.confirmed = np.zeros(len(self.days))
         self.confirmed_seen = np.zeros(horizon)  # [t]: confirmed orders in the window Amazon shows on day today + t + 1
         self.rest_volume = np.where(self.future, self.volume, 0.0)
+        self.pending = np.zeros(len(self.days), dtype=np.int64)  # [j]: bought, not shipped yet: known, not drawn
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.confirmed, shown = _confirmed_ahead(self.days, self.future, unreported, horizon)
             self.confirmed_seen = (shown * self.windows).sum(axis=1)
@@ -298,11 +317,16 @@ class _Model:
             # age beyond the share confirmed by now (the share shown three days on). Taken instead as the expected
             # share less the confirmed ones, some were in reports that cannot hold them yet, and a window that was
             # over the limit on the third day was taken as under it.
-            self.rest_volume = np.maximum(self.rest_volume - self.confirmed, 0.0)
+            if ship_leads:
+                self.pending = np.array([pending.get(a, 0) if ahead else 0 for a, ahead in zip(self.days, self.future)],
+                                        dtype=np.int64)
+                self.rest_volume = self.rest_volume * (1 - _bought_share(ship_leads, self.offsets))
+            else:
+                self.rest_volume = np.maximum(self.rest_volume - self.confirmed, 0.0)
             confirmed_share = _share_at(orders_shown, SHIPPING_REPORT_LAG // timedelta(days=1) - self.offsets)
-            rest_seen = (self.orders_seen - confirmed_share[None, :]) / np.maximum(1 - confirmed_share, 1e-12)[None, :]
-            self.orders_seen = np.where(self.future[None, :], np.clip(rest_seen, 0.0, 1.0) * self.windows,
-                                        self.orders_seen)
+            rest_seen = (self.order_shown - confirmed_share[None, :]) / np.maximum(1 - confirmed_share, 1e-12)[None, :]
+            self.order_shown = np.where(self.future[None, :], np.clip(rest_seen, 0.0, 1.0), self.order_shown)
+        self.orders_seen = self.windows * self.order_shown  # [t, j]: expected share Amazon counts
         # Today's anchor day is drawn like the days to come (its orders are Poisson, none known), so none of its
         # defects are seen yet; a step profile's F(0) = 1 gave today's orders no late shipment on any path.
         self.shown_now = np.where(self.future, 0.0, self.lag_cdf(ages_now))
@@ -324,12 +348,12 @@ class _Model:
             self.known_in_report = (self.known_bad @ known_seen.T,
                                     self.known_orders @ (self.orders_seen * ~self.future).T)
         p_mean = self.rate.mean_by_offset(self.offsets)  # the expected rate of each anchor day's orders
-        future_orders = self.confirmed + self.rest_volume
+        future_orders = self.confirmed + self.pending + self.rest_volume
         unseen = (self.known_orders - self.defective) + future_orders  # orders that may still show a defect
         expected = (p_mean[None, :] * self.arrivals * unseen * self.windows).sum(axis=1)
         self.mean_defects = tuple(float(x) for x in expected)
-        self.mean_orders = tuple(float(x) for x in
-                                 (self.rest_volume * self.orders_seen * self.future).sum(axis=1) + self.confirmed_seen)
+        self.mean_orders = tuple(float(x) for x in ((self.pending + self.rest_volume) * self.orders_seen
+                                                     * self.future).sum(axis=1) + self.confirmed_seen)
 
     def any_breach(self, rng: np.random.Generator, paths: int) -> bool:
         return bool(self._breached(rng, paths).any())
@@ -346,8 +370,7 @@ class _Model:
         ends = rng.geometric(self.rate.end_hazard, paths)
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         units = self.sizes.mean
-        new_orders = rng.poisson(np.broadcast_to(self.rest_volume / units,
-                                                 (paths, len(self.days))))
+        new_orders = rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days)))) + self.pending
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones; a day to come's
         # late shipments at the rate measured on all its orders, confirmed ones included)...
         unseen = np.rint(np.maximum(self.known_orders - self.defective, 0) / units) + self.confirmed
@@ -360,16 +383,27 @@ class _Model:
             arrived = eventual @ (share * self.windows).T
         else:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
-        orders = (new_orders * units) @ (self.orders_seen * self.future).T + self.confirmed_seen
+        orders = self._orders_shown(rng, new_orders) * units + self.confirmed_seen
         known_bad, known_orders = self.known_in_report
         claims = self._claims_counted(rng, paths) if self.claims.any() else 0.0
-        bad = known_bad[None, :] + claims + arrived + self.certain - self._removed(rng, paths)
-        den = known_orders[None, :] + orders + self.certain
+        certain = self._past_due_counted(rng, paths)
+        bad = known_bad[None, :] + claims + arrived + certain - self._removed(rng, paths)
+        den = known_orders[None, :] + orders + certain
         num = bad if self.upper else den - bad
         q, limit_p = self.d.limit.q, self.d.limit.p
         if self.upper:
             return (den > 0) & (num * q >= den * limit_p)
         return (den > 0) & (num * q < den * limit_p)
+
+    def _orders_shown(self, rng: np.random.Generator, new_orders: np.ndarray) -> np.ndarray:
+        """[path, t]: of the days to come's orders not confirmed yet, those in the window Amazon shows on day today +
+        t + 1, each shown whole on a day drawn as the day's orders are shown. Taken as the expected share, a window one
+        order from the limit was never there: 3 unshipped orders half shown made it 25.5 orders where half the time it
+        held 25 or fewer."""
+        shares = self.order_shown * self.future[None, :]
+        if np.all((shares == 0) | (shares == 1)):
+            return new_orders @ (shares * self.windows).T
+        return _drawn_day_by_day(rng, new_orders, shares, self.windows)
 
     def _claims_counted(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: the open claims in the window Amazon shows on day today + t + 1, less the recent ones denied or
@@ -381,6 +415,14 @@ class _Model:
         decided = np.minimum(np.arange(1, self.horizon + 1) / CLAIM_DECIDED_DAYS, 1.0)
         shares = np.broadcast_to(decided[:, None], (self.horizon, len(self.days)))
         return counted - _drawn_day_by_day(rng, leaving, shares, self.windows)
+
+    def _past_due_counted(self, rng: np.random.Generator, paths: int) -> np.ndarray:
+        """[path, t]: the past-due orders in the window Amazon shows on day today + t + 1, each shown whole on a day
+        drawn as a late shipment of its ship-by day is."""
+        if not self.past_due.any():
+            return np.zeros((paths, self.horizon))
+        totals = np.broadcast_to(self.past_due, (paths, len(self.days)))
+        return _drawn_day_by_day(rng, totals, self.past_due_shown, self.windows)
 
     def _removed(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: known defects gone from the window Amazon shows on day today + t + 1 (feedback removed)."""
@@ -405,13 +447,11 @@ def _drawn_day_by_day(rng: np.random.Generator, totals: np.ndarray, shares: np.n
     return counted
 
 
-def _past_due_shown(past_due: Mapping[date, int], days: list[date], windows: np.ndarray,
-                    ages: np.ndarray) -> np.ndarray:
-    """[t]: the past-due orders in the window Amazon shows on day today + t + 1: none before they can have shipped
-    and been reported, then as a late shipment of their ship-by day's age is shown, until that day leaves the window."""
-    counts = np.array([past_due.get(a, 0) for a in days], dtype=float)
-    reported = np.arange(1, len(windows) + 1)[:, None] >= PAST_DUE_FROM_DAY
-    return (windows * reported * _share_at(LATE_SHIPMENT_SHOWN[1], ages)) @ counts
+def _past_due_shown(horizon: int, ages: np.ndarray) -> np.ndarray:
+    """[t, j]: the share of anchor day j's past-due orders Amazon shows on day today + t + 1: none before they can
+    have shipped and been reported, then as a late shipment of their ship-by day's age is shown."""
+    reported = np.arange(1, horizon + 1)[:, None] >= PAST_DUE_FROM_DAY
+    return reported * _share_at(LATE_SHIPMENT_SHOWN[1], ages)
 
 
 def _shipments_in_report(days: list[date], known_bad: np.ndarray, known_orders: np.ndarray, windows: np.ndarray,
@@ -563,6 +603,14 @@ def _spread(share: dict[date, float], count: int, window: tuple[date, date]) -> 
     if count <= 0 or total <= 0:
         return {}
     return {a: count * x / total for a, x in share.items() if x > 0}
+
+
+def _bought_share(ship_leads: Mapping[int, int], offsets: np.ndarray) -> np.ndarray:
+    """[j]: the share of the orders of the ship-by day `offsets[j]` days from today bought before today, as the
+    seller's recent orders' leads (days from purchase day to ship-by day) say; 0 for days gone."""
+    total = sum(ship_leads.values())
+    return np.array([sum(n for lead, n in ship_leads.items() if lead > offset) / total if offset >= 0 else 0.0
+                     for offset in offsets])
 
 
 def _share_at(shown: tuple[float, ...], ages: np.ndarray) -> np.ndarray:
@@ -723,8 +771,7 @@ _lgamma = np.vectorize(math.lgamma, otypes=[float])
 
 def _volumes(history: dict[date, tuple[int, int]], today: date, days: list[date]) -> np.ndarray:
     """Expected orders on each anchor day: the recent mean, with a weekday factor where the history supports it."""
-    recent = [history.get(today - timedelta(days=k), (0, 0))[1] for k in range(1, VOLUME_DAYS + 1)]
-    mean = sum(recent) / VOLUME_DAYS
+    mean = _volume_since_change(history, today)
     factors = [1.0] * 7
     span = [today - timedelta(days=k) for k in range(1, WEEKDAY_MIN_DAYS + 1)]
     if mean >= WEEKDAY_MIN_VOLUME and sum(1 for a in span if a in history) >= WEEKDAY_MIN_DAYS:
@@ -734,3 +781,26 @@ def _volumes(history: dict[date, tuple[int, int]], today: date, days: list[date]
             observed = sum(same) / len(same) / overall if overall else 1.0
             factors[weekday] = (len(same) * observed + len(same) * 1.0) / (2 * len(same))  # halfway toward flat
     return np.array([mean * factors[a.weekday()] for a in days])
+
+
+def _volume_since_change(history: dict[date, tuple[int, int]], today: date) -> float:
+    """The expected orders a day: the mean since the volume last changed, over where that may have been (the days of
+    history up to `VOLUME_DAYS`, a change at least `VOLUME_MIN_DAYS` back; Gamma-Poisson evidence on each side)."""
+    seen = min(VOLUME_DAYS, (today - min(history)).days) if history else 0
+    counts = np.array([history.get(today - timedelta(days=k), (0, 0))[1] for k in range(1, seen + 1)], dtype=float)
+    if seen <= VOLUME_MIN_DAYS:
+        return float(counts.sum() / max(seen, 1))
+    # A weak Gamma prior at the whole span's mean, one order strong, so the evidence is the days' own.
+    a0 = 1.0
+    b0 = a0 / max(counts.mean(), 1e-9)
+    since = np.arange(VOLUME_MIN_DAYS, seen + 1)  # days since the change; `seen` is no change within the span
+    recent = np.cumsum(counts)[since - 1]
+    before = counts.sum() - recent
+
+    def evidence(total: np.ndarray, days: np.ndarray) -> np.ndarray:
+        return a0 * math.log(b0) - math.lgamma(a0) + _lgamma(a0 + total) - (a0 + total) * np.log(b0 + days)
+
+    log_weight = since * math.log(1 - VOLUME_CHANGE_HAZARD) + evidence(recent, since) \
+        + np.where(since < seen, math.log(VOLUME_CHANGE_HAZARD) + evidence(before, seen - since), 0.0)
+    weights = np.exp(log_weight - log_weight.max())
+    return float(weights @ ((a0 + recent) / (b0 + since)) / weights.sum())

@@ -21,7 +21,9 @@ from daemon.clock import parse_instant
 from daemon.simulator.amazon import Lags
 
 DAY = timedelta(days=1)
-OVERDUE = "overdue_unshipped"  # not a metric: unshipped seller-fulfilled orders past their ship-by date
+UNSHIPPED = "unshipped"  # not a metric: seller-fulfilled orders bought and not shipped or cancelled, by ship-by day
+SHIP_LEAD = "ship_lead"  # not a metric: seller-fulfilled orders by purchase day, its fulfillment slot the days from
+# the purchase day to the ship-by day
 AMAZON_CLAIMS = "amazon_claims"  # not a metric: orders with a counting claim or chargeback in Amazon's view
 Key = tuple[str, str, str]  # metric, fulfillment, marketplace
 Change = tuple[datetime, Key, date, int, int]  # instant, bucket, anchor day, numerator delta, denominator delta
@@ -67,7 +69,7 @@ def order_changes(events: list[tuple[datetime, dict[str, Any]]], lags: Lags | No
                 out.append((seen, bucket[0], bucket[1], new[0] - old[0], new[1] - old[1]))
         previous = current
     if lags is None:
-        out.extend(state.overdue_changes())
+        out.extend(state.unshipped_changes())
     return out
 
 
@@ -136,17 +138,18 @@ class _OrderState:
             out[((AMAZON_CLAIMS, o["channel"], self.marketplace), facts.purchase_at.date())] = (1, 0)
         return out
 
-    def overdue_changes(self) -> list[Change]:
-        """+1 when the ship-by date passes with the order unshipped, -1 when it ships or is cancelled afterwards."""
+    def unshipped_changes(self) -> list[Change]:
+        """+1 on the ship-by day when the order is bought, -1 when it ships or is cancelled; and the order's lead
+        (SHIP_LEAD), on its purchase day."""
         if self.order["channel"] != "MFN":
             return []
+        bought = parse_instant(self.order["purchase_date"])
+        lead = (self.ship_by.date() - bought.date()).days
+        out: list[Change] = [(bought, (UNSHIPPED, "MFN", self.marketplace), self.ship_by.date(), 1, 1),
+                             (bought, (SHIP_LEAD, str(lead), self.marketplace), bought.date(), 0, 1)]
         ended = min((t for t in (self.shipped_at, self.cancelled_at) if t is not None), default=None)
-        if ended is not None and ended <= self.ship_by:
-            return []
-        key = (OVERDUE, "MFN", self.marketplace)
-        out: list[Change] = [(self.ship_by, key, self.ship_by.date(), 1, 1)]
         if ended is not None:
-            out.append((ended, key, self.ship_by.date(), -1, -1))
+            out.append((ended, (UNSHIPPED, "MFN", self.marketplace), self.ship_by.date(), -1, -1))
         return out
 
 

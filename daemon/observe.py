@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
-from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
+from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, SHIP_LEAD_DAYS, recent_open_claims
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from alerts.series import DaySeries
@@ -45,11 +45,12 @@ def observations(
         removals = _removals(feedback)
         # Read once for the longest late-shipment window; each window takes its own days.
         lsr_first = min(d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS)
-        past_due = _past_due(session, account, marketplace_id, at, lsr_first)
+        unshipped = _unshipped(session, account, marketplace_id, at, lsr_first)
         shipments = _unreported_shipments(session, account, marketplace_id, at, lsr_first)
+        leads = _ship_leads(session, account, marketplace_id, at)
         for definition in METRICS:
-            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, past_due,
-                           shipments)
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, unshipped,
+                           shipments, leads)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -59,7 +60,7 @@ def observations(
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
     defect_ages: dict[str, dict[tuple[date, int], int]], removals: dict[str, dict[tuple[date, int], int]],
-    past_due_lsr: dict[date, int], unreported_lsr: Unreported,
+    unshipped_lsr: dict[date, int], unreported_lsr: Unreported, leads_lsr: dict[int, int],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -79,8 +80,10 @@ def _observe(
         granted, _ = window_counts(session, account, marketplace_id, GRANTED_CLAIMS, d.fulfillment, first, end)
         unattributed = max(0, reported - granted)
         recent_claims = _recent_claims(session, account, marketplace_id, d, at, unattributed)
-    past_due = {day: n for day, n in past_due_lsr.items() if day >= first} if d.id in LSR_METRICS else {}
-    unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if d.id in LSR_METRICS else {}
+    lsr = d.id in LSR_METRICS
+    past_due = {day: n for day, n in unshipped_lsr.items() if first <= day < today} if lsr else {}
+    pending = {day: n for day, n in unshipped_lsr.items() if day >= today} if lsr else {}
+    unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if lsr else {}
     whole_from = None
     order_quantities: dict[int, int] = {}
     if d.id == "otdr_14d":
@@ -94,7 +97,7 @@ def _observe(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
         unattributed=unattributed, recent_claims=recent_claims, granted_claims=granted, past_due=past_due,
-        unreported=unreported,
+        unreported=unreported, pending=pending, ship_leads=leads_lsr if lsr else {},
         amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
@@ -215,19 +218,33 @@ def latest_amazon(session: Session, account: str, marketplace_id: str, metric: s
     ).first()
 
 
-def _past_due(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> dict[date, int]:
-    """Unshipped seller-fulfilled orders past their ship-by date, by that date: they can only end late or cancelled
-    (METRICS.md §2)."""
+def _unshipped(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> dict[date, int]:
+    """Unshipped seller-fulfilled orders by ship-by date: those past it can only end late or cancelled (METRICS.md
+    §2); those of the days to come are that many of those days' orders known already (alerts/breach.py)."""
     o = m.Order
     first_instant = datetime.combine(window_first, datetime.min.time(), tzinfo=at.tzinfo)
     ship_by = session.scalars(
         select(o.latest_ship_at).where(
             o.account == account, o.channel == "MFN", o.status.in_(("Unshipped", "Pending", "PartiallyShipped")),
-            o.marketplace_id == marketplace_id, o.latest_ship_at < at, o.latest_ship_at >= first_instant,
+            o.marketplace_id == marketplace_id, o.latest_ship_at >= first_instant,
             o.cancelled_at.is_(None), o.ship_confirmed_at.is_(None),
         )
     )
     return dict(Counter(instant.date() for instant in ship_by))  # the ship-by day, as a late shipment is dated
+
+
+def _ship_leads(session: Session, account: str, marketplace_id: str, at: datetime) -> dict[int, int]:
+    """The seller-fulfilled orders bought in the last SHIP_LEAD_DAYS by the days from purchase day to ship-by day: how
+    much of a coming ship-by day's orders is bought by now."""
+    o = m.Order
+    rows = session.execute(
+        select(o.purchase_at, o.latest_ship_at).where(
+            o.account == account, o.channel == "MFN", o.marketplace_id == marketplace_id,
+            o.purchase_at >= at - SHIP_LEAD_DAYS * timedelta(days=1), o.purchase_at < at,
+            o.latest_ship_at.is_not(None),
+        )
+    ).all()
+    return dict(Counter((ship_by.date() - bought.date()).days for bought, ship_by in rows))
 
 
 def _unreported_shipments(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> Unreported:

@@ -52,11 +52,12 @@ def test_past_due_orders_whose_ship_by_day_leaves_the_window_before_amazon_shows
     assert leaving.within(8) == 0.0 and staying.within(4) == 1.0
 
 
-def test_yesterdays_past_due_orders_are_half_shown_on_the_fourth_day():
-    # As late shipments of yesterday's ship-by day: half confirmed today and reported on the fourth day, the rest a
-    # day later. 3 of about 80 is under 4%, all 6 over it.
+def test_yesterdays_past_due_orders_are_each_shown_on_the_fourth_day_half_the_time():
+    # As late shipments of yesterday's ship-by day: each confirmed today and reported on the fourth day with a chance
+    # of 0.49, or a day later. 4 or more of the 6 (over 4% of about 84) come on the fourth day 33% of the time; taken
+    # as 2.9 expected late shipments on every path, never.
     ahead = outlook(steady(10, 0), LSR, TODAY, 30, key="mp", past_due={TODAY - timedelta(days=1): 6})
-    assert ahead.within(4) < 0.05 and ahead.within(5) == 1.0
+    assert ahead.within(3) == 0.0 and 0.25 < ahead.within(4) < 0.42 and ahead.within(5) == 1.0
 
 
 def test_late_shipments_confirmed_yesterday_breach_on_the_day_amazons_report_shows_them():
