@@ -18,8 +18,11 @@ new day without new data moves nothing but the calendar):
    whose defects appear in those days, so a run of claims shows as one; it goes on for the orders after Amazon's
    window, whose claims Amazon reports later, as far as the window's claims stayed unseen (`granted_claims`). A recent
    claim is still undecided: one that ends denied or withdrawn leaves Amazon's figure (`RECENT_CLAIMS_LEAVING`).
-2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean of the last
-   `VOLUME_DAYS` days, times a weekday factor when four weeks of history support it (shrunk toward 1).
+2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean since the volume last changed
+   (weighed over where that may have been, up to `VOLUME_DAYS` back), times a weekday factor when four weeks of
+   history support it (shrunk toward 1). For the late-shipment rates, the orders of the next ship-by days bought
+   already are known: those unshipped (`pending`) are counted, not drawn, and only the share the seller's handling
+   time (`ship_leads`) leaves to be bought is drawn.
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
    Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
    `PRIOR_DEFECTS` pseudo-defects at the metric's `PRIOR_SHARE_OF_LIMIT` of the limit, so a window with few orders
@@ -43,10 +46,10 @@ new day without new data moves nothing but the calendar):
 5. **Amazon's publication.** Amazon's window moves with its publication day, but the facts in it trail
    by its reporting lag (METRICS.md, "Amazon's cadence": 48 h for defects, 72 h for shipping facts):
    the share of a day's orders and of its defects Amazon counts at each age is `AMAZON_SEES` (expected
-   shares for orders and for defects already known; defects still to come are drawn day by day with
-   them); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
-   after it appears; past-due unshipped orders count from the fourth day, as late shipments of their ship-by
-   day's age. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
+   shares for defects already known; the orders and defects still to come are drawn day by day with
+   them, each whole); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
+   after it appears; past-due unshipped orders count from the fourth day, each whole on a day drawn as a late
+   shipment of its ship-by day's age is shown. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
    Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); so
    does it for the shipments of ship-by days to come confirmed early, and the shares are for the rest, of which none
    is in the next three reports. ODR's defects are shown when F says: Amazon's report shows feedback 48 h after the
@@ -144,9 +147,10 @@ AMAZON_SEES = {"odr": ((1.0,), None), "cr_7d": ((0.0, 1.0), (0.0, 0.37, 0.98, 1.
 # a crossing within three days came true a third of the time on the tuning accounts.
 ODR_REPORT_LAG_DAYS = 0
 # Past-due unshipped orders reach the late-shipment rate once shipped (today at the earliest), and Amazon's report 72 h
-# after that: from the fourth day on, in the share a late shipment of their ship-by day's age is shown, until that
-# day leaves the window. All taken as yesterday's, they counted in full on the fourth day, where Amazon shows half of
-# yesterday's, and a day too long for older ones: 1.8 points too much on each of those days on near-limit sellers.
+# after that: from the fourth day on, each on a day drawn as a late shipment of their ship-by day's age is shown,
+# until that day leaves the window. All taken as yesterday's, they counted in full on the fourth day, where Amazon
+# shows half of yesterday's, and a day too long for older ones: 1.8 points too much on each of those days on
+# near-limit sellers.
 PAST_DUE_FROM_DAY = 4
 # Open claims that Amazon's count gained in this many days were filed in them, on the orders whose defects appear then
 # (each day's share of the lag profile in those days). Spread over the whole window as a rate, a run of claims on a

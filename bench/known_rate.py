@@ -1,10 +1,12 @@
 """Is the breach model right when the seller's rate is known? Steady sellers with no episode, one late-shipment rate
 evaluated as bench/calibration.py does, with the model's belief about the rate replaced by the rate the seller's
 shipments are drawn at: `python -m bench.known_rate [--metric lsr_30d|lsr_10d] [--accounts N] [--volume ORDERS]
-[--rate SHARE] [--jobs N]`.
+[--rate SHARE] [--jobs N] [--exact]`.
 
 The calibration bench cannot tell a wrong belief from a wrong machinery (volumes, Amazon's reporting, the window):
-both show as a decile off. Here the belief is exact, so a decile off is the machinery's. The rate is the one drawn
+both show as a decile off. Here the belief is exact, so a decile off is the machinery's. What came true is itself a
+draw: with `--exact`, each evaluation's stated chance is also set beside the exact one (bench/exact_chance.py), which
+tells the machinery's error from the luck of a hundred accounts. The rate is the one drawn
 at, not the share each seller's shipments had over its life: that share ties the days to come to the days seen (a
 window with many late shipments leaves fewer for the rest), which no seller's future does.
 """
@@ -19,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from alerts import breach
+from bench import exact_chance
 from alerts.metrics.definitions import METRICS, MetricDefinition
 from bench.calibration import DAY, AccountResult, account_views, reliability, run_account
 from bench.family import HISTORY_DAYS, MONITORED_DAYS, Member
@@ -28,6 +31,7 @@ from daemon.simulator.generator import START, Profile, Rates
 FIRST_SEED = 90_000  # seeds no account of the calibration family uses
 AFN_SHARE = 0.2
 KNOWN = 1e7  # pseudo-orders behind the known rate: a Beta this strong is the rate itself on every path
+EXACT_PATHS = 3000  # the exact chance's Monte Carlo error is then under a point at any chance
 
 
 def steady_sellers(count: int, volume: float, rate: float) -> list[Member]:
@@ -63,10 +67,40 @@ def rate_known(rate: float) -> Iterator[None]:
         breach._rate_belief = believed
 
 
-def run_known(member: Member, d: MetricDefinition) -> tuple[AccountResult, float]:
-    """The account evaluated with the rate its shipments were drawn at known, and the rate they had."""
+def run_known(member: Member, d: MetricDefinition, exact: bool = False) -> tuple[AccountResult, float, list[float]]:
+    """The account evaluated with the rate its shipments were drawn at known, the rate they had, and with `exact`
+    the exact chance of each evaluation (bench/exact_chance.py; else none)."""
     with rate_known(member.profile.rates.late_ship):
-        return run_account(member, metrics=[d]), realised_rate(member)
+        result = run_account(member, metrics=[d])
+    chances = []
+    if exact:
+        orders = exact_chance.mfn_orders(member.profile, member.seed)
+        rng = np.random.default_rng(member.seed)
+        chances = [exact_chance.breach_chance(orders, member.profile, case.at, d.window.length_days,
+                                              (d.limit.p, d.limit.q), 14, EXACT_PATHS, rng) for case in result.cases]
+    return result, realised_rate(member), chances
+
+
+def against_exact(results: list[AccountResult], exact: list[list[float]]) -> list[str]:
+    """Per decile of the stated chance: cases, stated, exact and observed %, and the mean square distance of the
+    stated chances from the exact ones, over every evaluation and over those that sent a notice."""
+    lines = []
+    for name, chosen in (("every evaluation", lambda c: True), ("that sent a notice", lambda c: c.notified)):
+        rows: dict[int, list[tuple[float, float, bool]]] = {}
+        for r, chances in zip(results, exact):
+            end = r.monitor_from + r.months * 30 * DAY
+            over = set(r.breach_days.get(r.cases[0].key, ())) if r.cases else set()
+            for case, chance in zip(r.cases, chances):
+                if chosen(case) and case.at + 14 * DAY <= end:
+                    came = any(case.at + k * DAY in over for k in range(1, 15))
+                    rows.setdefault(min(int(case.p14 * 10), 9), []).append((case.p14, chance, came))
+        every = [row for decile in rows.values() for row in decile]
+        distance = float(np.mean([(stated - chance) ** 2 for stated, chance, _ in every])) if every else 0.0
+        cells = ", ".join(f"{decile * 10}-{decile * 10 + 10}%: {np.mean([s for s, _, _ in cases]) * 100:.1f} / "
+                          f"{np.mean([e for _, e, _ in cases]) * 100:.1f} / {np.mean([c for _, _, c in cases]) * 100:.1f}"
+                          f" ({len(cases)})" for decile, cases in sorted(rows.items()))
+        lines.append(f"  {name}: {cells}; mean square distance from the exact chance {distance:.5f}")
+    return lines
 
 
 def render(results: list[AccountResult], rates: list[float], d: MetricDefinition, volume: float, rate: float) -> str:
@@ -92,12 +126,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--volume", type=float, default=2.0, help="orders a day (a fifth of them fulfilled by Amazon)")
     parser.add_argument("--rate", type=float, default=0.015, help="the share of seller-fulfilled orders shipped late")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--exact", action="store_true",
+                        help="also the exact chance of each evaluation, and how far the stated ones are from it")
     args = parser.parse_args(argv)
     d = next(m for m in METRICS if m.id == args.metric)
     members = steady_sellers(args.accounts, args.volume, args.rate)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results, rates = zip(*pool.map(partial(run_known, d=d), members))
+        results, rates, exact = zip(*pool.map(partial(run_known, d=d, exact=args.exact), members))
     print(render(list(results), list(rates), d, args.volume, args.rate))
+    if args.exact:
+        print("stated / exact / observed % P(over within 14 days) (cases) per decile of the stated chance:")
+        print("\n".join(against_exact(list(results), list(exact))))
 
 
 if __name__ == "__main__":

@@ -185,6 +185,20 @@ def test_unshipped_orders_past_their_ship_by_date_are_observed_by_that_date(stor
     assert [o.overdue for o in lsr] == [3, 3]
 
 
+def test_unshipped_orders_of_ship_by_days_to_come_and_the_sellers_handling_time_are_observed(store):
+    # Bought on 1, 4 and 5 March, each due two days on; on 5 March the one due on the 7th is unshipped, the one due
+    # on the 6th shipped, the one due on the 3rd past due. The handling time counts every order bought, however it ended.
+    save(store, order(1), order(2, "Shipped", T0 + timedelta(days=3, hours=5), day=3), order(3, day=4),
+         order(4, "Canceled", T0 + timedelta(days=4, hours=2), day=4))
+    at = datetime(2026, 3, 6, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        seen = {o.definition.id: o for o in observations(session, "main", (MP,), at, frozenset())}
+    assert [(seen[m].pending, seen[m].ship_leads) for m in ("lsr_10d", "lsr_30d")] == [({date(2026, 3, 7): 1},
+                                                                                        {2: 4})] * 2
+    assert seen["lsr_30d"].past_due == {date(2026, 3, 3): 1}
+    assert seen["odr"].pending == {} and seen["odr"].ship_leads == {}
+
+
 def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
     # Ship-by 3 March 01:00 for all three; Amazon's report shows a shipment 72 hours after its confirmation.
     save(store, order(1, "Shipped", T0 + timedelta(days=1, hours=10)),  # on time, shown on 6 March

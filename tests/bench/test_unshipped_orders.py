@@ -1,0 +1,32 @@
+"""The bench reads the unshipped orders of ship-by days to come and the seller's handling time as the daemon does
+(daemon/observe.py)."""
+from datetime import date, datetime, timezone
+
+from bench.calibration import _ship_leads
+from bench.observer import UNSHIPPED, account_changes, sweep
+
+MP = "ATVPDKIKX0DER"
+
+
+def order_events(n: int, bought: str, ship_by: str, shipped: str | None) -> list[tuple[datetime, dict]]:
+    at = datetime.fromisoformat(bought)
+    events = [(at, {"type": "order", "order_id": f"111-{n:07d}-0000001", "marketplace_id": MP, "channel": "MFN",
+                    "purchase_date": bought, "latest_ship_date": ship_by, "latest_delivery_date": "2026-05-20T00:00:00Z",
+                    "quantity": 1})]
+    if shipped:
+        events.append((datetime.fromisoformat(shipped), {"type": "ship", "order_id": f"111-{n:07d}-0000001",
+                                                         "carrier": "UPS", "tracking_id": "1Z", "tracking_valid": True}))
+    return events
+
+
+def test_an_order_is_unshipped_on_its_ship_by_day_from_its_purchase_to_its_shipment_and_dates_its_lead():
+    events = order_events(1, "2026-05-01T10:00:00Z", "2026-05-03T23:59:59Z", "2026-05-02T12:00:00Z")
+    events += order_events(2, "2026-05-01T20:00:00Z", "2026-05-02T23:59:59Z", None)
+    instants = [datetime(2026, 5, d, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    seen = {}
+    for at, buckets in sweep(account_changes(sorted(events, key=lambda e: e[0]), None), instants):
+        seen[at.day] = (buckets.series((UNSHIPPED, "MFN", MP), date(2026, 5, 1), date.max),
+                        _ship_leads(buckets, MP, at.date()))
+    assert seen[1] == ({}, {})
+    assert seen[2] == ({date(2026, 5, 2): (1, 1), date(2026, 5, 3): (1, 1)}, {1: 1, 2: 1})
+    assert seen[3] == ({date(2026, 5, 2): (1, 1), date(2026, 5, 3): (0, 0)}, {1: 1, 2: 1})
