@@ -49,12 +49,12 @@ new day without new data moves nothing but the calendar):
    shares for defects already known; the orders and defects still to come are drawn day by day with
    them, each whole); a late shipment is seen days after its ship-by date, so it may leave a 10-day window soon
    after it appears; past-due unshipped orders count from the fourth day, each whole on a day drawn as a late
-   shipment of its ship-by day's age is shown. For the late-shipment rates, the shipments of past ship-by days are all seen, and which of them
-   Amazon's report shows on each of the next days follows from when they were confirmed (alerts/unreported.py); so
-   does it for the shipments of ship-by days to come confirmed early, and the shares are for the rest, of which none
-   is in the next three reports. ODR's defects are shown when F says: Amazon's report shows feedback 48 h after the
-   daemon sees it but a claim from its filing, days before the grant the daemon sees, and the two are taken to cancel.
-   The chance is that of Amazon's figure, the one that suspends.
+   shipment of its ship-by day's age is shown. For the late-shipment rates, the shipments of past ship-by days are
+   all seen, and which of them Amazon's report shows on each of the next days follows from when they were confirmed
+   (alerts/unreported.py); so does it for the shipments of ship-by days to come confirmed early, and the shares are
+   for the rest, of which none is in the next three reports. ODR's defects are shown when F says: Amazon's report
+   shows feedback 48 h after the daemon sees it but a claim from its filing, days before the grant the daemon sees,
+   and the two are taken to cancel. The chance is that of Amazon's figure, the one that suspends.
 
 Days are anchor days of METRICS.md windows; `series` holds every known day before `today`.
 """
@@ -91,9 +91,9 @@ SCREEN_PATHS = 48  # a first, small run: when none of its paths breaches, the me
 # The volume to come is the mean since the volume last changed, weighed over where that was: any day from a week to
 # `VOLUME_DAYS` back, each a priori `VOLUME_CHANGE_HAZARD` likely, each weighed by how well one Poisson mean before it
 # and another since explain the days. Taken as the last 14 days' mean, a seller of 1.6 orders a day was taken to have
-# 2.1 after a busy fortnight, its 30-day late-shipment window to grow where it shrank; with the rate known, its chances
-# strayed from those of the generating process by 0.0017 in mean square, against 0.0008 (README). A week at least, so
-# a weekday's dip is not taken for a change.
+# 2.1 after a busy fortnight, its 30-day late-shipment window to grow where it shrank. With the rate known, the
+# chances' mean square distance from the generating process's went from 0.00175 to 0.00120 on small steady sellers
+# (README). A week at least, so a weekday's dip is not taken for a change.
 VOLUME_DAYS = 56
 VOLUME_MIN_DAYS = 7
 VOLUME_CHANGE_HAZARD = 1 / 60
@@ -179,8 +179,9 @@ REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
 # The orders of the next ship-by days are mostly bought already: the daemon knows how many are still unshipped, and the
 # share of a ship-by day's orders bought by now is the seller's handling time, read from its last `SHIP_LEAD_DAYS` of
 # orders. Only the orders still to be bought are drawn. Drawn as a whole day's, a seller with two days' handling had
-# two days of its window drawn that were known: a window of 54 orders and 2 late shipments, over the limit at 50, whose
-# next two ship-by days held no order, was told 18% where it crossed five days later (README).
+# two days of its window drawn that were known: 2 late shipments in a 30-day window over the limit at 50 orders, whose
+# next two ship-by days held no order, was told 12% within 14 days where the generating process gives 94%
+# (bench/exact_chance.py); counting them, 78% (README).
 SHIP_LEAD_DAYS = 28
 
 
@@ -247,9 +248,9 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     `order_quantities` the seller's recent orders by their units, for a metric that counts units (on-time delivery;
     none: every unit alone); `pending` the unshipped orders of ship-by days to come, by that day, and `ship_leads` the
     seller's last `SHIP_LEAD_DAYS` of orders by the days from their purchase day to their ship-by day (late-shipment
-    rates; none: those days' orders are drawn as the days after them). With `screen`, a first small run whose paths never breach settles it at 0; a metric near
-    its limit is never screened, since 0 breaches in 48 paths still allows a chance of a few percent, which is what a
-    seller with a warning needs to know."""
+    rates; none: those days' orders are drawn as the days after them). With `screen`, a first small run whose paths
+    never breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows
+    a chance of a few percent, which is what a seller with a warning needs to know."""
     claims = _OpenClaims(open_claims, max(0, min(recent_claims, open_claims)), granted_claims)
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
                    unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, ship_leads or {})

@@ -1,6 +1,6 @@
-"""The exact chance of a generated steady seller's late-shipment figure going over the limit: the generator's own process
-resimulated from the seller's true state at the evaluation instant. The yardstick `bench/known_rate.py` measures the
-breach model's machinery against, free of the noise of what happened to come true.
+"""The exact chance of a generated steady seller's late-shipment figure going over the limit: the generator's own
+process resimulated from the seller's true state at the evaluation instant. The yardstick `bench/known_rate.py`
+measures the breach model's machinery against, free of the noise of what happened to come true.
 
 Every order bought before the instant and shipped or cancelled by then stays as it is. One neither shipped nor
 cancelled yet ends as the generator would end it, given that it has not ended by then: cancelled, shipped late or

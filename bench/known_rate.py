@@ -96,9 +96,9 @@ def against_exact(results: list[AccountResult], exact: list[list[float]]) -> lis
                     rows.setdefault(min(int(case.p14 * 10), 9), []).append((case.p14, chance, came))
         every = [row for decile in rows.values() for row in decile]
         distance = float(np.mean([(stated - chance) ** 2 for stated, chance, _ in every])) if every else 0.0
-        cells = ", ".join(f"{decile * 10}-{decile * 10 + 10}%: {np.mean([s for s, _, _ in cases]) * 100:.1f} / "
-                          f"{np.mean([e for _, e, _ in cases]) * 100:.1f} / {np.mean([c for _, _, c in cases]) * 100:.1f}"
-                          f" ({len(cases)})" for decile, cases in sorted(rows.items()))
+        cells = ", ".join(f"{decile * 10}-{decile * 10 + 10}%: "
+                          + " / ".join(f"{np.mean([row[i] for row in cases]) * 100:.1f}" for i in range(3))
+                          + f" ({len(cases)})" for decile, cases in sorted(rows.items()))
         lines.append(f"  {name}: {cells}; mean square distance from the exact chance {distance:.5f}")
     return lines
 
