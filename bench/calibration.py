@@ -409,12 +409,14 @@ def _judged(results: list[AccountResult], days: int,
             chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool]]:
     """(account, stated chance, came true) of each `chosen` evaluation whose horizon ends within its account."""
     for r in results:
-        for account, stated, happened, _ in _judged_cases(r, days, chosen):
+        for account, stated, happened, _ in judged_cases(r, days, chosen):
             yield account, stated, happened
 
 
-def _judged_cases(r: AccountResult, days: int,
-                  chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool, Case]]:
+def judged_cases(r: AccountResult, days: int,
+                 chosen: Callable[[Case], bool]) -> Iterator[tuple[str, float, bool, Case]]:
+    """(account, stated chance within `days`, came true, the case) of each `chosen` case whose days end within the
+    account."""
     end = r.monitor_from + r.months * 30 * DAY
     for case in r.cases:
         if case.at + days * DAY > end or not chosen(case):
@@ -431,7 +433,7 @@ def _notices(results: list[AccountResult]) -> Iterator[Notice]:
     """The notified evaluations whose 14 days end within their account. Notices of one metric in the same fortnight of
     an account speak of overlapping days, so their outcomes go together: that fortnight is their block."""
     for r in results:
-        for account, stated, happened, case in _judged_cases(r, 14, lambda c: c.notified):
+        for account, stated, happened, case in judged_cases(r, 14, lambda c: c.notified):
             yield case.key[1], stated, happened, (account, case.key, (case.at - r.monitor_from).days // 14)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from alerts import breach
 from bench import exact_chance
 from alerts.metrics.definitions import METRICS, MetricDefinition
-from bench.calibration import DAY, AccountResult, account_views, reliability, run_account
+from bench.calibration import DAY, AccountResult, account_views, judged_cases, reliability, run_account
 from bench.family import HISTORY_DAYS, MONITORED_DAYS, Member
 from bench.observer import sweep
 from daemon.simulator.generator import START, Profile, Rates
@@ -67,7 +67,8 @@ def rate_known(rate: float) -> Iterator[None]:
         breach._rate_belief = believed
 
 
-def run_known(member: Member, d: MetricDefinition, exact: bool = False) -> tuple[AccountResult, float, list[float]]:
+def run_known(member: Member, d: MetricDefinition,
+              exact: bool = False) -> tuple[AccountResult, float, list[float]]:
     """The account evaluated with the rate its shipments were drawn at known, the rate they had, and with `exact`
     the exact chance of each evaluation (bench/exact_chance.py; else none)."""
     with rate_known(member.profile.rates.late_ship):
@@ -88,12 +89,9 @@ def against_exact(results: list[AccountResult], exact: list[list[float]]) -> lis
     for name, chosen in (("every evaluation", lambda c: True), ("that sent a notice", lambda c: c.notified)):
         rows: dict[int, list[tuple[float, float, bool]]] = {}
         for r, chances in zip(results, exact):
-            end = r.monitor_from + r.months * 30 * DAY
-            over = set(r.breach_days.get(r.cases[0].key, ())) if r.cases else set()
-            for case, chance in zip(r.cases, chances):
-                if chosen(case) and case.at + 14 * DAY <= end:
-                    came = any(case.at + k * DAY in over for k in range(1, 15))
-                    rows.setdefault(min(int(case.p14 * 10), 9), []).append((case.p14, chance, came))
+            exact_of = dict(zip(map(id, r.cases), chances))
+            for _, stated, came, case in judged_cases(r, 14, chosen):  # as the calibration bench judges them
+                rows.setdefault(min(int(stated * 10), 9), []).append((stated, exact_of[id(case)], came))
         every = [row for decile in rows.values() for row in decile]
         distance = float(np.mean([(stated - chance) ** 2 for stated, chance, _ in every])) if every else 0.0
         cells = ", ".join(f"{decile * 10}-{decile * 10 + 10}%: "
