@@ -21,6 +21,7 @@ from daemon.simulator.generator import Profile, generate_events
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
+LAG_S = Lags().shipping.total_seconds()  # a shipment is in Amazon's report this long after its confirmation
 # The generator's timings (daemon/simulator/generator.py, _order_events), in hours after the purchase or the ship-by
 # instant.
 BUYER_CANCEL_HOURS = (0.2, 20.0)
@@ -59,16 +60,10 @@ def mfn_orders(profile: Profile, seed: int) -> list[MfnOrder]:
 def figure(orders: list[MfnOrder], at: float, window_days: int) -> tuple[int, int]:
     """Amazon's (late shipments, shipments) at `at` (a midnight): the shipments of ship-by days in the window whose
     confirmation is at least the shipping lag old."""
-    lag = Lags().shipping.total_seconds()
-    late = shipped = 0
-    for o in orders:
-        if o.shipped is None or o.cancelled is not None:
-            continue
-        day = o.ship_by // DAY_S * DAY_S
-        if at - window_days * DAY_S <= day < at and o.shipped + lag <= at:
-            shipped += 1
-            late += o.shipped > o.ship_by
-    return late, shipped
+    shipped = [o for o in orders if o.shipped is not None and o.cancelled is None]
+    day = np.array([o.ship_by // DAY_S * DAY_S for o in shipped])
+    shown = _shown(day, np.array([o.shipped + LAG_S for o in shipped]), at, window_days)
+    return int((shown & np.array([o.shipped > o.ship_by for o in shipped], dtype=bool)).sum()), int(shown.sum())
 
 
 def breach_chance(orders: list[MfnOrder], profile: Profile, at: datetime, window_days: int, limit: tuple[int, int],
@@ -77,32 +72,29 @@ def breach_chance(orders: list[MfnOrder], profile: Profile, at: datetime, window
     seller generated from `profile` with no episode and no volume change."""
     t0 = at.timestamp()
     rates = profile.rates
-    fixed = [o for o in orders if o.bought < t0 and _ended(o, t0) and o.cancelled is None]  # shipped, then
-    fixed_day = np.array([o.ship_by // DAY_S * DAY_S for o in fixed])
-    fixed_seen = np.array([o.shipped + Lags().shipping.total_seconds() for o in fixed])
-    fixed_late = np.array([o.shipped > o.ship_by for o in fixed])
+    bought = [o for o in orders if o.bought < t0]
+    ended = [o for o in bought if _ended(o, t0)]
     columns = [_unended(o, t0, rates.late_ship, rates.buyer_cancel, rates.seller_cancel, paths, rng)
-               for o in orders if o.bought < t0 and not _ended(o, t0)]
-    columns += _orders_to_come(profile, t0, horizon, paths, rng)
-    columns = [c for c in columns if c is not None]
-    lag = Lags().shipping.total_seconds()
+               for o in bought if not _ended(o, t0)]
+    columns = [c for c in columns if c is not None] + _orders_to_come(profile, t0, horizon, paths, rng)
     if columns:
-        day, seen, late, counted = (np.stack(x, axis=1) for x in zip(*columns))
-        seen = seen + lag
+        day, confirmed, late, counted = (np.stack(x, axis=1) for x in zip(*columns))
     p, q = limit
     over = np.zeros(paths, dtype=bool)
     for k in range(1, horizon + 1):
         end = t0 + k * DAY_S
-        first = end - window_days * DAY_S
-        inside = (fixed_day >= first) & (fixed_day < end) & (fixed_seen <= end)
-        num = np.full(paths, int((inside & fixed_late).sum()))
-        den = np.full(paths, int(inside.sum()))
+        num, den = (np.full(paths, n) for n in figure(ended, end, window_days))
         if columns:
-            shown = counted & (day >= first) & (day < end) & (seen <= end)
+            shown = counted & _shown(day, confirmed + LAG_S, end, window_days)
             num = num + (shown & late).sum(axis=1)
             den = den + shown.sum(axis=1)
         over |= (den > 0) & (num * q >= den * p)
     return float(over.mean())
+
+
+def _shown(day: np.ndarray, seen: np.ndarray, at: float, window_days: int) -> np.ndarray:
+    """Shipments of ship-by `day` seen by Amazon at `seen` are in its figure at `at`."""
+    return (day >= at - window_days * DAY_S) & (day < at) & (seen <= at)
 
 
 def _ended(o: MfnOrder, t0: float) -> bool:
