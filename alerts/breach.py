@@ -34,9 +34,10 @@ new day without new data moves nothing but the calendar):
    a stock-out ends when stock arrives, a run of defects or a carrier's delays within weeks, a shipping
    backlog or a tracking problem later),
    the same hazard weighing how long a past episode lasted: on each path a changed rate goes back to the
-   rate before the change from a day so drawn, for the orders placed from then on. Lower-bound metrics
-   (valid tracking, on-time delivery) are modelled through their bad count. A metric counted in units (on-time
-   delivery) draws orders, each late with all its units, of the sizes the seller's recent orders have.
+   rate before the change from a day so drawn (today the first of them), for the orders placed from then on.
+   An episode is seen to end after `QUIET_DAYS_TO_END` quiet days, one where the last day is known whole.
+   Lower-bound metrics (valid tracking, on-time delivery) are modelled through their bad count. A metric counted in
+   units (on-time delivery) draws orders, each late with all its units, of the sizes the seller's recent orders have.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with
    the lag profile F: for ODR, feedback, claims and chargebacks come days to weeks after the order, and
    F is learned from the ages at which the account's own defects appeared, starting from a default that
@@ -113,10 +114,11 @@ CHANGE_HAZARD = 1 / 180  # a priori, the rate changes on a given day this often 
 # where 4.9% came (5.0% with two weeks), and on-time delivery notices' Brier on the tuning accounts was 0.091 (0.086).
 EPISODE_END_HAZARD = {"odr": 1 / 14, "cr_7d": 1 / 14, "lsr_10d": 1 / 30, "lsr_30d": 1 / 30, "vtr_30d": 1 / 30,
                       "otdr_14d": 1 / 14}
-# An episode is taken as over only after this many quiet days: the latest day's orders are still being cancelled and
-# shipped, so one quiet day says little (with one, the stock-out example's 14-day chance two days before its breach
-# was 16% instead of 19%).
-QUIET_DAYS_TO_END = 2
+# An episode is taken as over only after this many quiet days, by metric: the latest day's orders are still being
+# cancelled and shipped, so one quiet day says little (with one, the stock-out example's 14-day chance two days before
+# its breach was 16% instead of 19%). A shipment's tracking is known the day it is confirmed, so yesterday's shipments
+# are all there is of that day: one quiet day of them ends an episode.
+QUIET_DAYS_TO_END = {"odr": 2, "cr_7d": 2, "lsr_10d": 2, "lsr_30d": 2, "vtr_30d": 1, "otdr_14d": 2}
 # The prior of a steady rate: one defect's weight at a share of the limit. Its weight near a rate of 0 sets the
 # chance of a first defect where one order decides: 30 orders at half the limit, Beta(0.375, 29.6) for cancellations,
 # gave one among the next 28 orders 5% after none in 150, and such notices came true 16% of the time (README).
@@ -291,7 +293,7 @@ class _Model:
             history[a] = (num + late, den + late)
         weight = sizes.unit_weighted
         in_orders = {a: (num / weight, den / weight) for a, (num, den) in history.items()}
-        self.rate = _rate_belief(d, in_orders, today, self.lag_cdf, self.upper, EPISODE_END_HAZARD[d.id])
+        self.rate = _rate_belief(d, in_orders, today, self.lag_cdf, self.upper)
         self.removable, self.removed_by = _removable(d, self.days, self.known_bad, defect_ages, removals, today,
                                                      horizon)
         self.volume = _volumes(history, today, self.days)
@@ -371,8 +373,9 @@ class _Model:
     def _breached(self, rng: np.random.Generator, paths: int) -> np.ndarray:
         """[path, t]: the window Amazon shows on day today + t + 1 is over the limit."""
         p, before = self.rate.sample(rng, paths)
-        # An episode ends: from a day drawn per path, orders placed go back to the rate before the change.
-        ends = rng.geometric(self.rate.end_hazard, paths)
+        # An episode ends: from a day drawn per path, today (offset 0) the first it may, orders placed go back to the
+        # rate before the change.
+        ends = rng.geometric(self.rate.end_hazard, paths) - 1
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         units = self.sizes.mean
         new_orders = rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days)))) + self.pending
@@ -685,7 +688,8 @@ class RateBelief:
 
     def mean_by_offset(self, offsets: np.ndarray) -> np.ndarray:
         """The expected rate of orders placed `offsets` days from today, as `sample` and the episode ends draw it."""
-        lasting = (1 - self.end_hazard) ** np.clip(offsets, 0, None)  # P(an episode still goes on at that day)
+        # P(an episode still goes on at that day): the days before today are the belief's own.
+        lasting = (1 - self.end_hazard) ** (np.clip(offsets, -1, None) + 1)
         share = self.weights / self.weights.sum()
         now = float(share @ (self.a / (self.a + self.b)))
         later = float(share @ np.where(self.ongoing, self.before_a / (self.before_a + self.before_b),
@@ -699,8 +703,8 @@ class RateBelief:
         return now, np.where(self.ongoing[chosen], rng.beta(self.before_a[chosen], self.before_b[chosen]), now)
 
 
-def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf, upper: bool,
-                 end_hazard: float) -> RateBelief:
+def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], today: date, cdf,
+                 upper: bool) -> RateBelief:
     """The defect rate (bad-count rate for lower-bound metrics), allowing that it changed lately.
 
     Hypothesis 0: one rate all along: the account's longer history updating `PRIOR_DEFECTS` pseudo-defects at
@@ -708,11 +712,13 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
     mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
     the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
-    A change is a priori `CHANGE_HAZARD` likely on each day and an episode ends with `end_hazard` per day, the same
-    hazard the paths use for the future. Each is weighed by how well it explains the recent days (Beta-binomial
-    evidence), so a stock-out's burst of cancellations moves the belief at once, quiet days after it end it, and an
-    account whose few defects fit its history stays on it."""
+    A change is a priori `CHANGE_HAZARD` likely on each day and an episode ends with the metric's `EPISODE_END_HAZARD`
+    per day, the same hazard the paths use for the future: an episode that went on until yesterday may end today.
+    Each is weighed by how well it explains the recent days (Beta-binomial evidence), so a stock-out's burst of
+    cancellations moves the belief at once, quiet days after it end it, and an account whose few defects fit its
+    history stays on it."""
     limit = d.limit.value if upper else 1 - d.limit.value
+    end_hazard = EPISODE_END_HAZARD[d.id]
     days = []
     bad_all = exposure_all = 0.0
     for a, (num, den) in history.items():
@@ -740,7 +746,7 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     # recent ones; (0, 0) is no change, end 0 an episode still going on.
     ends, starts = np.triu_indices(len(ages), k=1)
     start, end = np.concatenate(([0], starts)), np.concatenate(([0], ends))
-    over = (end == 0) | (ages[end] >= QUIET_DAYS_TO_END)
+    over = (end == 0) | (ages[end] >= QUIET_DAYS_TO_END[d.id])
     start, end = start[over], end[over]
     episode_bad = recent_bad[start] - recent_bad[end]
     episode_exposure = recent_exposure[start] - recent_exposure[end]
@@ -748,9 +754,10 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     changed = start > 0
     ongoing = changed & (end == 0)
     lasted = ages[start] - ages[end]
-    log_prior = np.where(changed, math.log(CHANGE_HAZARD) + np.where(ongoing, lasted * math.log(1 - end_hazard),
-                         (lasted - 1) * math.log(1 - end_hazard) + math.log(end_hazard)),
-                         math.log(1 - CHANGE_DAYS * CHANGE_HAZARD))
+    # An episode of n days went on n - 1 times; one that ended, then ended. Whether one still going on yesterday goes
+    # on today is the paths' draw (`_breached`).
+    log_prior = np.where(changed, math.log(CHANGE_HAZARD) + (lasted - 1) * math.log(1 - end_hazard)
+                         + np.where(ongoing, 0.0, math.log(end_hazard)), math.log(1 - CHANGE_DAYS * CHANGE_HAZARD))
     evidence = _evidence(a0, b0, rest_bad, rest_exposure) + np.where(
         changed, _evidence(new_a, new_b, episode_bad, episode_exposure), 0.0)
     weights = log_prior + evidence

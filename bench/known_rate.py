@@ -56,9 +56,9 @@ def rate_known(rate: float) -> Iterator[None]:
     """Within it, the breach model's rate belief is `rate` itself: one hypothesis, no change, no spread."""
     believed = breach._rate_belief
 
-    def known(d, history, today, cdf, upper, end_hazard) -> breach.RateBelief:
+    def known(d, history, today, cdf, upper) -> breach.RateBelief:
         a, b = np.array([rate * KNOWN]), np.array([(1 - rate) * KNOWN])
-        return breach.RateBelief(np.array([1.0]), a, b, np.array([False]), a, b, end_hazard)
+        return breach.RateBelief(np.array([1.0]), a, b, np.array([False]), a, b, breach.EPISODE_END_HAZARD[d.id])
 
     breach._rate_belief = known
     try:

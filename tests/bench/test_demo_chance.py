@@ -14,7 +14,9 @@ from bench.family import Member
 from daemon.simulator.generator import builtin_profile
 
 ODR = ("ATVPDKIKX0DER", "odr", "MFN")
-LARGEST_DROP = 0.15  # day to day, before the breach; Monte Carlo and a late-arriving good day move it a little
+# Day to day, before the breach: Monte Carlo and a good day move it a little (a quiet day took seed 1 from 0.59 to
+# 0.43); explaining the episode away took it from 0.40 to 0.03.
+LARGEST_DROP = 0.2
 
 
 @pytest.mark.parametrize("seed", [1, 7])

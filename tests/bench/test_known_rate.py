@@ -40,7 +40,7 @@ def test_the_rate_is_known_inside_and_believed_again_after():
     believed = breach._rate_belief
     history = {date(2026, 5, day): (0, 10) for day in range(1, 31)}
     with rate_known(0.03):
-        belief = breach._rate_belief(LSR_30D, history, date(2026, 6, 1), lambda age: 1.0, True, 1 / 30)
+        belief = breach._rate_belief(LSR_30D, history, date(2026, 6, 1), lambda age: 1.0, True)
         assert belief.mean_by_offset([0, 10])[0] == pytest.approx(0.03)
     assert breach._rate_belief is believed
     with pytest.raises(RuntimeError), rate_known(0.03):
