@@ -168,6 +168,16 @@ def test_an_episode_that_went_on_until_yesterday_may_end_today():
     assert today == pytest.approx((1 - hazard) * yesterday + hazard * much_later)
 
 
+def test_two_days_of_a_few_late_deliveries_are_taken_as_chance_more_than_as_a_carriers_delays():
+    # 13 units a day, one late every other day for months, then three late on each of the last two days. A steady
+    # seller has such days by chance; taken as a carrier's delays a priori as often as other changes, the belief put
+    # 37% of its weight on delays going on.
+    history = {TODAY - timedelta(days=k): (13 - (3 if k <= 2 else k % 2), 13) for k in range(1, 241)}
+    belief = _rate_belief(definition("otdr_14d", "MFN"), history, TODAY, lambda age: 1.0, False)
+    share = belief.weights / belief.weights.sum()
+    assert share[belief.ongoing].sum() < 0.3
+
+
 def test_a_run_of_odr_defects_that_stopped_two_weeks_ago_is_taken_as_likely_over():
     # 100 orders a day and a defect every fifth day, but two a day on the orders of four weeks that ended 15 days ago.
     # The latest two weeks' orders show what they would without the run, yet under the default lag most of their
