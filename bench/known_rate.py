@@ -1,7 +1,8 @@
 """Is the breach model right when the seller's rate is known? Steady sellers with no episode, one late-shipment rate
-evaluated as bench/calibration.py does, with the model's belief about the rate replaced by the rate the seller's
-shipments are drawn at: `python -m bench.known_rate [--metric lsr_30d|lsr_10d] [--accounts N] [--volume ORDERS]
-[--rate SHARE] [--jobs N] [--exact]`.
+(or on-time delivery) evaluated as bench/calibration.py does, with the model's belief about the rate replaced by the
+rate the seller's shipments (deliveries) are drawn at: `python -m bench.known_rate [--metric lsr_30d|lsr_10d|otdr_14d]
+[--accounts N] [--volume ORDERS] [--rate SHARE] [--jobs N] [--exact | --believed]`. With `--believed`, the model keeps
+its own belief, so the two runs side by side tell the belief's part of a decile off from the machinery's.
 
 The calibration bench cannot tell a wrong belief from a wrong machinery (volumes, Amazon's reporting, the window):
 both show as a decile off. Here the belief is exact, so a decile off is the machinery's. What came true is itself a
@@ -30,25 +31,30 @@ from daemon.simulator.generator import START, Profile, Rates
 
 FIRST_SEED = 90_000  # seeds no account of the calibration family uses
 AFN_SHARE = 0.2
+LSR_30D = next(m for m in METRICS if m.id == "lsr_30d")
 KNOWN = 1e7  # pseudo-orders behind the known rate: a Beta this strong is the rate itself on every path
 EXACT_PATHS = 3000  # the exact chance's Monte Carlo error is then under a point at any chance
+# The generator's rate each metric counts: late shipments, or late deliveries (in units, an order's units late together).
+DRAWN_RATE = {"lsr_10d": "late_ship", "lsr_30d": "late_ship", "otdr_14d": "late_delivery"}
 
 
-def steady_sellers(count: int, volume: float, rate: float) -> list[Member]:
-    """`count` sellers of `volume` orders a day whose late-shipment rate is `rate` all their life."""
+def steady_sellers(count: int, volume: float, rate: float, drawn: str = "late_ship") -> list[Member]:
+    """`count` sellers of `volume` orders a day whose rate `drawn` (a generator rate) is `rate` all their life."""
     return [Member(i, Profile(f"steady-{i}", orders_per_day=volume, days=HISTORY_DAYS + MONITORED_DAYS,
-                              monitor_from_day=HISTORY_DAYS, afn_share=AFN_SHARE, rates=Rates(late_ship=rate)),
+                              monitor_from_day=HISTORY_DAYS, afn_share=AFN_SHARE, rates=Rates(**{drawn: rate})),
                    seed=FIRST_SEED + i) for i in range(count)]
 
 
-def realised_rate(member: Member) -> float:
-    """The share of the seller's shipments that were late, over its whole life, as the daemon saw them."""
+def realised_rate(member: Member, d: MetricDefinition = LSR_30D) -> float:
+    """The share of the seller's shipments (units, for on-time delivery) that were late, over its whole life, as the
+    daemon saw them."""
     local, _ = account_views(member)
     profile = member.profile
     end = START + profile.days * DAY
     _, seen = next(iter(sweep(local, [end])))
-    late, shipped = seen.window(("lsr_30d", "MFN", profile.marketplace), START.date(), end.date())
-    return late / shipped if shipped else 0.0
+    num, den = seen.window((d.id, "MFN", profile.marketplace), START.date(), end.date())
+    late = num if d.limit.direction == "upper" else den - num
+    return late / den if den else 0.0
 
 
 @contextmanager
@@ -67,19 +73,22 @@ def rate_known(rate: float) -> Iterator[None]:
         breach._rate_belief = believed
 
 
-def run_known(member: Member, d: MetricDefinition,
-              exact: bool = False) -> tuple[AccountResult, float, list[float]]:
-    """The account evaluated with the rate its shipments were drawn at known, the rate they had, and with `exact`
-    the exact chance of each evaluation (bench/exact_chance.py; else none)."""
-    with rate_known(member.profile.rates.late_ship):
+def run_known(member: Member, d: MetricDefinition, exact: bool = False,
+              believed: bool = False) -> tuple[AccountResult, float, list[float]]:
+    """The account evaluated with the rate its shipments were drawn at known (with `believed`, the model's own belief),
+    the rate they had, and with `exact` the exact chance of each evaluation (bench/exact_chance.py; else none)."""
+    if believed:
         result = run_account(member, metrics=[d])
+    else:
+        with rate_known(getattr(member.profile.rates, DRAWN_RATE[d.id])):
+            result = run_account(member, metrics=[d])
     chances = []
     if exact:
         orders = exact_chance.mfn_orders(member.profile, member.seed)
         rng = np.random.default_rng(member.seed)
         chances = [exact_chance.breach_chance(orders, member.profile, case.at, d.window.length_days,
                                               (d.limit.p, d.limit.q), 14, EXACT_PATHS, rng) for case in result.cases]
-    return result, realised_rate(member), chances
+    return result, realised_rate(member, d), chances
 
 
 def against_exact(results: list[AccountResult], exact: list[list[float]]) -> list[str]:
@@ -101,9 +110,12 @@ def against_exact(results: list[AccountResult], exact: list[list[float]]) -> lis
     return lines
 
 
-def render(results: list[AccountResult], rates: list[float], d: MetricDefinition, volume: float, rate: float) -> str:
-    lines = [f"{len(results)} steady sellers, {volume:g} orders a day, late-shipment rate {rate * 100:g}% "
-             f"(realised: {np.mean(rates) * 100:.2f}% on average); {d.id} with the rate known",
+def render(results: list[AccountResult], rates: list[float], d: MetricDefinition, volume: float, rate: float,
+           believed: bool = False) -> str:
+    what = "late-delivery" if DRAWN_RATE[d.id] == "late_delivery" else "late-shipment"
+    lines = [f"{len(results)} steady sellers, {volume:g} orders a day, {what} rate {rate * 100:g}% "
+             f"(realised: {np.mean(rates) * 100:.2f}% on average); {d.id} with the "
+             + ("model's own belief" if believed else "rate known"),
              "stated / observed % P(Amazon's figure over within 14 days) (cases, accounts; observed's 90% interval, "
              "resampling accounts) per decile; Brier:"]
     selections = (("every evaluation inside the limit", lambda c: True),
@@ -119,19 +131,26 @@ def render(results: list[AccountResult], rates: list[float], d: MetricDefinition
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.known_rate")
-    parser.add_argument("--metric", choices=sorted(breach.REPORTED_FROM_SHIPMENTS), default="lsr_30d")
+    parser.add_argument("--metric", choices=sorted(DRAWN_RATE), default="lsr_30d")
     parser.add_argument("--accounts", type=int, default=120)
     parser.add_argument("--volume", type=float, default=2.0, help="orders a day (a fifth of them fulfilled by Amazon)")
-    parser.add_argument("--rate", type=float, default=0.015, help="the share of seller-fulfilled orders shipped late")
+    parser.add_argument("--rate", type=float, default=0.015,
+                        help="the share of seller-fulfilled orders shipped late (delivered late, for otdr_14d)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--exact", action="store_true",
                         help="also the exact chance of each evaluation, and how far the stated ones are from it")
+    parser.add_argument("--believed", action="store_true",
+                        help="the model's own belief about the rate instead of the known rate")
     args = parser.parse_args(argv)
+    if args.exact and (args.believed or args.metric not in breach.REPORTED_FROM_SHIPMENTS):
+        parser.error("--exact resimulates late shipments with the rate known: a late-shipment metric, without "
+                     "--believed")
     d = next(m for m in METRICS if m.id == args.metric)
-    members = steady_sellers(args.accounts, args.volume, args.rate)
+    members = steady_sellers(args.accounts, args.volume, args.rate, DRAWN_RATE[d.id])
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results, rates, exact = zip(*pool.map(partial(run_known, d=d, exact=args.exact), members))
-    print(render(list(results), list(rates), d, args.volume, args.rate))
+        results, rates, exact = zip(*pool.map(partial(run_known, d=d, exact=args.exact, believed=args.believed),
+                                              members))
+    print(render(list(results), list(rates), d, args.volume, args.rate, args.believed))
     if args.exact:
         print("stated / exact / observed % P(over within 14 days) (cases) per decile of the stated chance:")
         print("\n".join(against_exact(list(results), list(exact))))

@@ -54,3 +54,16 @@ def test_the_report_judges_every_selection_of_the_evaluations(capsys):
     assert out.startswith("2 steady sellers, 4 orders a day, late-shipment rate 3%")
     for selection in ("every evaluation inside the limit", "at warning or above", "that sent a notice"):
         assert f"  {selection}: 0-10%: " in out
+
+
+def test_on_time_delivery_is_judged_with_the_rate_known_or_with_the_models_own_belief(capsys):
+    otdr = next(d for d in METRICS if d.id == "otdr_14d")
+    seller = steady_sellers(1, volume=6, rate=0.05, drawn="late_delivery")[0]
+    assert seller.profile.rates.late_delivery == 0.05
+    assert 0.035 < realised_rate(seller, otdr) < 0.065  # late units over units: an order's units are late together
+    main(["--metric", "otdr_14d", "--believed", "--accounts", "1", "--volume", "4", "--rate", "0.05", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert out.startswith("1 steady sellers, 4 orders a day, late-delivery rate 5% (realised: ")
+    assert "otdr_14d with the model's own belief" in out
+    with pytest.raises(SystemExit):
+        main(["--metric", "otdr_14d", "--exact"])
