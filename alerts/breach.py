@@ -719,8 +719,9 @@ def _rate_belief(d: MetricDefinition, history: dict[date, tuple[int, int]], toda
     Hypothesis k (k = 1..CHANGE_DAYS): the rate changed k days ago to a new one (a broad prior with the old rate as its
     mean, 1/limit orders strong) and the episode goes on. Hypothesis (k, j): it changed k days ago and went back to
     the old rate j days ago (an episode already over: a stock-out's cancellations stop when stock arrives).
-    A change is a priori the metric's `CHANGE_HAZARD` likely on each day and an episode ends with the metric's `EPISODE_END_HAZARD`
-    per day, the same hazard the paths use for the future: an episode that went on until yesterday may end today.
+    A change is a priori the metric's `CHANGE_HAZARD` likely on each day and an episode ends with the metric's
+    `EPISODE_END_HAZARD` per day, the same hazard the paths use for the future: an episode that went on until yesterday
+    may end today.
     Each is weighed by how well it explains the recent days (Beta-binomial evidence), so a stock-out's burst of
     cancellations moves the belief at once, quiet days after it end it, and an account whose few defects fit its
     history stays on it."""

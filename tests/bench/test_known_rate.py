@@ -61,9 +61,10 @@ def test_on_time_delivery_is_judged_with_the_rate_known_or_with_the_models_own_b
     seller = steady_sellers(1, volume=6, rate=0.05, drawn="late_delivery")[0]
     assert seller.profile.rates.late_delivery == 0.05
     assert 0.035 < realised_rate(seller, otdr) < 0.065  # late units over units: an order's units are late together
-    main(["--metric", "otdr_14d", "--believed", "--accounts", "1", "--volume", "4", "--rate", "0.05", "--jobs", "1"])
-    out = capsys.readouterr().out
-    assert out.startswith("1 steady sellers, 4 orders a day, late-delivery rate 5% (realised: ")
-    assert "otdr_14d with the model's own belief" in out
+    for flags, judged in (([], "the rate known"), (["--believed"], "the model's own belief")):
+        main(["--metric", "otdr_14d", *flags, "--accounts", "1", "--volume", "4", "--rate", "0.05", "--jobs", "1"])
+        out = capsys.readouterr().out
+        assert out.startswith("1 steady sellers, 4 orders a day, late-delivery rate 5% (realised: ")
+        assert f"otdr_14d with {judged}" in out and "  that sent a notice: " in out
     with pytest.raises(SystemExit):
         main(["--metric", "otdr_14d", "--exact"])
