@@ -20,9 +20,10 @@ new day without new data moves nothing but the calendar):
    claim is still undecided: one that ends denied or withdrawn leaves Amazon's figure (`RECENT_CLAIMS_LEAVING`).
 2. **Orders to come.** Each future anchor day gets Poisson(volume) orders: the mean since the volume last changed
    (weighed over where that may have been, up to `VOLUME_DAYS` back), times a weekday factor when four weeks of
-   history support it (shrunk toward 1). For the late-shipment rates, the orders of the next ship-by days bought
-   already are known: those unshipped (`pending`) are counted, not drawn, and only the share the seller's handling
-   time (`ship_leads`) leaves to be bought is drawn.
+   history support it (shrunk toward 1). The orders of the next anchor days bought already are known: for the
+   late-shipment rates those unshipped (`pending`), for on-time delivery those not cancelled, are counted, not drawn,
+   and only the share the seller's lead (`anchor_leads`: handling time, or handling and transit) leaves to be bought
+   is drawn.
 3. **The defect rate.** Each order is defective with probability p, drawn per path from a mixture of
    Beta posteriors: either one rate all along (the account's longer history updating a weak prior,
    `PRIOR_DEFECTS` pseudo-defects at the metric's `PRIOR_SHARE_OF_LIMIT` of the limit, so a window with few orders
@@ -186,12 +187,13 @@ CLAIM_DECIDED_DAYS = 7
 # three days (89%), where the early shipments the daemon had seen kept it at 52, as it stayed.
 REPORTED_FROM_SHIPMENTS = frozenset({"lsr_10d", "lsr_30d"})
 # The orders of the next ship-by days are mostly bought already: the daemon knows how many are still unshipped, and the
-# share of a ship-by day's orders bought by now is the seller's handling time, read from its last `SHIP_LEAD_DAYS` of
+# share of a ship-by day's orders bought by now is the seller's handling time, read from its last `LEAD_DAYS` of
 # orders. Only the orders still to be bought are drawn. Drawn as a whole day's, a seller with two days' handling had
 # two days of its window drawn that were known: 2 late shipments in a 30-day window over the limit at 50 orders, whose
 # next two ship-by days held no order, was told 12% within 14 days where the generating process gives 94%
-# (bench/exact_chance.py); counting them, 78% (README).
-SHIP_LEAD_DAYS = 28
+# (bench/exact_chance.py); counting them, 78% (README). On-time delivery's window ends a week before today, and the
+# orders promised for the next week are bought already: handling and transit take that long.
+LEAD_DAYS = 28
 
 
 def recent_open_claims(open_now: int, reported_then: int, granted_then: int) -> int:
@@ -246,7 +248,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
             unreported: Unreported | None = None, order_quantities: Mapping[int, int] | None = None,
-            pending: Mapping[date, int] | None = None, ship_leads: Mapping[int, int] | None = None) -> Outlook:
+            pending: Mapping[date, int] | None = None, anchor_leads: Mapping[int, int] | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR
     defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date
     (late-shipment rates); `removals` the account's ODR defects removed, by the day they appeared and how long after
@@ -255,14 +257,16 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     daemon cannot tie to an order (1 above), `recent_claims` how many of them came in the last `RECENT_CLAIMS_DAYS`,
     `granted_claims` the claims and chargebacks of the same window the daemon saw granted;
     `order_quantities` the seller's recent orders by their units, for a metric that counts units (on-time delivery;
-    none: every unit alone); `pending` the unshipped orders of ship-by days to come, by that day, and `ship_leads` the
-    seller's last `SHIP_LEAD_DAYS` of orders by the days from their purchase day to their ship-by day (late-shipment
-    rates; none: those days' orders are drawn as the days after them). With `screen`, a first small run whose paths
+    none: every unit alone); `pending` the orders of anchor days to come bought already and still open, by that day
+    (unshipped, for the late-shipment rates; not cancelled, in units, for on-time delivery), and `anchor_leads` the
+    seller's last
+    `LEAD_DAYS` of orders by the days from their purchase day to their anchor day (none: those days' orders are drawn
+    as the days after them). With `screen`, a first small run whose paths
     never breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows
     a chance of a few percent, which is what a seller with a warning needs to know."""
     claims = _OpenClaims(open_claims, max(0, min(recent_claims, open_claims)), granted_claims)
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
-                   unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, ship_leads or {})
+                   unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, anchor_leads or {})
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -272,7 +276,7 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, open_claims: _OpenClaims,
                  defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals, unreported: Unreported,
-                 sizes: _OrderSizes, pending: Mapping[date, int], ship_leads: Mapping[int, int]):
+                 sizes: _OrderSizes, pending: Mapping[date, int], anchor_leads: Mapping[int, int]):
         self.d, self.horizon = d, horizon
         self.sizes = sizes
         self.upper = d.limit.direction == "upper"
@@ -322,7 +326,11 @@ class _Model:
         self.confirmed = np.zeros(len(self.days))
         self.confirmed_seen = np.zeros(horizon)  # [t]: confirmed orders in the window Amazon shows on day today + t + 1
         self.rest_volume = np.where(self.future, self.volume, 0.0)
-        self.pending = np.zeros(len(self.days), dtype=np.int64)  # [j]: bought, not shipped yet: known, not drawn
+        self.pending = np.zeros(len(self.days))  # [j]: bought and still open, in the metric's count: known, not drawn
+        if anchor_leads:
+            self.pending = np.array([pending.get(a, 0) if ahead else 0 for a, ahead in zip(self.days, self.future)],
+                                    dtype=float)
+            self.rest_volume = self.rest_volume * (1 - _bought_share(anchor_leads, self.offsets))
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.confirmed, shown = _confirmed_ahead(self.days, self.future, unreported, horizon)
             self.confirmed_seen = (shown * self.windows).sum(axis=1)
@@ -331,11 +339,7 @@ class _Model:
             # age beyond the share confirmed by now (the share shown three days on). Taken instead as the expected
             # share less the confirmed ones, some were in reports that cannot hold them yet, and a window that was
             # over the limit on the third day was taken as under it.
-            if ship_leads:
-                self.pending = np.array([pending.get(a, 0) if ahead else 0 for a, ahead in zip(self.days, self.future)],
-                                        dtype=np.int64)
-                self.rest_volume = self.rest_volume * (1 - _bought_share(ship_leads, self.offsets))
-            else:
+            if not anchor_leads:
                 self.rest_volume = np.maximum(self.rest_volume - self.confirmed, 0.0)
             confirmed_share = _share_at(orders_shown, SHIPPING_REPORT_LAG // timedelta(days=1) - self.offsets)
             rest_seen = (self.order_shown - confirmed_share[None, :]) / np.maximum(1 - confirmed_share, 1e-12)[None, :]
@@ -385,7 +389,10 @@ class _Model:
         ends = rng.geometric(self.rate.end_hazard, paths) - 1
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         units = self.sizes.mean
-        new_orders = rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days)))) + self.pending
+        # Orders bought already are known in units (on-time delivery), and as many orders of the mean size: their
+        # units are the window's, and as many of their units are expected late as of orders drawn of the seller's sizes.
+        new_orders = (rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days))))
+                      + np.rint(self.pending / units).astype(np.int64))
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones; a day to come's
         # late shipments at the rate measured on all its orders, confirmed ones included)...
         unseen = np.rint(np.maximum(self.known_orders - self.defective, 0) / units) + self.confirmed
@@ -620,11 +627,11 @@ def _spread(share: dict[date, float], count: int, window: tuple[date, date]) -> 
     return {a: count * x / total for a, x in share.items() if x > 0}
 
 
-def _bought_share(ship_leads: Mapping[int, int], offsets: np.ndarray) -> np.ndarray:
-    """[j]: the share of the orders of the ship-by day `offsets[j]` days from today bought before today, as the
-    seller's recent orders' leads (days from purchase day to ship-by day) say; 0 for days gone."""
-    total = sum(ship_leads.values())
-    return np.array([sum(n for lead, n in ship_leads.items() if lead > offset) / total if offset >= 0 else 0.0
+def _bought_share(anchor_leads: Mapping[int, int], offsets: np.ndarray) -> np.ndarray:
+    """[j]: the share of the orders of the anchor day `offsets[j]` days from today bought before today, as the
+    seller's recent orders' leads (days from purchase day to anchor day) say; 0 for days gone."""
+    total = sum(anchor_leads.values())
+    return np.array([sum(n for lead, n in anchor_leads.items() if lead > offset) / total if offset >= 0 else 0.0
                      for offset in offsets])
 
 

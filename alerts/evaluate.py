@@ -77,10 +77,11 @@ class Observation:
     # Late-shipment rates: unshipped seller-fulfilled orders in the window past their ship-by date, by that date. They
     # can only end as late shipments, which the daemon sees only once they ship.
     past_due: Mapping[date, int] = field(default_factory=dict)
-    # Late-shipment rates: the unshipped orders of ship-by days to come (today on), by that day, and the seller's recent
-    # orders by the days from purchase day to ship-by day: the next days' orders bought already (alerts/breach.py).
+    # The orders of anchor days to come (today on) bought and still open (late-shipment rates: unshipped; on-time
+    # delivery: not cancelled, in units), by that day, and the seller's recent orders by the days from purchase day to anchor
+    # day: the next days' orders bought already (alerts/breach.py).
     pending: Mapping[date, int] = field(default_factory=dict)
-    ship_leads: Mapping[int, int] = field(default_factory=dict)
+    anchor_leads: Mapping[int, int] = field(default_factory=dict)
     amazon_value: float | None = None
     enforced: bool = True
     claims_unknown: bool = False  # Amazon's report left out its claim or chargeback counts: open claims are unknown
@@ -138,7 +139,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims, obs.recent_claims,
                     obs.granted_claims, obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported, order_quantities=obs.order_quantities, pending=obs.pending,
-                    ship_leads=obs.ship_leads) if den else None
+                    anchor_leads=obs.anchor_leads) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK

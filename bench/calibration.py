@@ -22,7 +22,7 @@ from functools import partial
 from itertools import groupby
 from pathlib import Path
 
-from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, SHIP_LEAD_DAYS, recent_open_claims
+from alerts.breach import HISTORY_DAYS, LEAD_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
 from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
 from alerts.hysteresis import Hysteresis, clear_of_margin
@@ -33,7 +33,7 @@ from alerts.model import Level, NotifyReason
 from bench.alert_quality import Key, forecast_hits, lead_times
 from bench.family import ORIGINAL_SIZE, Member, family
 from bench.point_forecast import project
-from bench.observer import AMAZON_CLAIMS, SHIP_LEAD, UNSHIPPED, Change, account_changes, sweep
+from bench.observer import AMAZON_CLAIMS, DELIVERY_LEAD, PROMISED, SHIP_LEAD, UNSHIPPED, Change, account_changes, sweep
 from daemon.app import policy_of, thresholds_of
 from daemon.clock import format_instant
 from daemon.config import default_config
@@ -225,7 +225,11 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
         past_due = {day: n for day, (n, _) in unshipped.items() if n and day < today}
         pending = {day: n for day, (n, _) in unshipped.items() if n and day >= today}
         unreported = _unreported(shipments, at)
-        leads = _ship_leads(mine, mp, today)
+        leads = _leads(mine, SHIP_LEAD, mp, today)
+    elif d.id == "otdr_14d":
+        promised = mine.series((PROMISED, "MFN", mp), today, date.max)
+        pending = {day: n for day, (n, _) in promised.items() if n}
+        leads = _leads(mine, DELIVERY_LEAD, mp, today)
     defect_ages = {key: n for key, n in ages.items() if key[0] >= history_from and n} if d.id == "odr" else {}
     removals = defaultdict(int)
     if d.id == "odr":
@@ -235,16 +239,17 @@ def _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages, remove
     return Observation(definition=d, marketplace_id=mp, at=at, numerator=num, denominator=den, series=series,
                        unattributed=unattributed, recent_claims=recent_claims, granted_claims=granted, past_due=past_due,
                        amazon_value=a_num / a_den if a_den else None, defect_ages=defect_ages,
-                       removals=dict(removals), unreported=unreported, pending=pending, ship_leads=leads,
+                       removals=dict(removals), unreported=unreported, pending=pending, anchor_leads=leads,
                        order_quantities=GENERATED_ORDER_QUANTITIES if d.id == "otdr_14d" else {})
 
 
-def _ship_leads(mine, mp: str, today: date) -> dict[int, int]:
-    """The seller-fulfilled orders of the last SHIP_LEAD_DAYS by the days from purchase day to ship-by day."""
+def _leads(mine, lead_bucket: str, mp: str, today: date) -> dict[int, int]:
+    """The seller-fulfilled orders of the last LEAD_DAYS by the days from purchase day to ship-by day (SHIP_LEAD) or
+    to promised delivery day (DELIVERY_LEAD)."""
     leads: dict[int, int] = {}
     for key in mine.counts:
-        if key[0] == SHIP_LEAD and key[2] == mp:
-            bought = mine.window(key, today - SHIP_LEAD_DAYS * DAY, today)[1]
+        if key[0] == lead_bucket and key[2] == mp:
+            bought = mine.window(key, today - LEAD_DAYS * DAY, today)[1]
             if bought:
                 leads[int(key[1])] = bought
     return leads

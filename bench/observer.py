@@ -22,8 +22,10 @@ from daemon.simulator.amazon import Lags
 
 DAY = timedelta(days=1)
 UNSHIPPED = "unshipped"  # not a metric: seller-fulfilled orders bought and not shipped or cancelled, by ship-by day
+PROMISED = "promised"  # not a metric: units of seller-fulfilled orders bought and not cancelled, by promised delivery day
 SHIP_LEAD = "ship_lead"  # not a metric: seller-fulfilled orders by purchase day, its fulfillment slot the days from
 # the purchase day to the ship-by day
+DELIVERY_LEAD = "delivery_lead"  # the same, to the promised delivery day
 AMAZON_CLAIMS = "amazon_claims"  # not a metric: orders with a counting claim or chargeback in Amazon's view
 Key = tuple[str, str, str]  # metric, fulfillment, marketplace
 Change = tuple[datetime, Key, date, int, int]  # instant, bucket, anchor day, numerator delta, denominator delta
@@ -69,7 +71,7 @@ def order_changes(events: list[tuple[datetime, dict[str, Any]]], lags: Lags | No
                 out.append((seen, bucket[0], bucket[1], new[0] - old[0], new[1] - old[1]))
         previous = current
     if lags is None:
-        out.extend(state.unshipped_changes())
+        out.extend(state.open_order_changes())
     return out
 
 
@@ -138,18 +140,25 @@ class _OrderState:
             out[((AMAZON_CLAIMS, o["channel"], self.marketplace), facts.purchase_at.date())] = (1, 0)
         return out
 
-    def unshipped_changes(self) -> list[Change]:
-        """+1 on the ship-by day when the order is bought, -1 when it ships or is cancelled; and the order's lead
-        (SHIP_LEAD), on its purchase day."""
+    def open_order_changes(self) -> list[Change]:
+        """UNSHIPPED: +1 on the ship-by day when the order is bought, -1 when it ships or is cancelled; PROMISED: its
+        units on the promised delivery day when bought, taken off when cancelled; and the order's leads (SHIP_LEAD,
+        DELIVERY_LEAD), on its purchase day."""
         if self.order["channel"] != "MFN":
             return []
         bought = parse_instant(self.order["purchase_date"])
-        lead = (self.ship_by.date() - bought.date()).days
-        out: list[Change] = [(bought, (UNSHIPPED, "MFN", self.marketplace), self.ship_by.date(), 1, 1),
-                             (bought, (SHIP_LEAD, str(lead), self.marketplace), bought.date(), 0, 1)]
+        promised = parse_instant(self.order["latest_delivery_date"]).date()
+        units = int(self.order["quantity"])
+        out: list[Change] = [
+            (bought, (UNSHIPPED, "MFN", self.marketplace), self.ship_by.date(), 1, 1),
+            (bought, (PROMISED, "MFN", self.marketplace), promised, units, units),
+            (bought, (SHIP_LEAD, str((self.ship_by.date() - bought.date()).days), self.marketplace), bought.date(), 0, 1),
+            (bought, (DELIVERY_LEAD, str((promised - bought.date()).days), self.marketplace), bought.date(), 0, 1)]
         ended = min((t for t in (self.shipped_at, self.cancelled_at) if t is not None), default=None)
         if ended is not None:
             out.append((ended, (UNSHIPPED, "MFN", self.marketplace), self.ship_by.date(), -1, -1))
+        if self.cancelled_at is not None:
+            out.append((self.cancelled_at, (PROMISED, "MFN", self.marketplace), promised, -units, -units))
         return out
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.evaluate import Observation
-from alerts.breach import HISTORY_DAYS, RECENT_CLAIMS_DAYS, SHIP_LEAD_DAYS, recent_open_claims
+from alerts.breach import HISTORY_DAYS, LEAD_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
 from alerts.series import DaySeries
@@ -47,10 +47,12 @@ def observations(
         lsr_first = min(d.window.days(at.date())[0] for d in METRICS if d.id in LSR_METRICS)
         unshipped = _unshipped(session, account, marketplace_id, at, lsr_first)
         shipments = _unreported_shipments(session, account, marketplace_id, at, lsr_first)
-        leads = _ship_leads(session, account, marketplace_id, at)
+        bought = {"lsr": (unshipped, _leads(session, account, marketplace_id, at, m.Order.latest_ship_at)),
+                  "otdr": (_promised(session, account, marketplace_id, at),
+                           _leads(session, account, marketplace_id, at, m.Order.latest_delivery_at))}
         for definition in METRICS:
             obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, unshipped,
-                           shipments, leads)
+                           shipments, bought)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -60,7 +62,8 @@ def observations(
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
     defect_ages: dict[str, dict[tuple[date, int], int]], removals: dict[str, dict[tuple[date, int], int]],
-    unshipped_lsr: dict[date, int], unreported_lsr: Unreported, leads_lsr: dict[int, int],
+    unshipped_lsr: dict[date, int], unreported_lsr: Unreported,
+    bought: dict[str, tuple[dict[date, int], dict[int, int]]],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -82,7 +85,8 @@ def _observe(
         recent_claims = _recent_claims(session, account, marketplace_id, d, at, unattributed)
     lsr = d.id in LSR_METRICS
     past_due = {day: n for day, n in unshipped_lsr.items() if first <= day < today} if lsr else {}
-    pending = {day: n for day, n in unshipped_lsr.items() if day >= today} if lsr else {}
+    open_orders, leads = bought["lsr"] if lsr else bought["otdr"] if d.id == "otdr_14d" else ({}, {})
+    pending = {day: n for day, n in open_orders.items() if day >= today}
     unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if lsr else {}
     whole_from = None
     order_quantities: dict[int, int] = {}
@@ -97,7 +101,7 @@ def _observe(
         definition=d, marketplace_id=marketplace_id, at=at, numerator=num, denominator=den, series=series,
         whole_from=whole_from,
         unattributed=unattributed, recent_claims=recent_claims, granted_claims=granted, past_due=past_due,
-        unreported=unreported, pending=pending, ship_leads=leads_lsr if lsr else {},
+        unreported=unreported, pending=pending, anchor_leads=leads,
         amazon_value=amazon.value if amazon else None,
         enforced=d.id != "otdr_14d" or marketplace_id in otdr_enforced, claims_unknown=claims_unknown,
         defect_ages=defect_ages.get(d.fulfillment, {}) if d.id == "odr" else {},
@@ -233,18 +237,33 @@ def _unshipped(session: Session, account: str, marketplace_id: str, at: datetime
     return dict(Counter(instant.date() for instant in ship_by))  # the ship-by day, as a late shipment is dated
 
 
-def _ship_leads(session: Session, account: str, marketplace_id: str, at: datetime) -> dict[int, int]:
-    """The seller-fulfilled orders bought in the last SHIP_LEAD_DAYS by the days from purchase day to ship-by day: how
-    much of a coming ship-by day's orders is bought by now."""
+def _promised(session: Session, account: str, marketplace_id: str, at: datetime) -> dict[date, int]:
+    """The units of seller-fulfilled orders not cancelled whose delivery is promised today or later, by that day:
+    on-time delivery's coming days, counted in units, known already (alerts/breach.py)."""
+    o = m.Order
+    today = datetime.combine(at.date(), datetime.min.time(), tzinfo=at.tzinfo)
+    units: Counter[date] = Counter()
+    for promised, quantity in session.execute(
+        select(o.latest_delivery_at, o.quantity).where(
+            o.account == account, o.channel == "MFN", o.marketplace_id == marketplace_id,
+            o.latest_delivery_at >= today, o.purchase_at < at, o.cancelled_at.is_(None),
+        )
+    ):
+        units[promised.date()] += quantity  # the promised day, as a late delivery is dated
+    return dict(units)
+
+
+def _leads(session: Session, account: str, marketplace_id: str, at: datetime, anchor) -> dict[int, int]:
+    """The seller-fulfilled orders bought in the last LEAD_DAYS by the days from purchase day to the day of their
+    `anchor` column (ship-by, or promised delivery): how much of a coming anchor day's orders is bought by now."""
     o = m.Order
     rows = session.execute(
-        select(o.purchase_at, o.latest_ship_at).where(
+        select(o.purchase_at, anchor).where(
             o.account == account, o.channel == "MFN", o.marketplace_id == marketplace_id,
-            o.purchase_at >= at - SHIP_LEAD_DAYS * timedelta(days=1), o.purchase_at < at,
-            o.latest_ship_at.is_not(None),
+            o.purchase_at >= at - LEAD_DAYS * timedelta(days=1), o.purchase_at < at, anchor.is_not(None),
         )
     ).all()
-    return dict(Counter((ship_by.date() - bought.date()).days for bought, ship_by in rows))
+    return dict(Counter((anchored.date() - bought.date()).days for bought, anchored in rows))
 
 
 def _unreported_shipments(session: Session, account: str, marketplace_id: str, at: datetime, window_first) -> Unreported:

@@ -193,10 +193,24 @@ def test_unshipped_orders_of_ship_by_days_to_come_and_the_sellers_handling_time_
     at = datetime(2026, 3, 6, tzinfo=timezone.utc)
     with store.sessions() as session:
         seen = {o.definition.id: o for o in observations(session, "main", (MP,), at, frozenset())}
-    assert [(seen[m].pending, seen[m].ship_leads) for m in ("lsr_10d", "lsr_30d")] == [({date(2026, 3, 7): 1},
+    assert [(seen[m].pending, seen[m].anchor_leads) for m in ("lsr_10d", "lsr_30d")] == [({date(2026, 3, 7): 1},
                                                                                         {2: 4})] * 2
     assert seen["lsr_30d"].past_due == {date(2026, 3, 3): 1}
-    assert seen["odr"].pending == {} and seen["odr"].ship_leads == {}
+    assert seen["odr"].pending == {} and seen["odr"].anchor_leads == {}
+
+
+def test_the_units_promised_for_days_to_come_and_the_sellers_delivery_lead_are_observed_for_on_time_delivery(store):
+    # Each delivery is promised seven days after the purchase: on 6 March the order bought on 26 February was due on
+    # the 5th, the ones bought on 1, 4 and 5 March are due on the 8th, 11th and 12th; the cancelled one counts only in
+    # the lead, as every order bought does.
+    shipped = replace(order(2, "Shipped", T0 + timedelta(days=3, hours=5), day=3), quantity=3)
+    save(store, order(0, day=-4), order(1), shipped, order(3, day=4),
+         order(4, "Canceled", T0 + timedelta(days=4, hours=2), day=4))
+    at = datetime(2026, 3, 6, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        otdr = next(o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id == "otdr_14d")
+    assert otdr.pending == {date(2026, 3, 8): 1, date(2026, 3, 11): 3, date(2026, 3, 12): 1}
+    assert otdr.anchor_leads == {7: 5}
 
 
 def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
