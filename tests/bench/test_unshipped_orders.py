@@ -20,14 +20,17 @@ def order_events(n: int, bought: str, ship_by: str, shipped: str | None, promise
     return events
 
 
+def seen_by_day(events: list[tuple[datetime, dict]], bucket: str, lead: str) -> dict[int, tuple[dict, dict]]:
+    """At midnight of 1, 2 and 3 May: the bucket's days from 1 May on, and the leads, as the bench reads them."""
+    instants = [datetime(2026, 5, d, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    return {at.day: (buckets.series((bucket, "MFN", MP), date(2026, 5, 1), date.max), _leads(buckets, lead, MP, at.date()))
+            for at, buckets in sweep(account_changes(sorted(events, key=lambda e: e[0]), None), instants)}
+
+
 def test_an_order_is_unshipped_on_its_ship_by_day_from_its_purchase_to_its_shipment_and_dates_its_lead():
     events = order_events(1, "2026-05-01T10:00:00Z", "2026-05-03T23:59:59Z", "2026-05-02T12:00:00Z")
     events += order_events(2, "2026-05-01T20:00:00Z", "2026-05-02T23:59:59Z", None)
-    instants = [datetime(2026, 5, d, tzinfo=timezone.utc) for d in (1, 2, 3)]
-    seen = {}
-    for at, buckets in sweep(account_changes(sorted(events, key=lambda e: e[0]), None), instants):
-        seen[at.day] = (buckets.series((UNSHIPPED, "MFN", MP), date(2026, 5, 1), date.max),
-                        _leads(buckets, SHIP_LEAD, MP, at.date()))
+    seen = seen_by_day(events, UNSHIPPED, SHIP_LEAD)
     assert seen[1] == ({}, {})
     assert seen[2] == ({date(2026, 5, 2): (1, 1), date(2026, 5, 3): (1, 1)}, {1: 1, 2: 1})
     assert seen[3] == ({date(2026, 5, 2): (1, 1), date(2026, 5, 3): (0, 0)}, {1: 1, 2: 1})
@@ -39,11 +42,7 @@ def test_an_orders_units_are_promised_on_its_delivery_day_from_its_purchase_unti
     events += order_events(2, "2026-05-01T20:00:00Z", "2026-05-02T23:59:59Z", None, promised="2026-05-07T23:59:59Z")
     events.append((datetime.fromisoformat("2026-05-02T08:00:00Z"),
                    {"type": "cancel", "order_id": "111-0000002-0000001", "by": "buyer", "reason": "BuyerCanceled"}))
-    instants = [datetime(2026, 5, d, tzinfo=timezone.utc) for d in (1, 2, 3)]
-    seen = {}
-    for at, buckets in sweep(account_changes(sorted(events, key=lambda e: e[0]), None), instants):
-        seen[at.day] = (buckets.series((PROMISED, "MFN", MP), date(2026, 5, 1), date.max),
-                        _leads(buckets, DELIVERY_LEAD, MP, at.date()))
+    seen = seen_by_day(events, PROMISED, DELIVERY_LEAD)
     assert seen[1] == ({}, {})
     assert seen[2] == ({date(2026, 5, 7): (1, 1), date(2026, 5, 8): (3, 3)}, {6: 1, 7: 1})
     assert seen[3] == ({date(2026, 5, 7): (0, 0), date(2026, 5, 8): (3, 3)}, {6: 1, 7: 1})
