@@ -186,13 +186,7 @@ def test_unshipped_orders_past_their_ship_by_date_are_observed_by_that_date(stor
 
 
 def test_unshipped_orders_of_ship_by_days_to_come_and_the_sellers_handling_time_are_observed(store):
-    # Bought on 1, 4 and 5 March, each due two days on; on 5 March the one due on the 7th is unshipped, the one due
-    # on the 6th shipped, the one due on the 3rd past due. The handling time counts every order bought, however it ended.
-    save(store, order(1), order(2, "Shipped", T0 + timedelta(days=3, hours=5), day=3), order(3, day=4),
-         order(4, "Canceled", T0 + timedelta(days=4, hours=2), day=4))
-    at = datetime(2026, 3, 6, tzinfo=timezone.utc)
-    with store.sessions() as session:
-        seen = {o.definition.id: o for o in observations(session, "main", (MP,), at, frozenset())}
+    seen = orders_bought_already(store)
     assert [(seen[m].pending, seen[m].anchor_leads) for m in ("lsr_10d", "lsr_30d")] == [({date(2026, 3, 7): 1},
                                                                                         {2: 4})] * 2
     assert seen["lsr_30d"].past_due == {date(2026, 3, 3): 1}
@@ -200,17 +194,31 @@ def test_unshipped_orders_of_ship_by_days_to_come_and_the_sellers_handling_time_
 
 
 def test_the_units_promised_for_days_to_come_and_the_sellers_delivery_lead_are_observed_for_on_time_delivery(store):
-    # Each delivery is promised seven days after the purchase: on 6 March the order bought on 26 February was due on
-    # the 5th, the ones bought on 1, 4 and 5 March are due on the 8th, 11th and 12th; the cancelled one counts only in
+    # Each delivery is promised seven days after the purchase: on 6 March the order bought on 25 February was due on
+    # the 4th, the ones bought on 1, 4 and 5 March are due on the 8th, 11th and 12th; the cancelled one counts only in
     # the lead, as every order bought does.
+    seen = orders_bought_already(store, earlier=True)
+    assert seen["otdr_14d"].pending == {date(2026, 3, 8): 1, date(2026, 3, 11): 3, date(2026, 3, 12): 1}
+    assert seen["otdr_14d"].anchor_leads == {7: 5}
+
+
+@pytest.mark.postgres
+def test_the_orders_bought_already_are_observed_the_same_on_postgresql(pg_store):
+    seen = orders_bought_already(pg_store, earlier=True)
+    assert [(seen[m].pending, seen[m].anchor_leads) for m in ("lsr_30d", "otdr_14d")] == [
+        ({date(2026, 3, 7): 1}, {2: 5}), ({date(2026, 3, 8): 1, date(2026, 3, 11): 3, date(2026, 3, 12): 1}, {7: 5})]
+
+
+def orders_bought_already(store, earlier: bool = False) -> dict:
+    # Bought on 1, 4 and 5 March (and with `earlier` on 25 February), each due to ship two days on: on 6 March the one
+    # due on the 7th is unshipped, the one due on the 6th shipped (3 units), the one due on the 3rd past due, the one
+    # bought on the 5th cancelled. The handling time counts every order bought, however it ended.
     shipped = replace(order(2, "Shipped", T0 + timedelta(days=3, hours=5), day=3), quantity=3)
-    save(store, order(0, day=-4), order(1), shipped, order(3, day=4),
+    save(store, *([order(0, day=-4)] if earlier else []), order(1), shipped, order(3, day=4),
          order(4, "Canceled", T0 + timedelta(days=4, hours=2), day=4))
-    at = datetime(2026, 3, 6, tzinfo=timezone.utc)
     with store.sessions() as session:
-        otdr = next(o for o in observations(session, "main", (MP,), at, frozenset()) if o.definition.id == "otdr_14d")
-    assert otdr.pending == {date(2026, 3, 8): 1, date(2026, 3, 11): 3, date(2026, 3, 12): 1}
-    assert otdr.anchor_leads == {7: 5}
+        return {o.definition.id: o for o in observations(session, "main", (MP,), datetime(2026, 3, 6, tzinfo=timezone.utc),
+                                                         frozenset())}
 
 
 def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
