@@ -259,11 +259,10 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     `order_quantities` the seller's recent orders by their units, for a metric that counts units (on-time delivery;
     none: every unit alone); `pending` the orders of anchor days to come bought already and still open, by that day
     (unshipped, for the late-shipment rates; not cancelled, in units, for on-time delivery), and `anchor_leads` the
-    seller's last
-    `LEAD_DAYS` of orders by the days from their purchase day to their anchor day (none: those days' orders are drawn
-    as the days after them). With `screen`, a first small run whose paths
-    never breach settles it at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows
-    a chance of a few percent, which is what a seller with a warning needs to know."""
+    seller's last `LEAD_DAYS` of orders by the days from their purchase day to their anchor day (none: those days'
+    orders are drawn as the days after them). With `screen`, a first small run whose paths never breach settles it
+    at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows a chance of a few
+    percent, which is what a seller with a warning needs to know."""
     claims = _OpenClaims(open_claims, max(0, min(recent_claims, open_claims)), granted_claims)
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
                    unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, anchor_leads or {})

@@ -78,8 +78,8 @@ class Observation:
     # can only end as late shipments, which the daemon sees only once they ship.
     past_due: Mapping[date, int] = field(default_factory=dict)
     # The orders of anchor days to come (today on) bought and still open (late-shipment rates: unshipped; on-time
-    # delivery: not cancelled, in units), by that day, and the seller's recent orders by the days from purchase day to anchor
-    # day: the next days' orders bought already (alerts/breach.py).
+    # delivery: not cancelled, in units), by that day, and the seller's recent orders by the days from purchase day to
+    # anchor day: the next days' orders bought already (alerts/breach.py).
     pending: Mapping[date, int] = field(default_factory=dict)
     anchor_leads: Mapping[int, int] = field(default_factory=dict)
     amazon_value: float | None = None

@@ -239,9 +239,8 @@ def _unshipped(session: Session, account: str, marketplace_id: str, at: datetime
 
 def _promised(session: Session, account: str, at: datetime) -> dict[str, dict[date, int]]:
     """By marketplace, the units of seller-fulfilled orders not cancelled whose delivery is promised today or later,
-    by that day: on-time delivery's coming days, counted in units, known already (alerts/breach.py). Read for every
-    marketplace at once, through the promised-delivery index: with the marketplace in the query, SQLite reads the
-    marketplace's every order by the purchase index instead."""
+    by that day: on-time delivery's coming days, counted in units, known already (alerts/breach.py). One read for
+    every marketplace, through the promised-delivery index."""
     o = m.Order
     today = datetime.combine(at.date(), datetime.min.time(), tzinfo=at.tzinfo)
     promised_day = func.date(o.latest_delivery_at)  # the promised day, as a late delivery is dated
@@ -259,7 +258,7 @@ def _promised(session: Session, account: str, at: datetime) -> dict[str, dict[da
 def _leads(session: Session, account: str, marketplace_id: str, at: datetime) -> tuple[dict[int, int], dict[int, int]]:
     """The seller-fulfilled orders bought in the last LEAD_DAYS by the days from purchase day to ship-by day, and to
     promised delivery day: how much of a coming anchor day's orders is bought by now. Counted by day in the database:
-    a large seller has a hundred thousand orders in those days, and reading each took most of an evaluation."""
+    a large seller has a hundred thousand orders in those days, and reading each one was an evaluation's largest cost."""
     o = m.Order
     days = func.date(o.purchase_at), func.date(o.latest_ship_at), func.date(o.latest_delivery_at)
     ship: Counter[int] = Counter()
