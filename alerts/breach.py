@@ -330,6 +330,11 @@ class _Model:
             self.pending = np.array([pending.get(a, 0) if ahead else 0 for a, ahead in zip(self.days, self.future)],
                                     dtype=float)
             self.rest_volume = self.rest_volume * (1 - _bought_share(anchor_leads, self.offsets))
+        # Orders bought already are known in units (on-time delivery): they may arrive late as that many orders of the
+        # mean size, drawn of the seller's sizes, and the window holds their units exactly: rounded to orders of the
+        # mean size, 3 units promised for a day counted 2.6 and 1 unit 1.3.
+        self.pending_orders = np.rint(self.pending / sizes.mean).astype(np.int64)
+        self.pending_rounding = (self.pending - self.pending_orders * sizes.mean) * self.future  # [j]: units left out
         if d.id in REPORTED_FROM_SHIPMENTS:
             self.confirmed, shown = _confirmed_ahead(self.days, self.future, unreported, horizon)
             self.confirmed_seen = (shown * self.windows).sum(axis=1)
@@ -388,11 +393,8 @@ class _Model:
         ends = rng.geometric(self.rate.end_hazard, paths) - 1
         p = np.where(self.offsets[None, :] >= ends[:, None], before[:, None], p[:, None])
         units = self.sizes.mean
-        # Orders bought already are known in units (on-time delivery): they may arrive late as that many orders of the
-        # mean size, drawn of the seller's sizes, and the window holds their units exactly (below).
-        pending_orders = np.rint(self.pending / units)
-        new_orders = (rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days))))
-                      + pending_orders.astype(np.int64))
+        drawn = rng.poisson(np.broadcast_to(self.rest_volume / units, (paths, len(self.days))))
+        new_orders = drawn + self.pending_orders
         # Defects still to appear on each day's orders (known ones not yet defective, and the new ones; a day to come's
         # late shipments at the rate measured on all its orders, confirmed ones included)...
         unseen = np.rint(np.maximum(self.known_orders - self.defective, 0) / units) + self.confirmed
@@ -405,9 +407,8 @@ class _Model:
             arrived = eventual @ (share * self.windows).T
         else:
             arrived = _drawn_day_by_day(rng, eventual, share, self.windows)
-        orders = self._orders_shown(rng, new_orders) * units + self.confirmed_seen
-        # Rounded to orders of the mean size, 3 units promised for a day counted 2.6 and 1 unit 1.3.
-        orders = orders + ((self.pending - pending_orders * units) * self.future) @ self.orders_seen.T
+        orders = (self._orders_shown(rng, new_orders) * units + self.confirmed_seen
+                  + self.pending_rounding @ self.orders_seen.T)
         known_bad, known_orders = self.known_in_report
         claims = self._claims_counted(rng, paths) if self.claims.any() else 0.0
         certain = self._past_due_counted(rng, paths)

@@ -51,8 +51,8 @@ def observations(
         ship_leads, delivery_leads = _leads(session, account, marketplace_id, at)
         bought = {"lsr": (unshipped, ship_leads), "otdr": (promised.get(marketplace_id, {}), delivery_leads)}
         for definition in METRICS:
-            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, unshipped,
-                           shipments, bought)
+            obs = _observe(session, account, marketplace_id, definition, at, otdr_enforced, ages, removals, shipments,
+                           bought)
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
@@ -62,8 +62,7 @@ def observations(
 def _observe(
     session: Session, account: str, marketplace_id: str, d: MetricDefinition, at: datetime, otdr_enforced: frozenset[str],
     defect_ages: dict[str, dict[tuple[date, int], int]], removals: dict[str, dict[tuple[date, int], int]],
-    unshipped_lsr: dict[date, int], unreported_lsr: Unreported,
-    bought: dict[str, tuple[dict[date, int], dict[int, int]]],
+    unreported_lsr: Unreported, bought: dict[str, tuple[dict[date, int], dict[int, int]]],
 ) -> Observation:
     today = at.date()
     first, end = d.window.days(today)
@@ -84,8 +83,8 @@ def _observe(
         unattributed = max(0, reported - granted)
         recent_claims = _recent_claims(session, account, marketplace_id, d, at, unattributed)
     lsr = d.id in LSR_METRICS
-    past_due = {day: n for day, n in unshipped_lsr.items() if first <= day < today} if lsr else {}
     open_orders, leads = bought["lsr"] if lsr else bought["otdr"] if d.id == "otdr_14d" else ({}, {})
+    past_due = {day: n for day, n in open_orders.items() if first <= day < today} if lsr else {}
     pending = {day: n for day, n in open_orders.items() if day >= today}
     unreported = {key: n for key, n in unreported_lsr.items() if key[0] >= first} if lsr else {}
     whole_from = None
