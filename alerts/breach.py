@@ -248,7 +248,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
             defect_ages: DefectAges | None = None, screen: bool = True,
             past_due: Mapping[date, int] | None = None, removals: Removals | None = None,
             unreported: Unreported | None = None, order_quantities: Mapping[int, int] | None = None,
-            pending: Mapping[date, int] | None = None, anchor_leads: Mapping[int, int] | None = None) -> Outlook:
+            pending: Mapping[date, int] | None = None, anchor_leads: Mapping[int, int] | None = None,
+            seller_days: DaySeries | None = None) -> Outlook:
     """P(breach by each day) for the metric `d` on `series`; `defect_ages` are the ages at which the account's ODR
     defects appeared (alerts/lag.py); `past_due` are the unshipped orders past their ship-by date, by that date
     (late-shipment rates); `removals` the account's ODR defects removed, by the day they appeared and how long after
@@ -260,12 +261,15 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
     none: every unit alone); `pending` the orders of anchor days to come bought already and still open, by that day
     (unshipped, for the late-shipment rates; not cancelled, in units, for on-time delivery), and `anchor_leads` the
     seller's last `LEAD_DAYS` of orders by the days from their purchase day to their anchor day (none: those days'
-    orders are drawn as the days after them). With `screen`, a first small run whose paths never breach settles it
+    orders are drawn as the days after them); `seller_days` the metric's days and past-due orders summed over the
+    seller's marketplaces, where its rate is the seller's and not a marketplace's (none: `series` and `past_due` are
+    the rate's evidence). With `screen`, a first small run whose paths never breach settles it
     at 0; a metric near its limit is never screened, since 0 breaches in 48 paths still allows a chance of a few
     percent, which is what a seller with a warning needs to know."""
     claims = _OpenClaims(open_claims, max(0, min(recent_claims, open_claims)), granted_claims)
     model = _Model(series, d, today, horizon_days, claims, defect_ages or {}, past_due or {}, removals or {},
-                   unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, anchor_leads or {})
+                   unreported or {}, _OrderSizes.of(order_quantities or {}), pending or {}, anchor_leads or {},
+                   seller_days)
     seed = zlib.crc32(f"{key}/{d.id}/{d.fulfillment}".encode())
     if screen and not model.any_breach(np.random.default_rng(seed), SCREEN_PATHS):
         return Outlook((0.0,) * horizon_days, model.mean_defects, model.mean_orders)
@@ -275,7 +279,8 @@ def outlook(series: DaySeries, d: MetricDefinition, today: date, horizon_days: i
 class _Model:
     def __init__(self, series: DaySeries, d: MetricDefinition, today: date, horizon: int, open_claims: _OpenClaims,
                  defect_ages: DefectAges, past_due: Mapping[date, int], removals: Removals, unreported: Unreported,
-                 sizes: _OrderSizes, pending: Mapping[date, int], anchor_leads: Mapping[int, int]):
+                 sizes: _OrderSizes, pending: Mapping[date, int], anchor_leads: Mapping[int, int],
+                 seller_days: DaySeries | None):
         self.d, self.horizon = d, horizon
         self.sizes = sizes
         self.upper = d.limit.direction == "upper"
@@ -303,6 +308,8 @@ class _Model:
             history[a] = (num + late, den + late)
         weight = sizes.unit_weighted
         in_orders = {a: (num / weight, den / weight) for a, (num, den) in history.items()}
+        if seller_days is not None:  # the seller's days are the rate's evidence, the marketplace's own among them
+            in_orders = {a: c for a, c in seller_days.counts.items() if a < today}
         self.rate = _rate_belief(d, in_orders, today, self.lag_cdf, self.upper)
         self.removable, self.removed_by = _removable(d, self.days, self.known_bad, defect_ages, removals, today,
                                                      horizon)

@@ -1,8 +1,8 @@
 """Value against Amazon's limit, the seller's margins and the chance of a breach: level, defects to breach, and why. Pure."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from alerts.breach import RECENT_CLAIMS_DAYS, Outlook, chance_text, outlook
@@ -14,6 +14,10 @@ from alerts.series import DaySeries, Projection, pending
 from alerts.unreported import Unreported
 
 LOW_VOLUME_ORDERS = 100  # METRICS.md, last section: say so when fewer orders are in the window
+# The metrics whose rate is the seller's and not a marketplace's: one place ships every marketplace's orders, so a
+# backlog shows in all of them at once, and a marketplace with few orders shows it late (README, "A backlog is the
+# seller's, not a marketplace's").
+SELLER_RATE_METRICS = frozenset({"lsr_10d", "lsr_30d"})
 
 SHORT_NAMES = {"odr": "ODR", "lsr_10d": "LSR 10d", "lsr_30d": "LSR 30d", "cr_7d": "Cancel rate",
                "vtr_30d": "VTR", "otdr_14d": "OTDR"}
@@ -96,6 +100,8 @@ class Observation:
     # On-time delivery counts units, and an order's units arrive late together: the seller's recent orders by their
     # units (alerts/breach.py). Empty: every unit alone.
     order_quantities: Mapping[int, int] = field(default_factory=dict)
+    # The seller's days of this metric, its marketplaces summed (`with_seller_days`); none: the marketplace's own.
+    seller_days: DaySeries | None = None
 
     @property
     def overdue(self) -> int:
@@ -122,6 +128,33 @@ class Evaluation:
     amazon_value: float | None
 
 
+def with_seller_days(observations: Sequence[Observation]) -> list[Observation]:
+    """The observations of one account at one instant, each of a `SELLER_RATE_METRICS` metric given its seller's days:
+    the metric's days and past-due orders (late shipments to come) summed over the account's marketplaces. An account
+    of one marketplace is its own seller and gets none."""
+    summed: dict[tuple[str, str], dict[date, tuple[int, int]]] = {}
+    marketplaces: dict[tuple[str, str], set[str]] = {}
+    for obs in observations:
+        d = obs.definition
+        if d.id not in SELLER_RATE_METRICS:
+            continue
+        key = (d.id, d.fulfillment)
+        days = summed.setdefault(key, {})
+        marketplaces.setdefault(key, set()).add(obs.marketplace_id)
+        for day, (num, den) in obs.series.counts.items():
+            before = days.get(day, (0, 0))
+            days[day] = (before[0] + num, before[1] + den)
+        for day, late in obs.past_due.items():
+            before = days.get(day, (0, 0))
+            days[day] = (before[0] + late, before[1] + late)
+    shared = {key: DaySeries(days) for key, days in summed.items() if len(marketplaces[key]) > 1}
+    out = []
+    for obs in observations:
+        days = shared.get((obs.definition.id, obs.definition.fulfillment))
+        out.append(obs if days is None else replace(obs, seller_days=days))
+    return out
+
+
 def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chances: Chances = Chances()) -> Evaluation:
     """Level, defects to breach and the chance of a breach of one metric, with one sentence per reason."""
     d = obs.definition
@@ -139,7 +172,7 @@ def evaluate(obs: Observation, thresholds: Thresholds, horizon_days: int, chance
     ahead = outlook(obs.series, d, today, horizon_days, obs.marketplace_id, open_claims, obs.recent_claims,
                     obs.granted_claims, obs.defect_ages, screen=not near, past_due=obs.past_due, removals=obs.removals,
                     unreported=obs.unreported, order_quantities=obs.order_quantities, pending=obs.pending,
-                    anchor_leads=obs.anchor_leads) if den else None
+                    anchor_leads=obs.anchor_leads, seller_days=obs.seller_days) if den else None
     low_volume = 0 < den < LOW_VOLUME_ORDERS
 
     level = level_now if obs.enforced else Level.OK

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from alerts.breach import HISTORY_DAYS, LEAD_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.decide import Policy, Said, decide, got_worse, initial_state
-from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate
+from alerts.evaluate import Chances, Evaluation, Observation, Thresholds, evaluate, with_seller_days
 from alerts.hysteresis import Hysteresis, clear_of_margin
 from alerts.series import DaySeries
 from alerts.unreported import SHIPPING_REPORT_LAG, unreported
@@ -134,6 +134,7 @@ def run_account(member: Member, chances: Chances | None = None,
             if delay is not None:
                 removed[mp_ff][(anchor, anchor + age * DAY, delay)] += 1
             position += 1
+        observed = []
         for mp in profile.marketplaces:
             for d in metrics:
                 if d.id == "otdr_14d" and mp != OTDR_ENFORCED:
@@ -146,24 +147,27 @@ def run_account(member: Member, chances: Chances | None = None,
                     result.breach_days.setdefault(key, []).append(at)
                 if at == monitor_from:
                     continue
-                obs = _observation(d, mp, at, mine, theirs, first, end, a_num, a_den, ages[(mp, d.fulfillment)],
-                                   removed[(mp, d.fulfillment)], shipments.get(mp, ([], [])),
-                                   claims_reported[(mp, d.fulfillment)])
-                thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
-                ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
-                case = None
-                if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
-                    case = len(result.cases)
-                    result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
-                                             ev.denominator, ev.outlook.expected_defects[13]))
-                    if ev.forecast_breach_at:
-                        result.medians.append((key, ev.forecast_breach_at))
-                    point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.overdue + obs.unattributed, obs.overdue))
-                    if point is not None:
-                        result.points.append((key, datetime.combine(point, datetime.min.time(), tzinfo=at.tzinfo)))
-                said = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
-                slim = replace(ev, outlook=None, explanation=(), advice=())
-                result.steps.append(Step(key, at, ev.level, said, slim, thresholds, case))
+                observed.append(_observation(d, mp, at, mine, theirs, first, end, a_num, a_den,
+                                             ages[(mp, d.fulfillment)], removed[(mp, d.fulfillment)],
+                                             shipments.get(mp, ([], [])), claims_reported[(mp, d.fulfillment)]))
+        for obs in with_seller_days(observed):  # as the daemon evaluates an account's marketplaces together
+            d, mp = obs.definition, obs.marketplace_id
+            key = (mp, d.id, d.fulfillment)
+            thresholds = thresholds_of(margins.margins_for(profile.name, mp, d.id))
+            ev = evaluate(obs, thresholds, HORIZON_DAYS, chances)
+            case = None
+            if ev.defects_to_breach:  # still inside the limit: what the model says can be checked
+                case = len(result.cases)
+                result.cases.append(Case(key, at, ev.outlook.within(3), ev.outlook.within(14), ev.level.value,
+                                         ev.denominator, ev.outlook.expected_defects[13]))
+                if ev.forecast_breach_at:
+                    result.medians.append((key, ev.forecast_breach_at))
+                point = project(obs.series, d, at.date(), HORIZON_DAYS, (obs.overdue + obs.unattributed, obs.overdue))
+                if point is not None:
+                    result.points.append((key, datetime.combine(point, datetime.min.time(), tzinfo=at.tzinfo)))
+            said = Said(ev.breach_probability, ev.defects_to_breach, ev.value, d.limit.direction)
+            slim = replace(ev, outlook=None, explanation=(), advice=())
+            result.steps.append(Step(key, at, ev.level, said, slim, thresholds, case))
     notify_steps(result, policy_of(margins), margins.hysteresis)
     return result
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from alerts.evaluate import Observation
+from alerts.evaluate import Observation, with_seller_days
 from alerts.breach import HISTORY_DAYS, LEAD_DAYS, RECENT_CLAIMS_DAYS, recent_open_claims
 from alerts.metrics.contributions import GRANTED_CLAIMS
 from alerts.metrics.definitions import METRICS, MetricDefinition, with_target
@@ -35,8 +35,9 @@ def observations(
     session: Session, account: str, marketplaces: tuple[str, ...], at: datetime, otdr_enforced: frozenset[str],
     reading: frozenset[str] = frozenset(),
 ) -> list[Observation]:
-    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight); the metrics in `reading`
-    (still_reading) are marked as not yet seen whole, to be judged on Amazon's report."""
+    """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight), with the seller's days
+    where its marketplaces share a rate (alerts/evaluate.py); the metrics in `reading` (still_reading) are marked as
+    not yet seen whole, to be judged on Amazon's report."""
     out = []
     promised = _promised(session, account, at)
     for marketplace_id in sorted(marketplaces):
@@ -56,7 +57,7 @@ def observations(
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
-    return out
+    return with_seller_days(out)
 
 
 def _observe(

@@ -401,6 +401,19 @@ def test_unshipped_orders_enter_amazons_window_whole():
     assert ahead.within(3) == 0.0 and 0.3 < ahead.within(4) < 0.48
 
 
+def test_a_backlog_the_sellers_other_marketplaces_show_is_this_ones_too():
+    lsr_30d = definition("lsr_30d", "MFN")
+    # One marketplace of three: 3 orders a day, a late shipment every 40 days, and 2 in the last ten days by chance.
+    own = DaySeries({TODAY - timedelta(days=k): (int(k % 40 == 0 or k in (3, 8)), 3) for k in range(1, 241)})
+    # The three together: 15 orders a day, a late one every 8 days, then a backlog: 9 late of 150 in ten days.
+    seller = DaySeries({TODAY - timedelta(days=k): (int(k % 8 == 0) if k > 10 else int(k != 5), 15)
+                        for k in range(1, 241)})
+    alone = outlook(own, lsr_30d, TODAY, 14, key="mp")
+    shared = outlook(own, lsr_30d, TODAY, 14, key="mp", seller_days=seller)
+    assert alone.within(14) < 0.15 and shared.within(14) > alone.within(14) + 0.15
+    assert shared.expected_defects[13] > 2 * alone.expected_defects[13]
+
+
 def test_the_volume_to_come_is_the_mean_since_it_last_changed():
     rng = np.random.default_rng(7)
 

@@ -2,7 +2,7 @@
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from alerts.evaluate import Observation, Thresholds, evaluate
+from alerts.evaluate import Observation, Thresholds, evaluate, with_seller_days
 from alerts.series import DaySeries
 from alerts.metrics.definitions import definition
 from alerts.model import Level
@@ -135,3 +135,15 @@ def test_a_window_not_yet_seen_whole_is_judged_on_amazons_figure_and_the_partial
     assert evaluate(replace(partial, amazon_value=0.85), Thresholds(), horizon_days=30).level == Level.BREACH
     seen_whole = evaluate(replace(partial, at=datetime(2026, 4, 27, tzinfo=timezone.utc)), Thresholds(), horizon_days=30)
     assert seen_whole.value == 0.0 and seen_whole.level == Level.WARNING  # from then on its own count is judged
+
+
+def test_the_late_shipment_rates_get_the_sellers_days_summed_over_its_marketplaces():
+    yesterday = T.date() - timedelta(days=1)
+    us = Observation(LSR, "ATVPDKIKX0DER", T, 0, 20, DaySeries({yesterday: (1, 10)}), past_due={yesterday: 2})
+    ca = replace(us, marketplace_id="A2EUQ1WTGCTBG2", series=DaySeries({yesterday: (3, 5)}), past_due={})
+    odr = odr_observation(flat(date(2026, 2, 1), 89, 50))
+    pooled = with_seller_days([us, ca, odr])
+    # 1 late of 10 and 3 of 5 shipped, and 2 past due that can only ship late.
+    assert [o.seller_days for o in pooled[:2]] == [DaySeries({yesterday: (6, 17)})] * 2
+    assert pooled[2].seller_days is None  # ODR's defects are the buyers', marketplace by marketplace
+    assert with_seller_days([us])[0].seller_days is None  # one marketplace is its own seller

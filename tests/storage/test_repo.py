@@ -221,6 +221,20 @@ def orders_bought_already(store, earlier: bool = False) -> dict:
                                                          frozenset())}
 
 
+def test_a_sellers_marketplaces_are_observed_together_for_the_late_shipment_rates(store):
+    # Ship-by 3 March: in the US one late shipment and one still unshipped (past due), in Canada one on time.
+    canada = "A2EUQ1WTGCTBG2"
+    save(store, order(1, "Shipped", T0 + timedelta(days=3)), order(2),
+         replace(order(3, "Shipped", T0 + timedelta(days=1)), marketplace_id=canada))
+    at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    with store.sessions() as session:
+        seen = observations(session, "main", (MP, canada), at, frozenset())
+    lsr = [o for o in seen if o.definition.id == "lsr_30d"]
+    assert [o.marketplace_id for o in lsr] == [canada, MP]
+    assert [o.seller_days.counts for o in lsr] == [{date(2026, 3, 3): (2, 3)}] * 2
+    assert all(o.seller_days is None for o in seen if o.definition.id == "odr")
+
+
 def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
     # Ship-by 3 March 01:00 for all three; Amazon's report shows a shipment 72 hours after its confirmation.
     save(store, order(1, "Shipped", T0 + timedelta(days=1, hours=10)),  # on time, shown on 6 March
