@@ -37,6 +37,8 @@ new day without new data moves nothing but the calendar):
    the same hazard weighing how long a past episode lasted: on each path a changed rate goes back to the
    rate before the change from a day so drawn (today the first of them), for the orders placed from then on.
    An episode is seen to end after `QUIET_DAYS_TO_END` quiet days, one where the last day is known whole.
+   The late-shipment rates are read from the seller's days (`seller_days`: every marketplace of the account summed),
+   since one place ships them all: a backlog shows in every marketplace at once.
    Lower-bound metrics (valid tracking, on-time delivery) are modelled through their bad count. A metric counted in
    units (on-time delivery) draws orders, each late with all its units, of the sizes the seller's recent orders have.
 4. **Defects still to arrive.** A defect of an order placed on day a becomes visible at age k with

@@ -178,6 +178,7 @@ def build(config: Config, clock: Clock, api_url: str = "", stream: IO[str] = sys
         accounts.append(AccountRuntime(
             name=account.name, seller_id=account.seller_id, marketplaces=account.marketplaces,
             sources=build_sources(endpoint, clock, store, config.daemon, budget_wait_seconds), otdr_enforced=frozenset(account.otdr_enforced),
+            ship_together=account.marketplaces_ship_together,
             thresholds=lambda mp, metric, name=account.name: thresholds_of(config.alerts.margins_for(name, mp, metric)),
         ))
     apply_config_silences(store, config, clock.now())

@@ -123,6 +123,8 @@ class AccountConfig:
     token_url: str = "https://api.amazon.com/auth/o2/token"
     lwa_client_secret_rotated_on: date | None = None
     otdr_enforced: tuple[str, ...] = ("ATVPDKIKX0DER",)
+    # One place ships every marketplace's orders: the late-shipment rate is read from all of them (alerts/evaluate.py).
+    marketplaces_ship_together: bool = True
 
 
 @dataclass(frozen=True)
@@ -564,6 +566,7 @@ def _account(t: _Table, simulated: bool) -> AccountConfig:
         token_url=_url(t, "token_url", "https://api.amazon.com/auth/o2/token"),
         lwa_client_secret_rotated_on=t.get("lwa_client_secret_rotated_on", date, None),
         otdr_enforced=t.get("otdr_enforced", "strings", ("ATVPDKIKX0DER",)),
+        marketplaces_ship_together=t.get("marketplaces_ship_together", bool, True),
     )
     t.done()
     return out

@@ -33,11 +33,11 @@ def still_reading(sweeping: bool, reads_order_reports: bool) -> frozenset[str]:
 
 def observations(
     session: Session, account: str, marketplaces: tuple[str, ...], at: datetime, otdr_enforced: frozenset[str],
-    reading: frozenset[str] = frozenset(),
+    reading: frozenset[str] = frozenset(), ship_together: bool = True,
 ) -> list[Observation]:
     """One Observation per (marketplace, metric, fulfillment) at instant `at` (a midnight), with the seller's days
-    where its marketplaces share a rate (alerts/evaluate.py); the metrics in `reading` (still_reading) are marked as
-    not yet seen whole, to be judged on Amazon's report."""
+    where its marketplaces share a rate and `ship_together` says one place ships them (alerts/evaluate.py); the
+    metrics in `reading` (still_reading) are marked as not yet seen whole, to be judged on Amazon's report."""
     out = []
     promised = _promised(session, account, at)
     for marketplace_id in sorted(marketplaces):
@@ -57,7 +57,7 @@ def observations(
             if definition.id in reading:
                 obs = replace(obs, reading_history=True)
             out.append(obs)
-    return with_seller_days(out)
+    return with_seller_days(out) if ship_together else out
 
 
 def _observe(

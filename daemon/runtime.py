@@ -45,6 +45,7 @@ class AccountRuntime:
     sources: dict[str, Source]
     otdr_enforced: frozenset[str]
     thresholds: Callable[[str, str], Thresholds]  # (marketplace, metric) -> margins
+    ship_together: bool = True  # the account's marketplaces ship from one place (daemon/observe.py)
 
 
 @dataclass
@@ -94,7 +95,8 @@ class App:
         rows = []  # for the status readers
         with self.store.transaction() as session:
             version = version_of(at, cursors_of(session, [account.name]).get(account.name, {}))
-            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced, reading):
+            for obs in observations(session, account.name, account.marketplaces, at, account.otdr_enforced, reading,
+                                    account.ship_together):
                 d = obs.definition
                 if not obs.reading_history:  # a partial count stays out of the history and metrics.jsonl
                     values.append(MetricValue(at, account.name, obs.marketplace_id, d, obs.numerator, obs.denominator))

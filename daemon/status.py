@@ -130,7 +130,8 @@ def _evaluated(session: Session, config: Config, account: Any, at: datetime,
                reading: frozenset[str]) -> list[dict[str, Any]]:
     rows = []
     enforced = frozenset(account.otdr_enforced)
-    for obs in observations(session, account.name, account.marketplaces, at, enforced, reading):
+    for obs in observations(session, account.name, account.marketplaces, at, enforced, reading,
+                            account.marketplaces_ship_together):
         thresholds = thresholds_of(config.alerts.margins_for(account.name, obs.marketplace_id, obs.definition.id))
         rows.append(metric_row(obs, evaluate(obs, thresholds, config.alerts.forecast_horizon_days,
                                              config.alerts.chances), thresholds))

@@ -181,6 +181,7 @@ def test_a_zendesk_channel_is_read_with_its_defaults(tmp_path):
     (MINIMAL + TICKET + "digests = true\n", "channels[0] digests is true; remove it"),
     (MINIMAL + TICKET.replace('token_env = "SECRET"\n', ""), "channels[0] token is missing"),
     (MINIMAL + "\n[alerts]\nworse_hold_hours = -1\n", "[alerts] worse_hold_hours is -1; use 0 (at once) or a number"),
+    (MINIMAL + 'marketplaces_ship_together = "yes"\n', "accounts[0] marketplaces_ship_together must be true or false"),
 ])
 def test_a_bad_config_names_file_key_and_fix(tmp_path, text, expected):
     path = write(tmp_path, text)

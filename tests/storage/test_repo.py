@@ -233,6 +233,9 @@ def test_a_sellers_marketplaces_are_observed_together_for_the_late_shipment_rate
     assert [o.marketplace_id for o in lsr] == [canada, MP]
     assert [o.seller_days.counts for o in lsr] == [{date(2026, 3, 3): (2, 3)}] * 2
     assert all(o.seller_days is None for o in seen if o.definition.id == "odr")
+    with store.sessions() as session:  # a seller who ships each marketplace from its own place says so
+        apart = observations(session, "main", (MP, canada), at, frozenset(), ship_together=False)
+    assert all(o.seller_days is None for o in apart)
 
 
 def test_shipments_too_recent_for_amazons_report_are_observed_by_ship_by_day_and_the_day_it_shows_them(store):
