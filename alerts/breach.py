@@ -309,8 +309,9 @@ class _Model:
             num, den = history.get(a, (0, 0))
             history[a] = (num + late, den + late)
         weight = sizes.unit_weighted
-        in_orders = {a: (num / weight, den / weight) for a, (num, den) in history.items()}
-        if seller_days is not None:  # the seller's days are the rate's evidence, the marketplace's own among them
+        if seller_days is None:
+            in_orders = {a: (num / weight, den / weight) for a, (num, den) in history.items()}
+        else:  # the seller's days (counted in orders) are the rate's evidence, the marketplace's own among them
             in_orders = {a: c for a, c in seller_days.counts.items() if a < today}
         self.rate = _rate_belief(d, in_orders, today, self.lag_cdf, self.upper)
         self.removable, self.removed_by = _removable(d, self.days, self.known_bad, defect_ages, removals, today,
